@@ -31,6 +31,12 @@ pub enum DriftError {
         /// The value itself.
         value: f64,
     },
+    /// A distribution's weights sum to zero, so it cannot be normalised.
+    #[error("{what} has zero total mass")]
+    ZeroMass {
+        /// Which distribution.
+        what: &'static str,
+    },
     /// Two inputs that must have the same shape do not.
     #[error("shape mismatch: {0}")]
     ShapeMismatch(String),
@@ -74,7 +80,6 @@ pub(crate) fn check_sample(what: &'static str, values: &[f64]) -> Result<(), Dri
 }
 
 /// Checks that `values` are finite and non-negative (counts, weights, frequencies).
-#[allow(dead_code)]
 pub(crate) fn check_counts(what: &'static str, values: &[f64]) -> Result<(), DriftError> {
     check_finite(what, values)?;
     match values.iter().position(|v| *v < 0.0) {

@@ -1,5 +1,8 @@
 //! Integration tests of steward-drift against the shared scipy/evidently reference vectors.
 
+mod chi2;
+mod divergence;
 mod generator;
 mod ks;
 mod vectors;
+mod wasserstein;
