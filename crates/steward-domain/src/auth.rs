@@ -1,0 +1,228 @@
+//! Who is asking and what they may do: roles, operations, the permission matrix, principals and
+//! the tenant scope capability.
+//!
+//! The matrix lives here, in one function, so that docs/permissions.md, the service layer and the
+//! cell-by-cell test all read the same table.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::ids::TenantId;
+
+/// A role carried in a token's `roles` claim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    Viewer,
+    ModelOwner,
+    PolicyAuthor,
+    Sre,
+    GovernanceOfficer,
+    Service,
+    PlatformAdmin,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::Viewer,
+        Role::ModelOwner,
+        Role::PolicyAuthor,
+        Role::Sre,
+        Role::GovernanceOfficer,
+        Role::Service,
+        Role::PlatformAdmin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::ModelOwner => "model_owner",
+            Role::PolicyAuthor => "policy_author",
+            Role::Sre => "sre",
+            Role::GovernanceOfficer => "governance_officer",
+            Role::Service => "service",
+            Role::PlatformAdmin => "platform_admin",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The role name is not one of the seven Steward knows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown role `{0}` (expected one of viewer, model_owner, policy_author, sre, governance_officer, service, platform_admin)"
+)]
+pub struct UnknownRole(pub String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownRole(s.to_string()))
+    }
+}
+
+/// Everything a principal can ask Steward to do. Each GraphQL field maps to exactly one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Operation {
+    /// Read models, versions, datasets, training runs and lineage of one's own tenant.
+    ReadRegistry,
+    RegisterModel,
+    UpdateModel,
+    RegisterModelVersion,
+    RegisterDataset,
+    RegisterDatasetVersion,
+    RecordTrainingRun,
+    /// Create a new tenant (platform-wide, not scoped to the caller's tenant).
+    CreateTenant,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 8] = [
+        Operation::ReadRegistry,
+        Operation::RegisterModel,
+        Operation::UpdateModel,
+        Operation::RegisterModelVersion,
+        Operation::RegisterDataset,
+        Operation::RegisterDatasetVersion,
+        Operation::RecordTrainingRun,
+        Operation::CreateTenant,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::ReadRegistry => "registry.read",
+            Operation::RegisterModel => "model.register",
+            Operation::UpdateModel => "model.update",
+            Operation::RegisterModelVersion => "model_version.register",
+            Operation::RegisterDataset => "dataset.register",
+            Operation::RegisterDatasetVersion => "dataset_version.register",
+            Operation::RecordTrainingRun => "training_run.record",
+            Operation::CreateTenant => "tenant.create",
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The permission matrix: may `role` perform `op`? This is the only place the answer is written.
+///
+/// Rationale per row:
+/// - viewers, SREs and policy authors read the registry; their own write operations arrive with
+///   the deployment and policy features;
+/// - model owners and service accounts (their CI) register everything lineage needs; only the
+///   owner, not the CI account, edits a model's metadata;
+/// - governance officers may change a model's risk tier and metadata, but register nothing;
+/// - platform admins create tenants and may read their own tenant.
+pub fn allows(role: Role, op: Operation) -> bool {
+    use Operation as O;
+    use Role as R;
+    match (role, op) {
+        (_, O::ReadRegistry) => true,
+        (R::ModelOwner, O::RegisterModel | O::UpdateModel) => true,
+        (R::ModelOwner | R::Service, O::RegisterModelVersion) => true,
+        (R::ModelOwner | R::Service, O::RegisterDataset | O::RegisterDatasetVersion) => true,
+        (R::ModelOwner | R::Service, O::RecordTrainingRun) => true,
+        (R::Service, O::RegisterModel) => true,
+        (R::GovernanceOfficer, O::UpdateModel) => true,
+        (R::PlatformAdmin, O::CreateTenant) => true,
+        _ => false,
+    }
+}
+
+/// An authenticated caller: built by the service layer from a verified token, never from input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    subject: String,
+    tenant_slug: String,
+    tenant: Option<TenantId>,
+    roles: Vec<Role>,
+}
+
+impl Principal {
+    /// Records a verified identity. `tenant` is `None` only when the token names a tenant that does
+    /// not exist yet, which only a platform admin may do (to create it).
+    pub fn authenticated(
+        subject: String,
+        tenant_slug: String,
+        tenant: Option<TenantId>,
+        mut roles: Vec<Role>,
+    ) -> Self {
+        roles.sort();
+        roles.dedup();
+        Self {
+            subject,
+            tenant_slug,
+            tenant,
+            roles,
+        }
+    }
+
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    pub fn tenant_slug(&self) -> &str {
+        &self.tenant_slug
+    }
+
+    pub fn roles(&self) -> &[Role] {
+        &self.roles
+    }
+
+    /// True if any of the principal's roles allows `op`.
+    pub fn may(&self, op: Operation) -> bool {
+        self.roles.iter().any(|r| allows(*r, op))
+    }
+
+    /// The capability to touch this principal's tenant's data, if the tenant exists.
+    pub fn scope(&self) -> Option<TenantScope> {
+        self.tenant.map(|tenant| TenantScope { tenant })
+    }
+}
+
+/// The capability to read and write one tenant's data. Store and service functions take it
+/// instead of a bare tenant id; it is obtained only from an authenticated [`Principal`], so no
+/// code path can name a tenant the caller was not authenticated for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TenantScope {
+    tenant: TenantId,
+}
+
+impl TenantScope {
+    pub fn tenant_id(&self) -> TenantId {
+        self.tenant
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_round_trip() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+        assert!("admin".parse::<Role>().is_err());
+        assert!("Viewer".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn principal_without_tenant_has_no_scope() {
+        let p = Principal::authenticated("a".into(), "new".into(), None, vec![Role::PlatformAdmin]);
+        assert!(p.scope().is_none());
+        assert!(p.may(Operation::CreateTenant));
+    }
+}

@@ -1,0 +1,69 @@
+//! Typed identifiers: one newtype per kind of record, so ids cannot be mixed up across calls.
+
+use std::fmt;
+use std::str::FromStr;
+
+use uuid::Uuid;
+
+macro_rules! typed_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            /// A fresh, time-ordered id (UUID v7), so ids sort roughly by creation.
+            pub fn generate() -> Self {
+                Self(Uuid::now_v7())
+            }
+
+            /// Wraps an id read back from storage or parsed from a request.
+            pub const fn from_uuid(id: Uuid) -> Self {
+                Self(id)
+            }
+
+            pub const fn as_uuid(&self) -> Uuid {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = uuid::Error;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self)
+            }
+        }
+    };
+}
+
+typed_id!(
+    /// A tenant: one business unit.
+    TenantId
+);
+typed_id!(
+    /// A registered model (the named thing versions belong to).
+    ModelId
+);
+typed_id!(
+    /// One immutable version of a model.
+    ModelVersionId
+);
+typed_id!(
+    /// A dataset (the named thing dataset versions belong to).
+    DatasetId
+);
+typed_id!(
+    /// One immutable version of a dataset.
+    DatasetVersionId
+);
+typed_id!(
+    /// A training run: code, parameters and input data that produced a model version.
+    TrainingRunId
+);

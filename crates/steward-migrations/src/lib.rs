@@ -1,0 +1,19 @@
+//! Schema migrations, written once with sea-query's builders so that SQLite and PostgreSQL get the
+//! same tables from the same code.
+//!
+//! Migrations are append-only: a released migration is never edited; a change is a new file.
+
+use sea_orm_migration::prelude::*;
+
+mod m0001_registry;
+
+pub use sea_orm_migration::MigratorTrait;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_registry::Migration)]
+    }
+}

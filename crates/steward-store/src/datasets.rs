@@ -1,0 +1,212 @@
+//! Datasets and their immutable versions.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, Value,
+};
+use steward_domain::{
+    Dataset, DatasetId, DatasetVersion, DatasetVersionId, EdgeRelation, NewDataset,
+    NewDatasetVersion, NodeKind, Page, PageRequest, TenantScope,
+};
+
+use crate::entities::{dataset_versions, datasets};
+use crate::models::{decode_cursor, encode_cursor};
+use crate::sql::stmt;
+use crate::{Store, StoreError, StoreResult, WriteTx, codec};
+
+impl Store {
+    pub async fn create_dataset(
+        &self,
+        tx: &WriteTx,
+        scope: &TenantScope,
+        actor: &str,
+        input: &NewDataset,
+    ) -> StoreResult<Dataset> {
+        let id = DatasetId::generate();
+        let row = datasets::ActiveModel {
+            id: Set(id.as_uuid()),
+            tenant_id: Set(scope.tenant_id().as_uuid()),
+            name: Set(input.name.clone()),
+            description: Set(input.description.clone()),
+            latest_version: Set(0),
+            created_by: Set(actor.to_string()),
+            created_at: Set(Utc::now()),
+        }
+        .insert(&tx.txn)
+        .await
+        .map_err(|e| {
+            StoreError::unique(e, || {
+                format!("a dataset named `{}` already exists", input.name)
+            })
+        })?;
+        tx.add_node(scope, id.as_uuid(), NodeKind::Dataset, input.name.clone())
+            .await?;
+        Ok(codec::dataset(row))
+    }
+
+    pub async fn register_dataset_version(
+        &self,
+        tx: &WriteTx,
+        scope: &TenantScope,
+        actor: &str,
+        input: &NewDatasetVersion,
+    ) -> StoreResult<DatasetVersion> {
+        let (version, dataset_name) = self
+            .next_version(tx, scope, "datasets", input.dataset_id.as_uuid())
+            .await?
+            .ok_or(StoreError::NotFound("dataset"))?;
+        let id = DatasetVersionId::generate();
+        let row = dataset_versions::ActiveModel {
+            id: Set(id.as_uuid()),
+            tenant_id: Set(scope.tenant_id().as_uuid()),
+            dataset_id: Set(input.dataset_id.as_uuid()),
+            version: Set(version),
+            uri: Set(input.uri.clone()),
+            content_hash: Set(input.content_hash.as_hex().to_string()),
+            row_count: Set(input.row_count),
+            schema: Set(codec::schema_to_json(&input.schema)),
+            slice: Set(input.slice.clone()),
+            time_start: Set(input.time_start),
+            time_end: Set(input.time_end),
+            created_by: Set(actor.to_string()),
+            created_at: Set(Utc::now()),
+        }
+        .insert(&tx.txn)
+        .await?;
+        tx.add_node(
+            scope,
+            id.as_uuid(),
+            NodeKind::DatasetVersion,
+            format!("{dataset_name} v{version}"),
+        )
+        .await?;
+        tx.add_edge(
+            scope,
+            input.dataset_id.as_uuid(),
+            id.as_uuid(),
+            EdgeRelation::HasVersion,
+        )
+        .await?;
+        codec::dataset_version(row)
+    }
+
+    /// Hands out the next version number of a model or dataset: an atomic increment of its
+    /// counter inside the caller's transaction, so two concurrent registrations can never get the
+    /// same number and a rolled-back one never burns a number another sees. Returns the number and
+    /// the parent's name, or `None` when the parent is not in the tenant.
+    pub(crate) async fn next_version(
+        &self,
+        tx: &WriteTx,
+        scope: &TenantScope,
+        table: &'static str,
+        id: uuid::Uuid,
+    ) -> StoreResult<Option<(i64, String)>> {
+        let sql = format!(
+            "UPDATE {table} SET latest_version = latest_version + 1
+             WHERE id = $1 AND tenant_id = $2 RETURNING latest_version, name"
+        );
+        let row = tx
+            .txn
+            .query_one_raw(stmt(
+                self.db_backend(),
+                &sql,
+                vec![Value::from(id), Value::from(scope.tenant_id().as_uuid())],
+            ))
+            .await?;
+        match row {
+            Some(row) => Ok(Some((
+                row.try_get("", "latest_version")?,
+                row.try_get("", "name")?,
+            ))),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn dataset(
+        &self,
+        scope: &TenantScope,
+        id: DatasetId,
+    ) -> StoreResult<Option<Dataset>> {
+        Ok(datasets::Entity::find_by_id(id.as_uuid())
+            .filter(datasets::Column::TenantId.eq(scope.tenant_id().as_uuid()))
+            .one(&self.db)
+            .await?
+            .map(codec::dataset))
+    }
+
+    /// Datasets of the tenant in name order, one page at a time.
+    pub async fn list_datasets(
+        &self,
+        scope: &TenantScope,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Dataset>> {
+        let mut q = datasets::Entity::find()
+            .filter(datasets::Column::TenantId.eq(scope.tenant_id().as_uuid()));
+        if let Some(after) = &page.after {
+            q = q.filter(datasets::Column::Name.gt(decode_cursor(after)?));
+        }
+        let mut rows = q
+            .order_by_asc(datasets::Column::Name)
+            .limit(u64::from(page.first) + 1)
+            .all(&self.db)
+            .await?;
+        let has_next_page = rows.len() > page.first as usize;
+        rows.truncate(page.first as usize);
+        Ok(Page {
+            end_cursor: rows.last().map(|r| encode_cursor(&r.name)),
+            items: rows.into_iter().map(codec::dataset).collect(),
+            has_next_page,
+        })
+    }
+
+    pub async fn dataset_version(
+        &self,
+        scope: &TenantScope,
+        id: DatasetVersionId,
+    ) -> StoreResult<Option<DatasetVersion>> {
+        dataset_versions::Entity::find_by_id(id.as_uuid())
+            .filter(dataset_versions::Column::TenantId.eq(scope.tenant_id().as_uuid()))
+            .one(&self.db)
+            .await?
+            .map(codec::dataset_version)
+            .transpose()
+    }
+
+    /// Versions of one dataset, newest first.
+    pub async fn dataset_versions(
+        &self,
+        scope: &TenantScope,
+        dataset: DatasetId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<DatasetVersion>> {
+        let mut q = dataset_versions::Entity::find()
+            .filter(dataset_versions::Column::TenantId.eq(scope.tenant_id().as_uuid()))
+            .filter(dataset_versions::Column::DatasetId.eq(dataset.as_uuid()));
+        if let Some(after) = &page.after {
+            q = q.filter(dataset_versions::Column::Version.lt(version_cursor(after)?));
+        }
+        let mut rows = q
+            .order_by_desc(dataset_versions::Column::Version)
+            .limit(u64::from(page.first) + 1)
+            .all(&self.db)
+            .await?;
+        let has_next_page = rows.len() > page.first as usize;
+        rows.truncate(page.first as usize);
+        Ok(Page {
+            end_cursor: rows.last().map(|r| encode_cursor(&r.version.to_string())),
+            items: rows
+                .into_iter()
+                .map(codec::dataset_version)
+                .collect::<StoreResult<_>>()?,
+            has_next_page,
+        })
+    }
+}
+
+/// Decodes a cursor over version numbers.
+pub(crate) fn version_cursor(after: &str) -> StoreResult<i64> {
+    decode_cursor(after)?
+        .parse()
+        .map_err(|_| StoreError::Invalid("after: not a cursor returned by this API".into()))
+}

@@ -1,0 +1,30 @@
+//! Persistence for Steward: sea-orm entities (private) behind repository methods that take a
+//! [`TenantScope`] and return domain records.
+//!
+//! Invariants kept here:
+//! - every query on tenant-owned data filters by the scope's tenant, so an id of another tenant
+//!   reads exactly like an id that does not exist;
+//! - every mutation runs in one [`WriteTx`]; nothing is written outside it, so a failure leaves
+//!   nothing half-written (the audit issue extends `WriteTx::commit` with the audit append);
+//! - versions, dataset versions and training runs are insert-only.
+
+mod codec;
+mod connect;
+mod datasets;
+mod entities;
+mod error;
+mod lineage;
+mod models;
+mod runs;
+mod sql;
+mod tenants;
+mod tx;
+mod versions;
+
+pub use connect::{Backend, Store};
+pub use error::StoreError;
+pub use steward_domain::TenantScope;
+pub use tx::WriteTx;
+pub use versions::IdempotencyKey;
+
+pub type StoreResult<T> = Result<T, StoreError>;
