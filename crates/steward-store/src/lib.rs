@@ -18,6 +18,8 @@ mod models;
 mod runs;
 mod sql;
 mod tenants;
+#[cfg(feature = "test-support")]
+pub mod testing;
 mod tx;
 mod versions;
 

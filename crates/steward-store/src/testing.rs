@@ -1,0 +1,68 @@
+//! Test support (feature `test-support`): a fresh, migrated database per test.
+//!
+//! SQLite by default (a file in a temporary directory, so WAL really applies). When
+//! `STEWARD_TEST_PG_URL` names a PostgreSQL server (an admin connection URL), every test gets its
+//! own new database on it instead. `STEWARD_TEST_BACKEND=postgres` makes a missing or unreachable
+//! server a test failure rather than a silent fall-back to SQLite, which is how CI runs it.
+
+use crate::Store;
+
+/// A migrated store plus whatever keeps it alive (the temporary directory for SQLite).
+pub struct TestDb {
+    pub store: Store,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let want_pg = std::env::var("STEWARD_TEST_BACKEND").is_ok_and(|b| b == "postgres");
+        match std::env::var("STEWARD_TEST_PG_URL") {
+            Ok(admin_url) => Self::postgres(&admin_url).await,
+            Err(_) if want_pg => panic!(
+                "STEWARD_TEST_BACKEND=postgres but STEWARD_TEST_PG_URL is not set: \
+                 set it to an admin URL such as postgres://postgres@127.0.0.1:5432/postgres"
+            ),
+            Err(_) => Self::sqlite().await,
+        }
+    }
+
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+        let store = Store::connect(&url).await.expect("open SQLite");
+        store.migrate().await.expect("migrate SQLite");
+        TestDb {
+            store,
+            url,
+            _dir: Some(dir),
+        }
+    }
+
+    async fn postgres(admin_url: &str) -> TestDb {
+        use sea_orm::{ConnectionTrait, Database, Statement};
+        let admin = Database::connect(admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at STEWARD_TEST_PG_URL: {e}"));
+        let name = format!("steward_test_{}", uuid::Uuid::new_v4().simple());
+        admin
+            .execute_raw(Statement::from_string(
+                admin.get_database_backend(),
+                format!("CREATE DATABASE {name}"),
+            ))
+            .await
+            .expect("create test database");
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b)
+            .unwrap_or(admin_url);
+        let url = format!("{base}/{name}");
+        let store = Store::connect(&url).await.expect("open PostgreSQL");
+        store.migrate().await.expect("migrate PostgreSQL");
+        TestDb {
+            store,
+            url,
+            _dir: None,
+        }
+    }
+}
