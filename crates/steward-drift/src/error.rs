@@ -21,6 +21,16 @@ pub enum DriftError {
         /// The value itself.
         value: f64,
     },
+    /// A data column holds a NaN or infinite value.
+    #[error("column {column:?} has a non-finite value ({value}) at row {row}")]
+    NonFiniteInColumn {
+        /// Column name.
+        column: String,
+        /// Zero-based row within the batch.
+        row: usize,
+        /// The value itself.
+        value: f64,
+    },
     /// A count, weight or frequency was negative.
     #[error("{what} contains a negative value ({value}) at position {index}")]
     Negative {

@@ -3,6 +3,8 @@
 mod chi2;
 mod divergence;
 mod generator;
+mod hysteresis;
 mod ks;
+mod report;
 mod vectors;
 mod wasserstein;
