@@ -1,0 +1,4 @@
+//! Integration tests of steward-policy: one binary, one module per concept.
+
+mod evaluate;
+mod support;
