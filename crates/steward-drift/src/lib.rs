@@ -6,6 +6,7 @@ pub mod binning;
 pub mod chi2;
 pub mod divergence;
 pub mod error;
+pub mod evidently;
 pub mod kolmogorov;
 pub mod ks;
 pub mod multiple;

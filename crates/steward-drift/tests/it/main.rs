@@ -2,6 +2,7 @@
 
 mod chi2;
 mod divergence;
+mod evidently;
 mod generator;
 mod hysteresis;
 mod ks;
