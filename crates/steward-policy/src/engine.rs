@@ -12,18 +12,18 @@ use std::time::Duration;
 
 use rhai::module_resolvers::DummyModuleResolver;
 use rhai::packages::{Package, StandardPackage};
-use rhai::{AST, CallFnOptions, Dynamic, EvalAltResult, Module, OptimizationLevel, Scope};
+use rhai::{AST, CallFnOptions, Dynamic, Module, OptimizationLevel, Scope};
 
 use crate::cache::PolicyCache;
 use crate::context::{PromotionContext, WindowContext};
 use crate::decision::{Decision, Verdict};
 use crate::error::{CompileError, EvalError, Position, strip_position};
 use crate::limits::{self, LimitKind, Limits};
-use crate::lint::{self, Diagnostic, FORBIDDEN, KnownFunctions, Level};
+use crate::lint::{self, Diagnostic, KnownFunctions, Level};
 use crate::revision::ContentHash;
 use crate::sandbox::{self, Session};
 use crate::schedule::Schedule;
-use crate::{decision, helpers, time};
+use crate::{decision, helpers, shadow, time};
 
 /// The result of one evaluation, with what the decision record needs besides the input.
 #[derive(Clone, Debug, PartialEq)]
@@ -103,28 +103,7 @@ fn policy_module() -> Module {
     decision::register(&mut module);
     helpers::register(&mut module);
     time::register(&mut module);
-    // Functions of rhai's packages that would break the sandbox or determinism are shadowed
-    // by ones that fail; the global module is searched before packages.
-    for (name, why) in FORBIDDEN {
-        let message = format!("`{name}` is not available in policies: it {why}");
-        let fail = move || -> Result<(), Box<EvalAltResult>> { Err(message.clone().into()) };
-        match name {
-            "sleep" => {
-                let m = fail.clone();
-                module.set_native_fn(name, move |_: i64| m());
-                let m = fail.clone();
-                module.set_native_fn(name, move |_: f64| m());
-            }
-            "exit" => {
-                let m = fail.clone();
-                module.set_native_fn(name, move |_: Dynamic| m());
-                module.set_native_fn(name, fail);
-            }
-            _ => {
-                module.set_native_fn(name, fail);
-            }
-        }
-    }
+    shadow::register(&mut module);
     module
 }
 
@@ -132,7 +111,7 @@ fn policy_module() -> Module {
 fn build_rhai(limits: &Limits, for_lint: bool) -> rhai::Engine {
     let mut engine = rhai::Engine::new_raw();
     // rhai's standard package has no file, network or process access. Its few functions
-    // that block, exit or read the clock are shadowed in `policy_module`.
+    // that block, exit or read the clock are shadowed (see shadow.rs).
     engine.register_global_module(StandardPackage::new().as_shared_module());
     engine.register_global_module(policy_module().into());
     engine.register_type_with_name::<Decision>("Decision");
@@ -146,7 +125,7 @@ fn build_rhai(limits: &Limits, for_lint: bool) -> rhai::Engine {
     engine.disable_symbol("eval");
 
     limits::apply(&mut engine, limits);
-    engine.on_progress(sandbox::on_progress);
+    engine.on_progress(sandbox::progress_callback(limits.max_operations));
     engine.on_print(|text| sandbox::log_line(text.to_string()));
     engine.on_debug(|text, _source, pos| {
         let line = match Position::from_rhai(pos) {
@@ -373,6 +352,18 @@ impl PolicyEngine {
                     .unwrap_or_else(|| "panic".to_string());
                 Err(EvalError::Internal { message })
             }
+        };
+        // A limit reached inside a callback whose error a native swallowed (rhai's `sort`
+        // does) still fails the evaluation: the result was computed past a stop.
+        let outcome = match (outcome, output.limit_hit) {
+            (Err(e), _) if e.limit().is_some() => Err(e),
+            (Err(e @ EvalError::Internal { .. }), _) => Err(e),
+            (_, Some(limit)) => Err(EvalError::Limit {
+                limit,
+                message: limit.describe(&self.limits),
+                position: None,
+            }),
+            (outcome, None) => outcome,
         };
         let limit_hit = outcome.as_ref().err().and_then(EvalError::limit);
         Evaluation {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::limits::{LimitKind, Limits};
 use crate::lint::Diagnostic;
-use crate::sandbox::WALL_CLOCK_TOKEN;
+use crate::sandbox::{OPERATIONS_TOKEN, WALL_CLOCK_TOKEN};
 
 /// A 1-based line and column in a policy source.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -118,12 +118,18 @@ impl EvalError {
             EvalAltResult::ErrorDataTooLarge(what, _) => {
                 limit(LimitKind::from_data_too_large(what))
             }
-            EvalAltResult::ErrorTerminated(token, _)
-                if token
+            EvalAltResult::ErrorTerminated(token, _) => {
+                let token = token
                     .read_lock::<rhai::ImmutableString>()
-                    .is_some_and(|t| t.as_str() == WALL_CLOCK_TOKEN) =>
-            {
-                limit(LimitKind::WallClock)
+                    .map(|t| t.to_string());
+                match token.as_deref() {
+                    Some(WALL_CLOCK_TOKEN) => limit(LimitKind::WallClock),
+                    Some(OPERATIONS_TOKEN) => limit(LimitKind::Operations),
+                    _ => Self::Script {
+                        message: "script terminated".into(),
+                        position,
+                    },
+                }
             }
             EvalAltResult::ErrorRuntime(value, _) => Self::Script {
                 message: value.to_string(),

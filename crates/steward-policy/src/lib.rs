@@ -29,6 +29,7 @@ mod lint;
 pub mod revision;
 mod sandbox;
 pub mod schedule;
+mod shadow;
 // pub mod testing;
 pub mod time;
 pub mod value;

@@ -1,4 +1,5 @@
 //! Integration tests of steward-policy: one binary, one module per concept.
 
 mod evaluate;
+mod safety;
 mod support;
