@@ -15,22 +15,22 @@
 //! - [`binding`]: which policy applies to a model;
 //! - [`revision`]: content hashes, revisions and decision records.
 
-// pub mod binding;
+pub mod binding;
 mod cache;
 pub mod context;
 pub mod decision;
 mod engine;
 mod error;
-// pub mod fs;
+pub mod fs;
 mod helpers;
 mod limits;
 mod lint;
-// pub mod replay;
+pub mod replay;
 pub mod revision;
 mod sandbox;
 pub mod schedule;
 mod shadow;
-// pub mod testing;
+pub mod testing;
 pub mod time;
 pub mod value;
 
