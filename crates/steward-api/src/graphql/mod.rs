@@ -1,0 +1,69 @@
+//! The GraphQL schema: queries and mutations over the registry and lineage.
+//!
+//! Conventions: each mutation takes one `input` object and returns what it created or changed;
+//! lists are connections (`first`/`after`, `nodes`, `pageInfo`); ids are UUID strings; errors
+//! carry `extensions.code`.
+
+mod inputs;
+mod mutation;
+mod query;
+mod types;
+
+use async_graphql::{Context, EmptySubscription, Schema};
+use steward_domain::{PageRequest, Principal};
+use steward_service::{Service, ServiceError};
+use uuid::Uuid;
+
+use crate::ApiConfig;
+use crate::error::{gql, invalid};
+
+pub use mutation::MutationRoot;
+pub use query::QueryRoot;
+
+pub type StewardSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Default page size when `first` is omitted.
+pub const DEFAULT_PAGE: i32 = 20;
+
+pub fn build_schema(service: Service, config: &ApiConfig) -> StewardSchema {
+    let mut builder = Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+        .data(service)
+        .limit_depth(config.max_depth)
+        .limit_complexity(config.max_complexity)
+        .limit_recursive_depth(32)
+        .limit_directives(8);
+    if !config.introspection {
+        builder = builder.disable_introspection();
+    }
+    if !config.suggestions {
+        builder = builder.disable_suggestions();
+    }
+    builder.finish()
+}
+
+/// The service and the authenticated caller, as every resolver needs them.
+pub(crate) fn ctx<'a>(c: &'a Context<'_>) -> async_graphql::Result<(&'a Service, &'a Principal)> {
+    let service = c.data::<Service>()?;
+    let principal = c
+        .data::<Principal>()
+        .map_err(|_| gql(ServiceError::Unauthenticated("not authenticated".into())))?;
+    Ok((service, principal))
+}
+
+pub(crate) fn parse_id(field: &str, id: &async_graphql::ID) -> async_graphql::Result<Uuid> {
+    Uuid::parse_str(id.as_str()).map_err(|_| {
+        invalid(format!(
+            "{field}: `{}` is not a valid id",
+            steward_domain::validate::truncate(id.as_str())
+        ))
+    })
+}
+
+pub(crate) fn page(
+    first: Option<i32>,
+    after: Option<String>,
+) -> async_graphql::Result<PageRequest> {
+    let first = first.unwrap_or(DEFAULT_PAGE);
+    let first = u32::try_from(first).map_err(|_| invalid("first: must not be negative"))?;
+    Ok(PageRequest { first, after })
+}

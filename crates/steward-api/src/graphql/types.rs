@@ -1,0 +1,444 @@
+//! GraphQL output types: thin wrappers over domain records, converted explicitly.
+
+use async_graphql::{ComplexObject, Context, Enum, ID, Json, SimpleObject};
+use chrono::{DateTime, Utc};
+use steward_domain as d;
+
+use super::{ctx, page};
+use crate::error::gql;
+
+macro_rules! mirror_enum {
+    ($name:ident, $domain:ty, { $($variant:ident),* $(,)? }) => {
+        #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+        pub enum $name { $($variant),* }
+        impl From<$domain> for $name {
+            fn from(v: $domain) -> Self { match v { $(<$domain>::$variant => $name::$variant),* } }
+        }
+        impl From<$name> for $domain {
+            fn from(v: $name) -> Self { match v { $($name::$variant => <$domain>::$variant),* } }
+        }
+    };
+}
+
+mirror_enum!(RiskTier, d::RiskTier, { High, Medium, Low });
+mirror_enum!(FeatureType, d::FeatureType, { Float, Integer, Boolean, String, Categorical, Timestamp });
+mirror_enum!(RunStatus, d::RunStatus, { Running, Succeeded, Failed, Cancelled });
+mirror_enum!(NodeKind, d::NodeKind, { Dataset, DatasetVersion, TrainingRun, Model, ModelVersion });
+mirror_enum!(EdgeRelation, d::EdgeRelation, { HasVersion, InputTo, BaseOf, Produced });
+mirror_enum!(LineageDirection, d::LineageDirection, { Upstream, Downstream, Both });
+mirror_enum!(Role, d::Role, { Viewer, ModelOwner, PolicyAuthor, Sre, GovernanceOfficer, Service, PlatformAdmin });
+
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
+}
+
+/// A page of results.
+#[derive(SimpleObject)]
+#[graphql(concrete(name = "ModelConnection", params(Model)))]
+#[graphql(concrete(name = "ModelVersionConnection", params(ModelVersion)))]
+#[graphql(concrete(name = "DatasetConnection", params(Dataset)))]
+#[graphql(concrete(name = "DatasetVersionConnection", params(DatasetVersion)))]
+pub struct Connection<T: async_graphql::OutputType> {
+    pub nodes: Vec<T>,
+    pub page_info: PageInfo,
+}
+
+impl<T: async_graphql::OutputType> Connection<T> {
+    pub fn from_page<D>(page: d::Page<D>, f: impl Fn(D) -> T) -> Self {
+        Connection {
+            nodes: page.items.into_iter().map(f).collect(),
+            page_info: PageInfo {
+                has_next_page: page.has_next_page,
+                end_cursor: page.end_cursor,
+            },
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct Me {
+    pub subject: String,
+    pub tenant: String,
+    pub roles: Vec<Role>,
+}
+
+#[derive(SimpleObject)]
+pub struct Tenant {
+    pub id: ID,
+    pub slug: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<d::Tenant> for Tenant {
+    fn from(t: d::Tenant) -> Self {
+        Tenant {
+            id: ID(t.id.to_string()),
+            slug: t.slug,
+            name: t.name,
+            created_at: t.created_at,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct Feature {
+    pub name: String,
+    #[graphql(name = "type")]
+    pub kind: FeatureType,
+}
+
+fn features(f: Vec<d::Feature>) -> Vec<Feature> {
+    f.into_iter()
+        .map(|f| Feature {
+            name: f.name,
+            kind: f.kind.into(),
+        })
+        .collect()
+}
+
+#[derive(SimpleObject)]
+pub struct Metric {
+    pub name: String,
+    pub value: f64,
+}
+
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Model {
+    pub id: ID,
+    pub name: String,
+    pub description: String,
+    pub owner_team: String,
+    pub risk_tier: RiskTier,
+    pub tags: Vec<String>,
+    /// The highest version number registered so far (0 before the first).
+    pub latest_version: i64,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub domain_id: d::ModelId,
+}
+
+#[ComplexObject]
+impl Model {
+    /// Versions, newest first.
+    #[graphql(
+        complexity = "first.unwrap_or(super::DEFAULT_PAGE).max(0) as usize * child_complexity"
+    )]
+    async fn versions(
+        &self,
+        c: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<ModelVersion>> {
+        let (svc, p) = ctx(c)?;
+        let page = svc
+            .model_versions(p, self.domain_id, page(first, after)?)
+            .await
+            .map_err(gql)?;
+        Ok(Connection::from_page(page, ModelVersion::from))
+    }
+}
+
+impl From<d::Model> for Model {
+    fn from(m: d::Model) -> Self {
+        Model {
+            id: ID(m.id.to_string()),
+            domain_id: m.id,
+            name: m.name,
+            description: m.description,
+            owner_team: m.owner_team,
+            risk_tier: m.risk_tier.into(),
+            tags: m.tags,
+            latest_version: m.latest_version,
+            created_by: m.created_by,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct ModelVersion {
+    pub id: ID,
+    pub model_id: ID,
+    pub version: i64,
+    pub artifact_uri: String,
+    /// `sha256:<hex>`.
+    pub artifact_digest: String,
+    pub framework: String,
+    pub input_schema: Vec<Feature>,
+    /// Holdout metrics, by name.
+    pub metrics: Vec<Metric>,
+    pub tags: Vec<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub model: d::ModelId,
+    #[graphql(skip)]
+    pub run: Option<d::TrainingRunId>,
+}
+
+#[ComplexObject]
+impl ModelVersion {
+    async fn model(&self, c: &Context<'_>) -> async_graphql::Result<Model> {
+        let (svc, p) = ctx(c)?;
+        svc.model(p, self.model).await.map(Model::from).map_err(gql)
+    }
+
+    /// The run that produced this version, if one was recorded.
+    async fn training_run(&self, c: &Context<'_>) -> async_graphql::Result<Option<TrainingRun>> {
+        let Some(id) = self.run else { return Ok(None) };
+        let (svc, p) = ctx(c)?;
+        svc.training_run(p, id)
+            .await
+            .map(|r| Some(r.into()))
+            .map_err(gql)
+    }
+}
+
+impl From<d::ModelVersion> for ModelVersion {
+    fn from(v: d::ModelVersion) -> Self {
+        ModelVersion {
+            id: ID(v.id.to_string()),
+            model_id: ID(v.model_id.to_string()),
+            model: v.model_id,
+            run: v.training_run_id,
+            version: v.version,
+            artifact_uri: v.artifact_uri,
+            artifact_digest: v.artifact_digest.to_string(),
+            framework: v.framework,
+            input_schema: features(v.input_schema),
+            metrics: v
+                .metrics
+                .into_iter()
+                .map(|(name, value)| Metric { name, value })
+                .collect(),
+            tags: v.tags,
+            created_by: v.created_by,
+            created_at: v.created_at,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Dataset {
+    pub id: ID,
+    pub name: String,
+    pub description: String,
+    pub latest_version: i64,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub domain_id: d::DatasetId,
+}
+
+#[ComplexObject]
+impl Dataset {
+    /// Versions, newest first.
+    #[graphql(
+        complexity = "first.unwrap_or(super::DEFAULT_PAGE).max(0) as usize * child_complexity"
+    )]
+    async fn versions(
+        &self,
+        c: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<DatasetVersion>> {
+        let (svc, p) = ctx(c)?;
+        let page = svc
+            .dataset_versions(p, self.domain_id, page(first, after)?)
+            .await
+            .map_err(gql)?;
+        Ok(Connection::from_page(page, DatasetVersion::from))
+    }
+}
+
+impl From<d::Dataset> for Dataset {
+    fn from(x: d::Dataset) -> Self {
+        Dataset {
+            id: ID(x.id.to_string()),
+            domain_id: x.id,
+            name: x.name,
+            description: x.description,
+            latest_version: x.latest_version,
+            created_by: x.created_by,
+            created_at: x.created_at,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct DatasetVersion {
+    pub id: ID,
+    pub dataset_id: ID,
+    pub version: i64,
+    pub uri: String,
+    /// `sha256:<hex>`.
+    pub content_hash: String,
+    pub row_count: i64,
+    pub schema: Vec<Feature>,
+    pub slice: Option<String>,
+    pub time_start: Option<DateTime<Utc>>,
+    pub time_end: Option<DateTime<Utc>>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub dataset: d::DatasetId,
+}
+
+#[ComplexObject]
+impl DatasetVersion {
+    async fn dataset(&self, c: &Context<'_>) -> async_graphql::Result<Dataset> {
+        let (svc, p) = ctx(c)?;
+        svc.dataset(p, self.dataset)
+            .await
+            .map(Dataset::from)
+            .map_err(gql)
+    }
+}
+
+impl From<d::DatasetVersion> for DatasetVersion {
+    fn from(v: d::DatasetVersion) -> Self {
+        DatasetVersion {
+            id: ID(v.id.to_string()),
+            dataset_id: ID(v.dataset_id.to_string()),
+            dataset: v.dataset_id,
+            version: v.version,
+            uri: v.uri,
+            content_hash: v.content_hash.to_string(),
+            row_count: v.row_count,
+            schema: features(v.schema),
+            slice: v.slice,
+            time_start: v.time_start,
+            time_end: v.time_end,
+            created_by: v.created_by,
+            created_at: v.created_at,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct TrainingRun {
+    pub id: ID,
+    pub code_commit: String,
+    pub parameters: Json<serde_json::Map<String, serde_json::Value>>,
+    pub orchestrator: Option<String>,
+    pub orchestrator_run_id: Option<String>,
+    pub status: RunStatus,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub inputs: Vec<d::DatasetVersionId>,
+    #[graphql(skip)]
+    pub parent: Option<d::ModelVersionId>,
+}
+
+#[ComplexObject]
+impl TrainingRun {
+    /// The dataset versions the run trained on, in the order recorded.
+    #[graphql(complexity = "10 * child_complexity")]
+    async fn input_dataset_versions(
+        &self,
+        c: &Context<'_>,
+    ) -> async_graphql::Result<Vec<DatasetVersion>> {
+        let (svc, p) = ctx(c)?;
+        let mut out = Vec::with_capacity(self.inputs.len());
+        for id in &self.inputs {
+            out.push(svc.dataset_version(p, *id).await.map_err(gql)?.into());
+        }
+        Ok(out)
+    }
+
+    /// The version this run fine-tuned, if any.
+    async fn parent_model_version(
+        &self,
+        c: &Context<'_>,
+    ) -> async_graphql::Result<Option<ModelVersion>> {
+        let Some(id) = self.parent else {
+            return Ok(None);
+        };
+        let (svc, p) = ctx(c)?;
+        svc.model_version(p, id)
+            .await
+            .map(|v| Some(v.into()))
+            .map_err(gql)
+    }
+}
+
+impl From<d::TrainingRun> for TrainingRun {
+    fn from(r: d::TrainingRun) -> Self {
+        TrainingRun {
+            id: ID(r.id.to_string()),
+            code_commit: r.code_commit,
+            parameters: Json(r.parameters),
+            orchestrator: r.orchestrator,
+            orchestrator_run_id: r.orchestrator_run_id,
+            status: r.status.into(),
+            started_at: r.started_at,
+            ended_at: r.ended_at,
+            created_by: r.created_by,
+            created_at: r.created_at,
+            inputs: r.input_dataset_versions,
+            parent: r.parent_model_version,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct LineageNode {
+    pub id: ID,
+    pub kind: NodeKind,
+    pub label: String,
+    /// Steps from the start node.
+    pub depth: i32,
+}
+
+#[derive(SimpleObject)]
+pub struct LineageEdge {
+    pub from: ID,
+    pub to: ID,
+    pub relation: EdgeRelation,
+}
+
+#[derive(SimpleObject)]
+pub struct LineageGraph {
+    pub nodes: Vec<LineageNode>,
+    pub edges: Vec<LineageEdge>,
+}
+
+impl From<d::LineageGraph> for LineageGraph {
+    fn from(g: d::LineageGraph) -> Self {
+        LineageGraph {
+            nodes: g
+                .nodes
+                .into_iter()
+                .map(|n| LineageNode {
+                    id: ID(n.id.to_string()),
+                    kind: n.kind.into(),
+                    label: n.label,
+                    depth: i32::try_from(n.depth).unwrap_or(i32::MAX),
+                })
+                .collect(),
+            edges: g
+                .edges
+                .into_iter()
+                .map(|e| LineageEdge {
+                    from: ID(e.from.to_string()),
+                    to: ID(e.to.to_string()),
+                    relation: e.relation.into(),
+                })
+                .collect(),
+        }
+    }
+}

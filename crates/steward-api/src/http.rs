@@ -1,0 +1,180 @@
+//! The axum router: the GraphQL endpoint with its hardening, and health checks.
+//!
+//! The GraphQL handler reads the body itself (as bytes, under an explicit limit) instead of using
+//! async-graphql's extractor, which reads the body on its own and so escapes axum's
+//! `DefaultBodyLimit`. Reading it here also lets us refuse batched requests before parsing them.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+use steward_service::{Service, ServiceError};
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::error::status;
+use crate::graphql::{StewardSchema, build_schema};
+
+/// Limits and switches of the API; defaults are the hardened ones.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Deepest selection set accepted.
+    pub max_depth: usize,
+    /// Highest query complexity accepted (each field 1, lists multiplied by `first`).
+    pub max_complexity: usize,
+    /// Schema introspection (off in production: it maps the attack surface for free).
+    pub introspection: bool,
+    /// "Did you mean" hints on misspelt fields (off: they leak the schema like introspection).
+    pub suggestions: bool,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            max_depth: 12,
+            max_complexity: 2_000,
+            introspection: false,
+            suggestions: false,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Service,
+    pub schema: StewardSchema,
+    pub config: Arc<ApiConfig>,
+}
+
+impl AppState {
+    pub fn new(service: Service, config: ApiConfig) -> Self {
+        let schema = build_schema(service.clone(), &config);
+        Self {
+            service,
+            schema,
+            config: Arc::new(config),
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
+    Router::new()
+        .route("/graphql", post(graphql))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestBodyLimitLayer::new(limit))
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.service.ready().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+    }
+}
+
+/// A GraphQL-shaped error response for failures before execution.
+fn error_response(code: StatusCode, gql_code: &str, message: &str) -> Response {
+    let body = json!({"errors": [{"message": message, "extensions": {"code": gql_code}}]});
+    let mut resp = (code, axum::Json(body)).into_response();
+    if code == StatusCode::UNAUTHORIZED {
+        resp.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    resp
+}
+
+fn service_error_response(err: &ServiceError) -> Response {
+    error_response(status(err), err.code(), &err.to_string())
+}
+
+fn bearer(headers: &HeaderMap) -> Result<&str, ServiceError> {
+    let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        ServiceError::Unauthenticated("missing Authorization: Bearer token".into())
+    })?;
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ServiceError::Unauthenticated(
+                "the Authorization header must be `Bearer <token>`".into(),
+            )
+        })
+}
+
+async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let started = Instant::now();
+    let principal = match bearer(&headers) {
+        Ok(token) => match state.service.authenticator().authenticate(token).await {
+            Ok(p) => p,
+            Err(e) => return service_error_response(&e),
+        },
+        Err(e) => return service_error_response(&e),
+    };
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "INVALID",
+            "batched requests are not accepted; send one operation per request",
+        );
+    }
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "INVALID",
+                &format!("the request body is not a GraphQL request in JSON: {e}"),
+            );
+        }
+    };
+    let tenant = principal.tenant_slug().to_string();
+    let response = state.schema.execute(request.data(principal)).await;
+    let mut value = match serde_json::to_value(&response) {
+        Ok(v) => v,
+        Err(e) => {
+            return service_error_response(&ServiceError::Internal(format!(
+                "serialising a response: {e}"
+            )));
+        }
+    };
+    default_error_codes(&mut value);
+    tracing::info!(
+        tenant,
+        errors = response.errors.len(),
+        duration_ms = started.elapsed().as_millis() as u64,
+        "graphql"
+    );
+    (StatusCode::OK, axum::Json(value)).into_response()
+}
+
+/// Errors raised by GraphQL itself (parse, validation, depth or complexity limits, input
+/// coercion) carry no code; they are all the client's input, so they get `INVALID`.
+fn default_error_codes(value: &mut serde_json::Value) {
+    let Some(errors) = value.get_mut("errors").and_then(|e| e.as_array_mut()) else {
+        return;
+    };
+    for e in errors {
+        let Some(obj) = e.as_object_mut() else {
+            continue;
+        };
+        let ext = obj.entry("extensions").or_insert_with(|| json!({}));
+        if let Some(ext) = ext.as_object_mut() {
+            ext.entry("code").or_insert_with(|| json!("INVALID"));
+        }
+    }
+}

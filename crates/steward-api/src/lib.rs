@@ -1,0 +1,11 @@
+//! Steward's HTTP interface: GraphQL at `/graphql`, and `/healthz` and `/readyz`.
+//!
+//! The API knows no storage: it authenticates the bearer token through the service, hands the
+//! resulting principal to the GraphQL resolvers, and maps [`ServiceError`] to codes in exactly
+//! one place ([`error`]). `router(state)` gives the binary and the tests the same app.
+
+mod error;
+pub mod graphql;
+mod http;
+
+pub use http::{ApiConfig, AppState, router};

@@ -1,0 +1,333 @@
+//! `steward serve --demo`: two tenants with realistic lineage, seeded through the service layer
+//! (so the same validation and transactions apply), and a token to explore them.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use steward_domain::*;
+use steward_service::{RegisterModelVersion, Service, ServiceError};
+
+fn digest(seed: &str) -> Sha256Digest {
+    use std::fmt::Write;
+    // A stable fake digest per artifact name; real ones come from the user's CI.
+    let mut hex = String::new();
+    let mut x: u64 = seed.bytes().fold(0xcbf29ce484222325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    });
+    for _ in 0..4 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let _ = write!(hex, "{x:016x}");
+    }
+    // A 64-character hex string always parses.
+    Sha256Digest::parse("digest", &hex).unwrap_or_else(|_| unreachable!())
+}
+
+fn schema(names: &[(&str, FeatureType)]) -> Vec<Feature> {
+    names
+        .iter()
+        .map(|(n, k)| Feature {
+            name: (*n).into(),
+            kind: *k,
+        })
+        .collect()
+}
+
+fn metrics(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
+    pairs.iter().map(|(k, v)| ((*k).to_string(), *v)).collect()
+}
+
+fn run(
+    commit: &str,
+    inputs: Vec<DatasetVersionId>,
+    parent: Option<ModelVersionId>,
+    dag: &str,
+) -> NewTrainingRun {
+    NewTrainingRun {
+        code_commit: commit.into(),
+        parameters: serde_json::json!({"max_depth": 6, "eta": 0.1, "n_estimators": 400})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        input_dataset_versions: inputs,
+        parent_model_version: parent,
+        orchestrator: Some("airflow".into()),
+        orchestrator_run_id: Some(dag.into()),
+        status: RunStatus::Succeeded,
+        started_at: None,
+        ended_at: None,
+    }
+}
+
+async fn dataset(
+    svc: &Service,
+    p: &Principal,
+    name: &str,
+    versions: &[(&str, i64, Option<&str>)],
+) -> Result<Vec<DatasetVersion>, ServiceError> {
+    let d = svc
+        .register_dataset(
+            p,
+            NewDataset {
+                name: name.into(),
+                description: format!("{name} extract"),
+            },
+        )
+        .await?;
+    let mut out = Vec::new();
+    for (i, (uri, rows, slice)) in versions.iter().enumerate() {
+        let month = u32::try_from(i).unwrap_or(0) + 8;
+        out.push(
+            svc.register_dataset_version(
+                p,
+                NewDatasetVersion {
+                    dataset_id: d.id,
+                    uri: (*uri).into(),
+                    content_hash: digest(uri),
+                    row_count: *rows,
+                    schema: schema(&[
+                        ("amount", FeatureType::Float),
+                        ("country", FeatureType::Categorical),
+                        ("merchant_age_days", FeatureType::Integer),
+                    ]),
+                    slice: slice.map(Into::into),
+                    time_start: Utc.with_ymd_and_hms(2026, month, 1, 0, 0, 0).single(),
+                    time_end: Utc.with_ymd_and_hms(2026, month + 1, 1, 0, 0, 0).single(),
+                },
+            )
+            .await?,
+        );
+    }
+    Ok(out)
+}
+
+async fn version(
+    svc: &Service,
+    p: &Principal,
+    model: ModelId,
+    uri: &str,
+    m: &[(&str, f64)],
+    run: NewTrainingRun,
+) -> Result<ModelVersion, ServiceError> {
+    svc.register_model_version(
+        p,
+        RegisterModelVersion {
+            version: NewModelVersion {
+                model_id: model,
+                artifact_uri: uri.into(),
+                artifact_digest: digest(uri),
+                framework: "xgboost".into(),
+                input_schema: schema(&[
+                    ("amount", FeatureType::Float),
+                    ("country", FeatureType::Categorical),
+                    ("merchant_age_days", FeatureType::Integer),
+                ]),
+                metrics: metrics(m),
+                tags: vec![],
+                training_run: Some(TrainingRunRef::New(run)),
+            },
+            idempotency_key: None,
+        },
+    )
+    .await
+}
+
+/// Seeds the demo data unless tenant `acme` already exists, and returns a 12-hour token for it.
+pub async fn seed(svc: &Service) -> anyhow::Result<String> {
+    let admin = Principal::authenticated(
+        "steward-demo".into(),
+        "acme".into(),
+        None,
+        vec![Role::PlatformAdmin],
+    );
+    let token = svc.authenticator().mint_dev_token(
+        "demo-user",
+        "acme",
+        &[Role::ModelOwner, Role::GovernanceOfficer],
+        Duration::from_secs(12 * 3600),
+    )?;
+    if svc.store().tenant_by_slug("acme").await?.is_some() {
+        tracing::info!("demo data already present");
+        return Ok(token);
+    }
+    let acme = svc
+        .create_tenant(
+            &admin,
+            NewTenant {
+                slug: "acme".into(),
+                name: "Acme Payments".into(),
+            },
+        )
+        .await?;
+    let globex = svc
+        .create_tenant(
+            &admin,
+            NewTenant {
+                slug: "globex".into(),
+                name: "Globex Lending".into(),
+            },
+        )
+        .await?;
+    let owner = Principal::authenticated(
+        "ml-platform-ci".into(),
+        acme.slug.clone(),
+        Some(acme.id),
+        vec![Role::ModelOwner],
+    );
+
+    let tx = dataset(
+        svc,
+        &owner,
+        "transactions",
+        &[
+            ("s3://acme-data/transactions/2026-08/", 4_812_331, None),
+            ("s3://acme-data/transactions/2026-09/", 5_104_877, None),
+            (
+                "s3://acme-data/transactions/2026-10/eu/",
+                1_930_442,
+                Some("EU customers (country in EU27)"),
+            ),
+        ],
+    )
+    .await?;
+    let customers = dataset(
+        svc,
+        &owner,
+        "customers",
+        &[
+            ("s3://acme-data/customers/2026-08/", 812_004, None),
+            ("s3://acme-data/customers/2026-09/", 826_550, None),
+        ],
+    )
+    .await?;
+
+    let fraud = svc
+        .register_model(
+            &owner,
+            NewModel {
+                name: "fraud-detector".into(),
+                description: "Scores card transactions for fraud in real time.".into(),
+                owner_team: "payments-risk".into(),
+                risk_tier: RiskTier::High,
+                tags: vec!["fraud".into(), "realtime".into(), "eu".into()],
+            }
+            .validate()?,
+        )
+        .await?;
+    let v1 = version(
+        svc,
+        &owner,
+        fraud.id,
+        "s3://acme-models/fraud/v1/model.ubj",
+        &[("auc", 0.912), ("precision", 0.81), ("recall", 0.64)],
+        run(
+            "a1b2c3d4e5f6",
+            vec![tx[0].id],
+            None,
+            "fraud_train__2026-09-02",
+        ),
+    )
+    .await?;
+    let v2 = version(
+        svc,
+        &owner,
+        fraud.id,
+        "s3://acme-models/fraud/v2/model.ubj",
+        &[("auc", 0.927), ("precision", 0.83), ("recall", 0.67)],
+        run(
+            "b2c3d4e5f6a1",
+            vec![tx[1].id, customers[1].id],
+            None,
+            "fraud_train__2026-10-01",
+        ),
+    )
+    .await?;
+    version(
+        svc,
+        &owner,
+        fraud.id,
+        "s3://acme-models/fraud/v3/model.ubj",
+        &[("auc", 0.934), ("precision", 0.85), ("recall", 0.66)],
+        run(
+            "c3d4e5f6a1b2",
+            vec![tx[2].id],
+            Some(v2.id),
+            "fraud_finetune_eu__2026-11-03",
+        ),
+    )
+    .await?;
+    let _ = v1;
+
+    let churn = svc
+        .register_model(
+            &owner,
+            NewModel {
+                name: "churn-predictor".into(),
+                description: "Weekly churn propensity for merchant accounts.".into(),
+                owner_team: "growth-analytics".into(),
+                risk_tier: RiskTier::Medium,
+                tags: vec!["churn".into(), "batch".into()],
+            }
+            .validate()?,
+        )
+        .await?;
+    version(
+        svc,
+        &owner,
+        churn.id,
+        "s3://acme-models/churn/v1/model.pkl",
+        &[("auc", 0.861), ("log_loss", 0.412)],
+        run(
+            "d4e5f6a1b2c3",
+            vec![customers[0].id],
+            None,
+            "churn_weekly__2026-09-07",
+        ),
+    )
+    .await?;
+
+    let lender = Principal::authenticated(
+        "globex-ci".into(),
+        globex.slug.clone(),
+        Some(globex.id),
+        vec![Role::ModelOwner],
+    );
+    let loans = dataset(
+        svc,
+        &lender,
+        "loan-applications",
+        &[("gs://globex/loans/2026-09/", 220_113, None)],
+    )
+    .await?;
+    let credit = svc
+        .register_model(
+            &lender,
+            NewModel {
+                name: "credit-scoring".into(),
+                description: "Probability of default for consumer loans.".into(),
+                owner_team: "credit-risk".into(),
+                risk_tier: RiskTier::High,
+                tags: vec!["credit".into()],
+            }
+            .validate()?,
+        )
+        .await?;
+    version(
+        svc,
+        &lender,
+        credit.id,
+        "gs://globex-models/credit/v1/model.onnx",
+        &[("auc", 0.781), ("ks", 0.44)],
+        run(
+            "e5f6a1b2c3d4",
+            vec![loans[0].id],
+            None,
+            "credit_monthly__2026-10-01",
+        ),
+    )
+    .await?;
+    tracing::info!("demo data seeded: tenants acme and globex");
+    Ok(token)
+}

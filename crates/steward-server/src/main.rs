@@ -1,0 +1,120 @@
+//! The `steward` binary: `serve`, `migrate` and `token`.
+
+mod config;
+mod demo;
+mod startup;
+mod telemetry;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, Overrides};
+
+#[derive(Parser)]
+#[command(
+    name = "steward",
+    version,
+    about = "Steward: governance for machine-learning models in production"
+)]
+struct Cli {
+    /// Configuration file (default: ./steward.toml when present).
+    #[arg(long, global = true, env = "STEWARD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database URL (sqlite://steward.db?mode=rwc or postgres://...).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server: migrations, then the API on --listen.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Seed demo tenants, models and lineage, and print a ready-to-use token.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Mint a development token with the local HS256 secret.
+    Token {
+        #[arg(long)]
+        tenant: String,
+        /// A role; repeat for several (viewer, model_owner, policy_author, sre,
+        /// governance_officer, service, platform_admin).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[arg(long)]
+        sub: String,
+        /// Lifetime such as 30m, 1h, 7d.
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let listen = match &cli.command {
+        Command::Serve { listen, .. } => *listen,
+        _ => None,
+    };
+    let overrides = Overrides {
+        listen,
+        database_url: cli.database_url.clone(),
+    };
+    let config = Config::load(cli.config.as_deref(), &overrides)?;
+    config.validate()?;
+    match cli.command {
+        Command::Serve { demo, .. } => {
+            telemetry::init(&config.log_format);
+            startup::serve(config, demo).await
+        }
+        Command::Migrate => {
+            telemetry::init(&config.log_format);
+            let store = startup::open_store(&config).await?;
+            store.migrate().await?;
+            println!(
+                "migrations applied to {}",
+                startup::redact(&config.database_url)
+            );
+            Ok(())
+        }
+        Command::Token {
+            tenant,
+            roles,
+            sub,
+            ttl,
+        } => {
+            let token = startup::mint_token(&config, &tenant, &roles, &sub, &ttl)?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Start-up: open and migrate the store, set up authentication, serve until a shutdown signal.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use rand::RngCore;
+use steward_domain::Role;
+use steward_service::auth::{JwksSource, mint_hs256};
+use steward_service::{AuthConfig, KeySource, Service};
+use steward_store::Store;
+
+use crate::config::Config;
+use crate::demo;
+
+/// Hides the password of a database URL for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..scheme], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    Store::connect(&config.database_url)
+        .await
+        .with_context(|| format!("opening the database {}", redact(&config.database_url)))
+}
+
+/// Reads the development secret, creating it (mode 0600) on first use.
+fn dev_secret(path: &Path, create: bool) -> anyhow::Result<Vec<u8>> {
+    if path.exists() {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the development secret {}", path.display()))?;
+        let secret = hex::decode(text.trim())
+            .with_context(|| format!("{} does not hold a hex secret", path.display()))?;
+        if secret.len() < 32 {
+            bail!("{}: the secret must be at least 32 bytes", path.display());
+        }
+        return Ok(secret);
+    }
+    if !create {
+        bail!(
+            "no development secret at {}: start `steward serve` once to create it",
+            path.display()
+        );
+    }
+    let mut secret = vec![0u8; 32];
+    rand::rng().fill_bytes(&mut secret);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    write_private(path, &hex::encode(&secret))
+        .with_context(|| format!("writing the development secret {}", path.display()))?;
+    Ok(secret)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
+
+pub fn auth_config(config: &Config, create_secret: bool) -> anyhow::Result<AuthConfig> {
+    let keys = if let Some(url) = &config.auth.jwks_url {
+        let source = JwksSource::new(
+            url.clone(),
+            Duration::from_secs(config.auth.jwks_refetch_cooldown_secs),
+        )?;
+        KeySource::Jwks(Arc::new(source))
+    } else if let Some(pem) = &config.auth.public_key_pem {
+        let bytes = std::fs::read(pem)
+            .with_context(|| format!("reading the public key {}", pem.display()))?;
+        KeySource::from_pem(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", pem.display()))?
+    } else {
+        KeySource::Hs256 {
+            secret: dev_secret(&config.dev_secret_path(), create_secret)?,
+        }
+    };
+    Ok(AuthConfig {
+        issuer: config.auth.issuer.clone(),
+        audience: config.auth.audience.clone(),
+        leeway: config.leeway(),
+        keys,
+    })
+}
+
+/// Parses `30s`, `15m`, `1h`, `7d`.
+pub fn parse_ttl(s: &str) -> anyhow::Result<Duration> {
+    let (num, unit) = s.split_at(s.len().saturating_sub(1));
+    let n: u64 = num
+        .parse()
+        .with_context(|| format!("--ttl `{s}`: expected a number and a unit, such as 30m or 1h"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => bail!("--ttl `{s}`: the unit must be s, m, h or d"),
+    };
+    if secs == 0 || secs > 90 * 86_400 {
+        bail!("--ttl `{s}`: must be between 1 second and 90 days");
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+pub fn mint_token(
+    config: &Config,
+    tenant: &str,
+    roles: &[String],
+    sub: &str,
+    ttl: &str,
+) -> anyhow::Result<String> {
+    if !config.is_dev_auth() {
+        bail!(
+            "this server verifies tokens from an identity provider (jwks_url or public_key_pem); `steward token` only works in development mode"
+        );
+    }
+    let roles = roles
+        .iter()
+        .map(|r| r.parse::<Role>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let auth = auth_config(config, false)?;
+    Ok(mint_hs256(&auth, sub, tenant, &roles, parse_ttl(ttl)?)?)
+}
+
+pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    store.migrate().await.context("applying migrations")?;
+    let auth = auth_config(&config, true)?;
+    if config.is_dev_auth() {
+        tracing::warn!(
+            secret = %config.dev_secret_path().display(),
+            "DEVELOPMENT MODE: tokens are verified with a local HS256 secret; configure auth.jwks_url or auth.public_key_pem for production"
+        );
+    }
+    let service = Service::new(store, auth);
+    let state = steward_api::AppState::new(service.clone(), config.api.to_api_config());
+    let app = steward_api::router(state);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, database = %redact(&config.database_url), "steward listening");
+    if demo {
+        let token = demo::seed(&service).await.context("seeding demo data")?;
+        println!("\nSteward is running at http://{addr}/graphql with demo data.");
+        println!("A token for tenant `acme` (model_owner, governance_officer), valid 12 hours:\n");
+        println!("export STEWARD_TOKEN={token}\n");
+        println!(
+            "curl -s http://{addr}/graphql -H \"Authorization: Bearer $STEWARD_TOKEN\" -H 'Content-Type: application/json' \\\n  -d '{{\"query\":\"{{ modelByName(name: \\\"fraud-detector\\\") {{ name versions {{ nodes {{ version metrics {{ name value }} }} }} }} }}\"}}'\n"
+        );
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")?;
+    tracing::info!("steward stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_units() {
+        assert_eq!(parse_ttl("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_ttl("2h").unwrap(), Duration::from_secs(7200));
+        for bad in ["", "h", "1y", "-1h", "0m", "1000d"] {
+            assert!(parse_ttl(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("sqlite://steward.db"), "sqlite://steward.db");
+    }
+}

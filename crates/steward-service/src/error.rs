@@ -1,0 +1,72 @@
+//! The service layer's one error type. The API maps each variant once to a GraphQL
+//! `extensions.code` or an HTTP status; the `Display` text is what users read, so it never holds
+//! SQL, stack traces or secrets. Internal detail goes to the log, not the message.
+
+use steward_domain::{Operation, ValidationError};
+use steward_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// No credentials, or credentials that do not verify.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Authenticated, but no role of the caller allows the operation.
+    #[error("your roles ({roles}) do not allow {operation}")]
+    Forbidden { roles: String, operation: Operation },
+    /// The object does not exist in the caller's tenant.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The input is malformed; the message names the field.
+    #[error("{0}")]
+    Invalid(String),
+    /// The input collides with existing state.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database or an identity provider is unreachable; retrying may help.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A bug or corrupted data. The detail is logged; users see a generic message.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ServiceError {
+    /// The stable code clients switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServiceError::Unauthenticated(_) => "UNAUTHENTICATED",
+            ServiceError::Forbidden { .. } => "FORBIDDEN",
+            ServiceError::NotFound(_) => "NOT_FOUND",
+            ServiceError::Invalid(_) => "INVALID",
+            ServiceError::Conflict(_) => "CONFLICT",
+            ServiceError::Unavailable(_) => "UNAVAILABLE",
+            ServiceError::Internal(_) => "INTERNAL",
+        }
+    }
+}
+
+impl From<ValidationError> for ServiceError {
+    fn from(e: ValidationError) -> Self {
+        ServiceError::Invalid(e.to_string())
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => ServiceError::NotFound(what),
+            StoreError::Conflict(m) => ServiceError::Conflict(m),
+            StoreError::Invalid(m) => ServiceError::Invalid(m),
+            e if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database unavailable");
+                ServiceError::Unavailable("the database is unavailable; retry shortly".into())
+            }
+            e => {
+                tracing::error!(error = %e, "store failure");
+                ServiceError::Internal(e.to_string())
+            }
+        }
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;

@@ -1,0 +1,339 @@
+//! Registry and lineage use cases: tenants, models, versions, datasets, training runs.
+
+use sha2::{Digest, Sha256};
+use steward_domain::*;
+use steward_store::{IdempotencyKey, StoreError};
+use uuid::Uuid;
+
+use crate::{Service, ServiceError, ServiceResult, authorize, scope_for};
+
+/// Largest page any list returns; larger requests are refused rather than silently cut.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+fn check_page(page: &PageRequest) -> ServiceResult<()> {
+    if page.first == 0 || page.first > MAX_PAGE_SIZE {
+        return Err(ServiceError::Invalid(format!(
+            "first: must be between 1 and {MAX_PAGE_SIZE}"
+        )));
+    }
+    Ok(())
+}
+
+/// A version registration with its optional idempotency key.
+#[derive(Clone, Debug)]
+pub struct RegisterModelVersion {
+    pub version: NewModelVersion,
+    /// Chosen by the client (a CI job id, say). A retry with the same key and the same input
+    /// returns the version the first attempt created.
+    pub idempotency_key: Option<String>,
+}
+
+impl Service {
+    pub async fn create_tenant(
+        &self,
+        principal: &Principal,
+        input: NewTenant,
+    ) -> ServiceResult<Tenant> {
+        authorize(principal, Operation::CreateTenant)?;
+        input.validate()?;
+        let tx = self.store.begin_write().await?;
+        let tenant = self.store.create_tenant(&tx, &input).await?;
+        tx.commit().await?;
+        Ok(tenant)
+    }
+
+    pub async fn register_model(
+        &self,
+        principal: &Principal,
+        input: NewModel,
+    ) -> ServiceResult<Model> {
+        let input = input.validate()?;
+        let m = self.begin(principal, Operation::RegisterModel).await?;
+        let model = self
+            .store
+            .create_model(&m.tx, &m.scope, principal.subject(), &input)
+            .await?;
+        m.commit().await?;
+        Ok(model)
+    }
+
+    pub async fn update_model(
+        &self,
+        principal: &Principal,
+        id: ModelId,
+        change: ModelUpdate,
+    ) -> ServiceResult<Model> {
+        let change = change.validate()?;
+        let m = self.begin(principal, Operation::UpdateModel).await?;
+        let (_before, after) = self
+            .store
+            .update_model(&m.tx, &m.scope, id, &change)
+            .await?;
+        m.commit().await?;
+        Ok(after)
+    }
+
+    pub async fn register_model_version(
+        &self,
+        principal: &Principal,
+        input: RegisterModelVersion,
+    ) -> ServiceResult<ModelVersion> {
+        let version = input.version.validate()?;
+        let key = match &input.idempotency_key {
+            Some(k) => {
+                validate::required_text("input.idempotencyKey", k, 256)?;
+                Some(IdempotencyKey {
+                    operation: Operation::RegisterModelVersion.as_str(),
+                    key: k.clone(),
+                    request_hash: fingerprint(&version),
+                })
+            }
+            None => None,
+        };
+        let scope = scope_for(principal, Operation::RegisterModelVersion)?;
+        if let Some(key) = &key
+            && let Some(id) = self.store.idempotent_result(&scope, key).await?
+        {
+            return self.version_by_uuid(&scope, id).await;
+        }
+        let m = self
+            .begin(principal, Operation::RegisterModelVersion)
+            .await?;
+        let created = self
+            .store
+            .register_model_version(&m.tx, &m.scope, principal.subject(), &version)
+            .await?;
+        if let Some(key) = &key {
+            match self
+                .store
+                .claim_idempotency_key(&m.tx, &m.scope, key, created.id.as_uuid())
+                .await
+            {
+                Ok(()) => {}
+                // A concurrent retry claimed the key first: drop our attempt, return theirs.
+                Err(StoreError::Conflict(_)) => {
+                    drop(m);
+                    let id = self
+                        .store
+                        .idempotent_result(&scope, key)
+                        .await?
+                        .ok_or(ServiceError::Conflict("idempotency key race; retry".into()))?;
+                    return self.version_by_uuid(&scope, id).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        m.commit().await?;
+        Ok(created)
+    }
+
+    async fn version_by_uuid(&self, scope: &TenantScope, id: Uuid) -> ServiceResult<ModelVersion> {
+        self.store
+            .model_version(scope, ModelVersionId::from_uuid(id))
+            .await?
+            .ok_or(ServiceError::NotFound("model version"))
+    }
+
+    pub async fn register_dataset(
+        &self,
+        principal: &Principal,
+        input: NewDataset,
+    ) -> ServiceResult<Dataset> {
+        input.validate()?;
+        let m = self.begin(principal, Operation::RegisterDataset).await?;
+        let d = self
+            .store
+            .create_dataset(&m.tx, &m.scope, principal.subject(), &input)
+            .await?;
+        m.commit().await?;
+        Ok(d)
+    }
+
+    pub async fn register_dataset_version(
+        &self,
+        principal: &Principal,
+        input: NewDatasetVersion,
+    ) -> ServiceResult<DatasetVersion> {
+        input.validate()?;
+        let m = self
+            .begin(principal, Operation::RegisterDatasetVersion)
+            .await?;
+        let v = self
+            .store
+            .register_dataset_version(&m.tx, &m.scope, principal.subject(), &input)
+            .await?;
+        m.commit().await?;
+        Ok(v)
+    }
+
+    pub async fn record_training_run(
+        &self,
+        principal: &Principal,
+        input: NewTrainingRun,
+    ) -> ServiceResult<TrainingRun> {
+        input.validate_at("input")?;
+        let m = self.begin(principal, Operation::RecordTrainingRun).await?;
+        let run = self
+            .store
+            .record_training_run(&m.tx, &m.scope, principal.subject(), &input)
+            .await?;
+        m.commit().await?;
+        Ok(run)
+    }
+
+    pub async fn models(
+        &self,
+        principal: &Principal,
+        filter: ModelFilter,
+        page: PageRequest,
+    ) -> ServiceResult<Page<Model>> {
+        let scope = scope_for(principal, Operation::ReadRegistry)?;
+        check_page(&page)?;
+        if let Some(p) = &filter.name_prefix {
+            validate::text("namePrefix", p, validate::MAX_NAME_LEN)?;
+        }
+        Ok(self.store.list_models(&scope, &filter, &page).await?)
+    }
+
+    pub async fn model(&self, principal: &Principal, id: ModelId) -> ServiceResult<Model> {
+        let scope = scope_for(principal, Operation::ReadRegistry)?;
+        self.store
+            .model(&scope, id)
+            .await?
+            .ok_or(ServiceError::NotFound("model"))
+    }
+
+    pub async fn model_by_name(&self, principal: &Principal, name: &str) -> ServiceResult<Model> {
+        let scope = scope_for(principal, Operation::ReadRegistry)?;
+        self.store
+            .model_by_name(&scope, name)
+            .await?
+            .ok_or(ServiceError::NotFound("model"))
+    }
+
+    pub async fn model_versions(
+        &self,
+        principal: &Principal,
+        model: ModelId,
+        page: PageRequest,
+    ) -> ServiceResult<Page<ModelVersion>> {
+        let scope = scope_for(principal, Operation::ReadRegistry)?;
+        check_page(&page)?;
+        Ok(self.store.model_versions(&scope, model, &page).await?)
+    }
+
+    pub async fn model_version(
+        &self,
+        principal: &Principal,
+        id: ModelVersionId,
+    ) -> ServiceResult<ModelVersion> {
+        let scope = scope_for(principal, Operation::ReadRegistry)?;
+        self.version_by_uuid(&scope, id.as_uuid()).await
+    }
+
+    pub async fn datasets(
+        &self,
+        principal: &Principal,
+        page: PageRequest,
+    ) -> ServiceResult<Page<Dataset>> {
+        let scope = scope_for(principal, Operation::ReadRegistry)?;
+        check_page(&page)?;
+        Ok(self.store.list_datasets(&scope, &page).await?)
+    }
+
+    pub async fn dataset(&self, principal: &Principal, id: DatasetId) -> ServiceResult<Dataset> {
+        let scope = scope_for(principal, Operation::ReadRegistry)?;
+        self.store
+            .dataset(&scope, id)
+            .await?
+            .ok_or(ServiceError::NotFound("dataset"))
+    }
+
+    pub async fn dataset_versions(
+        &self,
+        principal: &Principal,
+        dataset: DatasetId,
+        page: PageRequest,
+    ) -> ServiceResult<Page<DatasetVersion>> {
+        let scope = scope_for(principal, Operation::ReadRegistry)?;
+        check_page(&page)?;
+        Ok(self.store.dataset_versions(&scope, dataset, &page).await?)
+    }
+
+    pub async fn dataset_version(
+        &self,
+        principal: &Principal,
+        id: DatasetVersionId,
+    ) -> ServiceResult<DatasetVersion> {
+        let scope = scope_for(principal, Operation::ReadRegistry)?;
+        self.store
+            .dataset_version(&scope, id)
+            .await?
+            .ok_or(ServiceError::NotFound("dataset version"))
+    }
+
+    pub async fn training_run(
+        &self,
+        principal: &Principal,
+        id: TrainingRunId,
+    ) -> ServiceResult<TrainingRun> {
+        let scope = scope_for(principal, Operation::ReadRegistry)?;
+        self.store
+            .training_run(&scope, id)
+            .await?
+            .ok_or(ServiceError::NotFound("training run"))
+    }
+
+    pub async fn lineage(
+        &self,
+        principal: &Principal,
+        node: Uuid,
+        direction: LineageDirection,
+        depth: u32,
+    ) -> ServiceResult<LineageGraph> {
+        let scope = scope_for(principal, Operation::ReadRegistry)?;
+        if depth == 0 || depth > MAX_LINEAGE_DEPTH {
+            return Err(ServiceError::Invalid(format!(
+                "depth: must be between 1 and {MAX_LINEAGE_DEPTH}"
+            )));
+        }
+        self.store
+            .lineage(&scope, node, direction, depth)
+            .await?
+            .ok_or(ServiceError::NotFound("lineage node"))
+    }
+}
+
+/// A stable hash of a version registration's content, to tell a retry from a different request
+/// that reuses an idempotency key. Built field by field (not from `Debug`) so it stays stable
+/// across releases.
+fn fingerprint(v: &NewModelVersion) -> String {
+    let run = match &v.training_run {
+        None => serde_json::Value::Null,
+        Some(TrainingRunRef::Existing(id)) => serde_json::json!({"existing": id.to_string()}),
+        Some(TrainingRunRef::New(r)) => serde_json::json!({
+            "codeCommit": r.code_commit,
+            "parameters": r.parameters,
+            "inputs": r.input_dataset_versions.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+            "parent": r.parent_model_version.map(|p| p.to_string()),
+            "orchestrator": r.orchestrator,
+            "orchestratorRunId": r.orchestrator_run_id,
+            "status": r.status.as_str(),
+            "startedAt": r.started_at.map(|t| t.to_rfc3339()),
+            "endedAt": r.ended_at.map(|t| t.to_rfc3339()),
+        }),
+    };
+    let doc = serde_json::json!({
+        "model": v.model_id.to_string(),
+        "artifactUri": v.artifact_uri,
+        "artifactDigest": v.artifact_digest.as_hex(),
+        "framework": v.framework,
+        "inputSchema": v.input_schema.iter().map(|f| [f.name.as_str(), f.kind.as_str()]).collect::<Vec<_>>(),
+        "metrics": v.metrics,
+        "tags": v.tags,
+        "trainingRun": run,
+    });
+    // serde_json's map is ordered (BTreeMap) without the preserve_order feature, so the bytes
+    // are canonical for equal content.
+    hex::encode(Sha256::digest(doc.to_string().as_bytes()))
+}
