@@ -143,7 +143,13 @@ fn run_all(engine: &PolicyEngine) -> Duration {
 
 #[test]
 fn runaway_scripts_are_stopped_by_a_named_limit() {
-    let worst = run_all(&PolicyEngine::default());
+    // A debug build on a loaded two-core machine is slow; a one-second budget makes sure
+    // the size limits, not the clock, stop the bombs. The clock has its own test below.
+    let limits = Limits {
+        wall_clock: Duration::from_secs(1),
+        ..Limits::default()
+    };
+    let worst = run_all(&PolicyEngine::new(limits));
     println!("worst overshoot past the wall-clock budget: {worst:?}");
 }
 
