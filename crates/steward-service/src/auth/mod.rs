@@ -64,6 +64,11 @@ impl KeySource {
     /// Reads a PEM public key, choosing the algorithm from the key type.
     pub fn from_pem(pem: &[u8]) -> Result<KeySource, String> {
         let text = String::from_utf8_lossy(pem);
+        if text.contains("PRIVATE KEY") {
+            return Err(
+                "the PEM file holds a private key; give Steward the public key only".into(),
+            );
+        }
         if let Ok(key) = DecodingKey::from_ec_pem(pem) {
             return Ok(KeySource::Pem {
                 algorithm: Algorithm::ES256,
@@ -75,9 +80,6 @@ impl KeySource {
                 algorithm: Algorithm::RS256,
                 key,
             }),
-            Err(e) if text.contains("PRIVATE KEY") => Err(format!(
-                "the PEM file holds a private key; give Steward the public key only ({e})"
-            )),
             Err(e) => Err(format!(
                 "not an RSA or EC (P-256) public key in PEM form: {e}"
             )),

@@ -1,0 +1,183 @@
+//! `TestApp`: the real router over a fresh database, with helpers to mint tokens and send
+//! GraphQL requests through `tower::ServiceExt::oneshot`.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use steward_api::{ApiConfig, AppState, router};
+use steward_domain::Role;
+use steward_service::auth::mint_hs256;
+use steward_service::{AuthConfig, KeySource, Service};
+use steward_store::testing::TestDb;
+use tower::ServiceExt;
+
+pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
+
+pub fn hs256_config() -> AuthConfig {
+    AuthConfig {
+        issuer: "steward".into(),
+        audience: "steward".into(),
+        leeway: Duration::from_secs(5),
+        keys: KeySource::Hs256 {
+            secret: SECRET.to_vec(),
+        },
+    }
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub db: TestDb,
+    pub auth: AuthConfig,
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        Self::with(hs256_config(), ApiConfig::default()).await
+    }
+
+    pub async fn with(auth: AuthConfig, api: ApiConfig) -> TestApp {
+        let db = TestDb::new().await;
+        let service = Service::new(db.store.clone(), auth.clone());
+        let router = router(AppState::new(service, api));
+        TestApp { router, db, auth }
+    }
+
+    pub fn token(&self, tenant: &str, roles: &[Role]) -> String {
+        mint_hs256(
+            &self.auth,
+            "tester",
+            tenant,
+            roles,
+            Duration::from_secs(600),
+        )
+        .unwrap()
+    }
+
+    /// Sends a raw request body to /graphql.
+    pub async fn raw(&self, token: Option<&str>, body: impl Into<Body>) -> (StatusCode, Value) {
+        let mut req = Request::post("/graphql").header("content-type", "application/json");
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req.body(body.into()).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        (status, value)
+    }
+
+    pub async fn gql(&self, token: &str, query: &str, variables: Value) -> Value {
+        let body = json!({"query": query, "variables": variables}).to_string();
+        let (status, value) = self.raw(Some(token), body).await;
+        assert_eq!(status, StatusCode::OK, "{value}");
+        value
+    }
+
+    /// Runs a query that must succeed and returns its `data`.
+    pub async fn ok(&self, token: &str, query: &str, variables: Value) -> Value {
+        let v = self.gql(token, query, variables).await;
+        assert!(v.get("errors").is_none(), "unexpected errors: {v}");
+        v["data"].clone()
+    }
+
+    /// Creates a tenant through the API with a platform admin token.
+    pub async fn tenant(&self, slug: &str) {
+        let admin = self.token(slug, &[Role::PlatformAdmin]);
+        self.ok(
+            &admin,
+            "mutation($i: CreateTenantInput!) { createTenant(input: $i) { id } }",
+            json!({"i": {"slug": slug, "name": slug}}),
+        )
+        .await;
+    }
+}
+
+/// The `extensions.code` of the first error, or "" when there is none.
+pub fn code(v: &Value) -> String {
+    v["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+pub const REGISTER_MODEL: &str =
+    "mutation($i: RegisterModelInput!) { registerModel(input: $i) { id name latestVersion } }";
+pub const REGISTER_VERSION: &str = "mutation($i: RegisterModelVersionInput!) { registerModelVersion(input: $i) { id version trainingRun { id } } }";
+pub const REGISTER_DATASET: &str =
+    "mutation($i: RegisterDatasetInput!) { registerDataset(input: $i) { id } }";
+pub const REGISTER_DATASET_VERSION: &str =
+    "mutation($i: RegisterDatasetVersionInput!) { registerDatasetVersion(input: $i) { id } }";
+
+pub fn digest() -> String {
+    format!("sha256:{}", "ab".repeat(32))
+}
+
+/// Ids of a small registry: a model with one version trained on a dataset version.
+pub struct Seeded {
+    pub model: String,
+    pub version: String,
+    pub dataset: String,
+    pub dataset_version: String,
+    pub run: String,
+}
+
+pub async fn seed(app: &TestApp, token: &str) -> Seeded {
+    let model = app
+        .ok(token, REGISTER_MODEL, json!({"i": {"name": "fraud", "ownerTeam": "risk", "riskTier": "HIGH", "tags": ["eu"]}}))
+        .await["registerModel"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dataset = app
+        .ok(
+            token,
+            REGISTER_DATASET,
+            json!({"i": {"name": "transactions"}}),
+        )
+        .await["registerDataset"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dataset_version = app
+        .ok(
+            token,
+            REGISTER_DATASET_VERSION,
+            json!({"i": {"datasetId": dataset, "uri": "s3://d/1", "contentHash": digest(), "rowCount": 10}}),
+        )
+        .await["registerDatasetVersion"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let v = app
+        .ok(
+            token,
+            REGISTER_VERSION,
+            json!({"i": {"modelId": model, "artifactUri": "s3://m/1", "artifactDigest": digest(), "framework": "xgboost",
+                   "metrics": [{"name": "auc", "value": 0.9}],
+                   "trainingRun": {"codeCommit": "abc", "inputDatasetVersionIds": [dataset_version]}}}),
+        )
+        .await;
+    Seeded {
+        model,
+        version: v["registerModelVersion"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        run: v["registerModelVersion"]["trainingRun"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        dataset,
+        dataset_version,
+    }
+}

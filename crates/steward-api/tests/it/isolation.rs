@@ -1,0 +1,183 @@
+//! Tenant isolation through the API: a token of tenant B gets exactly the answer for a missing
+//! object, for every id of tenant A, in every query and mutation of the schema.
+
+use serde_json::{Value, json};
+use steward_domain::Role;
+
+use crate::app::*;
+
+/// Each query and mutation of the schema, as (field, operation using `$id` where it takes one).
+fn probes(s: &Seeded, id: &str) -> Vec<(&'static str, String, Value)> {
+    let _ = s;
+    vec![
+        ("model", "query($id: ID!) { model(id: $id) { id } }".into(), json!({"id": id})),
+        ("modelVersion", "query($id: ID!) { modelVersion(id: $id) { id } }".into(), json!({"id": id})),
+        ("dataset", "query($id: ID!) { dataset(id: $id) { id } }".into(), json!({"id": id})),
+        ("datasetVersion", "query($id: ID!) { datasetVersion(id: $id) { id } }".into(), json!({"id": id})),
+        ("trainingRun", "query($id: ID!) { trainingRun(id: $id) { id } }".into(), json!({"id": id})),
+        ("lineage", "query($id: ID!) { lineage(nodeId: $id) { nodes { id } } }".into(), json!({"id": id})),
+        ("updateModel", "mutation($id: ID!) { updateModel(input: {id: $id, description: \"x\"}) { id } }".into(), json!({"id": id})),
+        ("registerModelVersion", "mutation($id: ID!) { registerModelVersion(input: {modelId: $id, artifactUri: \"s3://x\", artifactDigest: \"sha256:abababababababababababababababababababababababababababababababab\", framework: \"f\"}) { id } }".into(), json!({"id": id})),
+        ("registerDatasetVersion", "mutation($id: ID!) { registerDatasetVersion(input: {datasetId: $id, uri: \"s3://x\", contentHash: \"abababababababababababababababababababababababababababababababab\", rowCount: 1}) { id } }".into(), json!({"id": id})),
+        ("recordTrainingRun", "mutation($id: ID!) { recordTrainingRun(input: {codeCommit: \"c\", inputDatasetVersionIds: [$id]}) { id } }".into(), json!({"id": id})),
+    ]
+}
+
+#[tokio::test]
+async fn tenant_b_sees_tenant_a_ids_as_missing_everywhere() {
+    let app = TestApp::new().await;
+    app.tenant("a").await;
+    app.tenant("b").await;
+    let a = app.token("a", &[Role::ModelOwner]);
+    let s = seed(&app, &a).await;
+    // B holds every tenant-level role, so only the tenant boundary can stop it.
+    let b = app.token(
+        "b",
+        &[
+            Role::ModelOwner,
+            Role::GovernanceOfficer,
+            Role::Service,
+            Role::Viewer,
+            Role::Sre,
+            Role::PolicyAuthor,
+        ],
+    );
+    let missing = uuid::Uuid::now_v7().to_string();
+    let mut covered = Vec::new();
+    for id in [&s.model, &s.version, &s.dataset, &s.dataset_version, &s.run] {
+        for ((field, query, vars), (_, _, missing_vars)) in
+            probes(&s, id).into_iter().zip(probes(&s, &missing))
+        {
+            let got = app.gql(&b, &query, vars).await;
+            let want = app.gql(&b, &query, missing_vars).await;
+            assert_eq!(code(&got), "NOT_FOUND", "{field} with A's id {id}: {got}");
+            assert_eq!(
+                got, want,
+                "{field}: A's id must answer exactly like a missing id"
+            );
+            covered.push(field);
+        }
+    }
+    // Ids of A nested inside otherwise valid input of B.
+    let own_model = app
+        .ok(
+            &b,
+            REGISTER_MODEL,
+            json!({"i": {"name": "fraud", "ownerTeam": "t", "riskTier": "LOW"}}),
+        )
+        .await["registerModel"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let nested = [
+        json!({"modelId": own_model, "artifactUri": "s3://x", "artifactDigest": digest(), "framework": "f", "trainingRunId": s.run}),
+        json!({"modelId": own_model, "artifactUri": "s3://x", "artifactDigest": digest(), "framework": "f",
+               "trainingRun": {"codeCommit": "c", "inputDatasetVersionIds": [s.dataset_version]}}),
+        json!({"modelId": own_model, "artifactUri": "s3://x", "artifactDigest": digest(), "framework": "f",
+               "trainingRun": {"codeCommit": "c", "parentModelVersionId": s.version}}),
+    ];
+    for input in nested {
+        let got = app.gql(&b, REGISTER_VERSION, json!({"i": input})).await;
+        assert_eq!(code(&got), "NOT_FOUND", "{got}");
+    }
+    let got = app
+        .gql(&b, "mutation($p: ID!) { recordTrainingRun(input: {codeCommit: \"c\", parentModelVersionId: $p}) { id } }", json!({"p": s.version}))
+        .await;
+    assert_eq!(code(&got), "NOT_FOUND", "{got}");
+    // B's failed attempts registered nothing on its own model either.
+    let m = app
+        .ok(
+            &b,
+            "query($id: ID!) { model(id: $id) { latestVersion } }",
+            json!({"id": own_model}),
+        )
+        .await;
+    assert_eq!(m["model"]["latestVersion"], 0);
+
+    // Lists and name lookups show nothing of A.
+    let lists = app
+        .ok(
+            &b,
+            "{ models { nodes { name } } datasets { nodes { name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(lists["models"]["nodes"], json!([{"name": "fraud"}]));
+    assert_eq!(lists["datasets"]["nodes"], json!([]));
+    let by_name = app
+        .gql(&a, "{ modelByName(name: \"fraud\") { id } }", json!({}))
+        .await;
+    assert_eq!(
+        by_name["data"]["modelByName"]["id"],
+        json!(s.model),
+        "A sees its own model"
+    );
+    let by_name = app
+        .gql(&b, "{ modelByName(name: \"fraud\") { id } }", json!({}))
+        .await;
+    assert_eq!(
+        by_name["data"]["modelByName"]["id"],
+        json!(own_model),
+        "B sees only its own"
+    );
+    covered.extend([
+        "models",
+        "datasets",
+        "modelByName",
+        "me",
+        "createTenant",
+        "registerModel",
+        "registerDataset",
+    ]);
+
+    // Every field of the schema is covered, so a new query or mutation must be added here.
+    let sdl = steward_api::graphql::build_schema(
+        steward_service::Service::new(app.db.store.clone(), app.auth.clone()),
+        &Default::default(),
+    )
+    .sdl();
+    for root in ["type QueryRoot {", "type MutationRoot {"] {
+        let body = sdl.split(root).nth(1).unwrap().split('}').next().unwrap();
+        let mut in_doc = false;
+        for line in body.lines() {
+            let line = line.trim();
+            if line.starts_with("\"\"\"") {
+                // A block description opens or closes (one-line blocks open and close at once).
+                in_doc = !(line.len() > 3 && line.ends_with("\"\"\"")) && !in_doc;
+                continue;
+            }
+            if in_doc || line.is_empty() || line.starts_with('"') {
+                continue;
+            }
+            let field = line.split(['(', ':']).next().unwrap().trim();
+            assert!(
+                covered.contains(&field),
+                "schema field `{field}` has no isolation probe"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_token_cannot_pick_another_tenant() {
+    let app = TestApp::new().await;
+    app.tenant("a").await;
+    let a = app.token("a", &[Role::ModelOwner]);
+    seed(&app, &a).await;
+    // A token naming a tenant that does not exist is refused outright (unless platform admin).
+    let ghost = app.token("ghost", &[Role::ModelOwner]);
+    let (status, v) = app
+        .raw(
+            Some(&ghost),
+            json!({"query": "{ models { nodes { id } } }"}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(code(&v), "UNAUTHENTICATED");
+    // A platform admin of a tenant that does not exist yet can create tenants but reads nothing.
+    let admin = app.token("ghost", &[Role::PlatformAdmin]);
+    let v = app
+        .gql(&admin, "{ models { nodes { id } } }", json!({}))
+        .await;
+    assert_eq!(code(&v), "NOT_FOUND");
+}

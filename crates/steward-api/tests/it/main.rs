@@ -1,0 +1,9 @@
+//! Integration tests of the HTTP/GraphQL API, through the real router with a real database
+//! (SQLite, or PostgreSQL when `STEWARD_TEST_PG_URL` is set).
+
+mod app;
+mod auth;
+mod hardening;
+mod isolation;
+mod matrix;
+mod registry;

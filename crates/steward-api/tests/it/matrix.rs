@@ -1,0 +1,133 @@
+//! The permission matrix, cell by cell: the documented table equals the code, and each cell
+//! behaves so through the GraphQL API (allowed cells are never FORBIDDEN, denied cells always are,
+//! and a denied mutation writes nothing).
+
+use serde_json::{Value, json};
+use steward_domain::auth::allows;
+use steward_domain::{Operation, Role};
+
+use crate::app::*;
+
+#[test]
+fn documented_matrix_equals_the_code() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/permissions.md"
+    ))
+    .unwrap();
+    let mut rows = doc.lines().filter(|l| l.starts_with("| `"));
+    let header: Vec<&str> = doc
+        .lines()
+        .find(|l| l.starts_with("| operation |"))
+        .unwrap()
+        .split('|')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .skip(2)
+        .collect();
+    let roles: Vec<Role> = header.iter().map(|r| r.parse().unwrap()).collect();
+    assert_eq!(
+        roles,
+        Role::ALL.to_vec(),
+        "docs/permissions.md must list every role"
+    );
+    let mut seen = Vec::new();
+    for row in rows.by_ref() {
+        let cells: Vec<&str> = row
+            .split('|')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        let op_name = cells[0].trim_matches('`');
+        let op = *Operation::ALL
+            .iter()
+            .find(|o| o.as_str() == op_name)
+            .unwrap_or_else(|| panic!("unknown operation {op_name}"));
+        for (role, cell) in roles.iter().zip(&cells[2..]) {
+            assert_eq!(
+                allows(*role, op),
+                *cell == "yes",
+                "docs/permissions.md: {role} x {op} says {cell}"
+            );
+        }
+        seen.push(op);
+    }
+    assert_eq!(
+        seen,
+        Operation::ALL.to_vec(),
+        "docs/permissions.md must list every operation, in order"
+    );
+}
+
+/// One call per operation, written so that it succeeds when allowed.
+fn call(op: Operation, s: &Seeded, n: usize) -> (String, Value) {
+    let (q, i): (&str, Value) = match op {
+        Operation::ReadRegistry => ("query($i: ID!) { model(id: $i) { id } }", json!(s.model)),
+        Operation::RegisterModel => (
+            REGISTER_MODEL,
+            json!({"name": format!("m{n}"), "ownerTeam": "t", "riskTier": "LOW"}),
+        ),
+        Operation::UpdateModel => (
+            "mutation($i: UpdateModelInput!) { updateModel(input: $i) { id } }",
+            json!({"id": s.model, "description": format!("d{n}")}),
+        ),
+        Operation::RegisterModelVersion => (
+            REGISTER_VERSION,
+            json!({"modelId": s.model, "artifactUri": "s3://x", "artifactDigest": digest(), "framework": "f"}),
+        ),
+        Operation::RegisterDataset => (REGISTER_DATASET, json!({"name": format!("d{n}")})),
+        Operation::RegisterDatasetVersion => (
+            REGISTER_DATASET_VERSION,
+            json!({"datasetId": s.dataset, "uri": "s3://x", "contentHash": digest(), "rowCount": 1}),
+        ),
+        Operation::RecordTrainingRun => (
+            "mutation($i: TrainingRunInput!) { recordTrainingRun(input: $i) { id } }",
+            json!({"codeCommit": "c"}),
+        ),
+        Operation::CreateTenant => (
+            "mutation($i: CreateTenantInput!) { createTenant(input: $i) { id } }",
+            json!({"slug": format!("t{n}"), "name": "t"}),
+        ),
+    };
+    (q.to_string(), json!({"i": i}))
+}
+
+#[tokio::test]
+async fn every_cell_through_the_api() {
+    let app = TestApp::new().await;
+    app.tenant("acme").await;
+    let owner = app.token("acme", &[Role::ModelOwner]);
+    let s = seed(&app, &owner).await;
+    let mut n = 0;
+    for role in Role::ALL {
+        let token = app.token("acme", &[role]);
+        for op in Operation::ALL {
+            n += 1;
+            let (q, vars) = call(op, &s, n);
+            let before = app.ok(&owner, "{ models { nodes { name latestVersion description } } datasets { nodes { name latestVersion } } }", json!({})).await;
+            let got = app.gql(&token, &q, vars).await;
+            if allows(role, op) {
+                assert!(
+                    got.get("errors").is_none(),
+                    "{role} x {op} should be allowed: {got}"
+                );
+            } else {
+                assert_eq!(
+                    code(&got),
+                    "FORBIDDEN",
+                    "{role} x {op} should be forbidden: {got}"
+                );
+                let msg = got["errors"][0]["message"].as_str().unwrap();
+                assert!(
+                    msg.contains(op.as_str()),
+                    "the message names the operation: {msg}"
+                );
+                let after = app.ok(&owner, "{ models { nodes { name latestVersion description } } datasets { nodes { name latestVersion } } }", json!({})).await;
+                assert_eq!(
+                    before, after,
+                    "{role} x {op}: a denied call changed the registry"
+                );
+            }
+        }
+    }
+}

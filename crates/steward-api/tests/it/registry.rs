@@ -1,0 +1,166 @@
+//! Registry behaviour through the API: version numbering, idempotent retries, pagination,
+//! metadata updates and lineage.
+
+use serde_json::json;
+use steward_domain::Role;
+
+use crate::app::*;
+
+#[tokio::test]
+async fn idempotent_registration_returns_the_first_result() {
+    let app = TestApp::new().await;
+    app.tenant("acme").await;
+    let t = app.token("acme", &[Role::Service]);
+    let s = seed(&app, &app.token("acme", &[Role::ModelOwner])).await;
+    let input = json!({"i": {"modelId": s.model, "artifactUri": "s3://m/2", "artifactDigest": digest(), "framework": "f",
+        "idempotencyKey": "ci-build-77", "trainingRun": {"codeCommit": "def", "inputDatasetVersionIds": [s.dataset_version]}}});
+    let first = app.ok(&t, REGISTER_VERSION, input.clone()).await;
+    let mut retries = Vec::new();
+    for _ in 0..5 {
+        let app_ref = &app;
+        let t = t.clone();
+        let input = input.clone();
+        retries.push(async move { app_ref.ok(&t, REGISTER_VERSION, input).await });
+    }
+    for r in futures_join(retries).await {
+        assert_eq!(r, first, "a retry returns the first result");
+    }
+    let model = app
+        .ok(
+            &t,
+            "query($id: ID!) { model(id: $id) { latestVersion } }",
+            json!({"id": s.model}),
+        )
+        .await;
+    assert_eq!(
+        model["model"]["latestVersion"], 2,
+        "one new version, not six"
+    );
+    // The same key with a different request is a conflict, not a silent success.
+    let mut other = input.clone();
+    other["i"]["artifactUri"] = json!("s3://m/other");
+    let v = app.gql(&t, REGISTER_VERSION, other).await;
+    assert_eq!(code(&v), "CONFLICT", "{v}");
+}
+
+async fn futures_join<F: std::future::Future>(fs: Vec<F>) -> Vec<F::Output> {
+    let mut out = Vec::new();
+    for f in fs {
+        out.push(f.await);
+    }
+    out
+}
+
+#[tokio::test]
+async fn model_page_with_versions_metrics_and_lineage() {
+    let app = TestApp::new().await;
+    app.tenant("acme").await;
+    let t = app.token("acme", &[Role::ModelOwner]);
+    let s = seed(&app, &t).await;
+    for (i, auc) in [0.80, 0.81, 0.82, 0.83].into_iter().enumerate() {
+        app.ok(&t, REGISTER_VERSION, json!({"i": {"modelId": s.model, "artifactUri": format!("s3://m/{i}"), "artifactDigest": digest(), "framework": "f",
+            "metrics": [{"name": "auc", "value": auc}]}})).await;
+    }
+    let page = app
+        .ok(&t, "query($id: ID!) { model(id: $id) { name riskTier tags versions(first: 3) { nodes { version metrics { name value } } pageInfo { hasNextPage endCursor } } } }", json!({"id": s.model}))
+        .await;
+    let m = &page["model"];
+    assert_eq!(m["riskTier"], "HIGH");
+    assert_eq!(m["tags"], json!(["eu"]));
+    let versions: Vec<i64> = m["versions"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(versions, vec![5, 4, 3]);
+    assert_eq!(
+        m["versions"]["nodes"][0]["metrics"],
+        json!([{"name": "auc", "value": 0.83}])
+    );
+    let cursor = m["versions"]["pageInfo"]["endCursor"].as_str().unwrap();
+    let rest = app
+        .ok(&t, "query($id: ID!, $c: String) { model(id: $id) { versions(first: 3, after: $c) { nodes { version } pageInfo { hasNextPage } } } }", json!({"id": s.model, "c": cursor}))
+        .await;
+    assert_eq!(
+        rest["model"]["versions"]["nodes"],
+        json!([{"version": 2}, {"version": 1}])
+    );
+    assert_eq!(rest["model"]["versions"]["pageInfo"]["hasNextPage"], false);
+
+    let up = app
+        .ok(&t, "query($id: ID!) { lineage(nodeId: $id, direction: UPSTREAM, depth: 3) { nodes { kind label depth } edges { relation } } }", json!({"id": s.version}))
+        .await;
+    let labels: Vec<&str> = up["lineage"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["label"].as_str().unwrap())
+        .collect();
+    assert!(
+        labels.contains(&"transactions v1") && labels.contains(&"fraud v1"),
+        "{labels:?}"
+    );
+    let down = app
+        .ok(&t, "query($id: ID!) { lineage(nodeId: $id, direction: DOWNSTREAM) { nodes { kind label } } }", json!({"id": s.dataset_version}))
+        .await;
+    assert!(
+        down["lineage"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["label"] == "fraud v1")
+    );
+    let v = app
+        .gql(
+            &t,
+            "query($id: ID!) { lineage(nodeId: $id, depth: 26) { nodes { id } } }",
+            json!({"id": s.version}),
+        )
+        .await;
+    assert_eq!(code(&v), "INVALID");
+    let run = app
+        .ok(&t, "query($id: ID!) { trainingRun(id: $id) { codeCommit status inputDatasetVersions { uri dataset { name } } } }", json!({"id": s.run}))
+        .await;
+    assert_eq!(
+        run["trainingRun"]["inputDatasetVersions"][0]["dataset"]["name"],
+        "transactions"
+    );
+    assert_eq!(run["trainingRun"]["status"], "SUCCEEDED");
+}
+
+#[tokio::test]
+async fn update_model_changes_metadata_only() {
+    let app = TestApp::new().await;
+    app.tenant("acme").await;
+    let owner = app.token("acme", &[Role::ModelOwner]);
+    let s = seed(&app, &owner).await;
+    let officer = app.token("acme", &[Role::GovernanceOfficer]);
+    let v = app
+        .ok(&officer, "mutation($id: ID!) { updateModel(input: {id: $id, riskTier: LOW, tags: [\"b\", \"a\", \"b\"]}) { riskTier tags latestVersion } }", json!({"id": s.model}))
+        .await;
+    assert_eq!(
+        v["updateModel"],
+        json!({"riskTier": "LOW", "tags": ["a", "b"], "latestVersion": 1})
+    );
+    let v = app
+        .gql(
+            &officer,
+            "mutation($id: ID!) { updateModel(input: {id: $id}) { id } }",
+            json!({"id": s.model}),
+        )
+        .await;
+    assert_eq!(
+        code(&v),
+        "INVALID",
+        "an update that changes nothing is refused: {v}"
+    );
+    let listed = app
+        .ok(
+            &owner,
+            "{ models(riskTier: LOW, tag: \"a\", namePrefix: \"fr\") { nodes { name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(listed["models"]["nodes"], json!([{"name": "fraud"}]));
+}
