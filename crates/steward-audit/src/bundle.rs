@@ -1,0 +1,497 @@
+//! Export bundles and their offline verification: one NDJSON file holding a header, the
+//! canonical events and the signed checkpoint (format in `docs/audit-bundle.md`).
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::{PublicKey, SignedCheckpoint, origin_for};
+use crate::event::{AuditEvent, AuditTime, TenantRef};
+use crate::hash::{Hash, empty_root, leaf_hash};
+use crate::tree::{Frontier, NodeRef, TreeError, range_nodes};
+
+/// Value of the header's `format` field.
+pub const BUNDLE_FORMAT: &str = "steward-audit-bundle";
+/// Value of the header's `version` field.
+pub const BUNDLE_VERSION: u32 = 1;
+
+/// First line of a bundle.
+///
+/// A bundle holds the events `[first_seq, first_seq + event_count)` of one tenant. When it does
+/// not start at 0 or stops before the checkpoint's tree size, `left` and `right` carry the hashes
+/// of the complete subtrees covering the leaves before and after, so the root can still be
+/// recomputed; a full export has both empty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleHeader {
+    pub event_count: u64,
+    pub first_seq: u64,
+    pub format: String,
+    pub key_id: String,
+    pub left: Vec<Hash>,
+    pub public_key: String,
+    pub right: Vec<Hash>,
+    pub tenant: TenantRef,
+    pub version: u32,
+}
+
+impl BundleHeader {
+    /// A header for events `[first_seq, first_seq + event_count)`; `left` and `right` are the
+    /// hashes read for the plans of [`export_plans`].
+    pub fn new(
+        tenant: TenantRef,
+        first_seq: u64,
+        event_count: u64,
+        left: Vec<Hash>,
+        right: Vec<Hash>,
+        key: &PublicKey,
+    ) -> Self {
+        Self {
+            event_count,
+            first_seq,
+            format: BUNDLE_FORMAT.into(),
+            key_id: key.key_id(),
+            left,
+            public_key: key.to_base64(),
+            right,
+            tenant,
+            version: BUNDLE_VERSION,
+        }
+    }
+
+    /// The header line, `\n` included. Fields are declared in sorted order and hold only
+    /// strings, hex and small integers, so this compact JSON is also canonical.
+    pub fn to_line(&self) -> String {
+        let mut line = serde_json::to_string(self).unwrap_or_default();
+        line.push('\n');
+        line
+    }
+}
+
+/// The nodes an exporter reads for a bundle of events `[first_seq, first_seq + event_count)`
+/// signed at `tree_size`: `(left, right)`, each at most about `2 * log2(tree_size)` nodes.
+pub fn export_plans(
+    first_seq: u64,
+    event_count: u64,
+    tree_size: u64,
+) -> Result<(Vec<NodeRef>, Vec<NodeRef>), TreeError> {
+    let end = first_seq
+        .checked_add(event_count)
+        .filter(|end| *end <= tree_size)
+        .ok_or(TreeError::SizeOutOfRange {
+            requested: first_seq.saturating_add(event_count),
+            size: tree_size,
+        })?;
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    range_nodes(0, first_seq, &mut left);
+    range_nodes(end, tree_size, &mut right);
+    Ok((left, right))
+}
+
+/// Builds a bundle in memory. A streaming exporter writes the same three parts itself:
+/// [`BundleHeader::to_line`], each event's canonical bytes plus `\n`, then
+/// [`SignedCheckpoint::to_json`] plus `\n`.
+#[derive(Debug)]
+pub struct BundleWriter {
+    out: Vec<u8>,
+}
+
+impl BundleWriter {
+    /// Starts a bundle with its header.
+    pub fn new(header: &BundleHeader) -> Self {
+        Self {
+            out: header.to_line().into_bytes(),
+        }
+    }
+
+    /// Adds one event's canonical bytes (which never contain a raw newline).
+    pub fn push_event(&mut self, canonical: &[u8]) {
+        self.out.extend_from_slice(canonical);
+        self.out.push(b'\n');
+    }
+
+    /// Ends the bundle with its checkpoint.
+    pub fn finish(mut self, checkpoint: &SignedCheckpoint) -> Vec<u8> {
+        self.out.extend_from_slice(checkpoint.to_json().as_bytes());
+        self.out.push(b'\n');
+        self.out
+    }
+}
+
+/// What the verifier trusts besides the bundle itself.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// An earlier checkpoint of the same log: the bundle must extend it.
+    pub previous: Option<SignedCheckpoint>,
+    /// The key obtained out of band; without it the bundle's own key is used and only its
+    /// fingerprint is reported, for the auditor to compare.
+    pub trusted_key: Option<PublicKey>,
+    /// Also decode every event against the schema and require RFC 8785 form (on by default).
+    /// Off, only `seq` and `tenant` are read and the bytes are hashed as given.
+    pub strict_events: bool,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        Self {
+            previous: None,
+            trusted_key: None,
+            strict_events: true,
+        }
+    }
+}
+
+/// What a successful verification established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedSummary {
+    pub tenant: TenantRef,
+    pub origin: String,
+    /// Events `[first_seq, first_seq + event_count)` were hashed from the bundle.
+    pub first_seq: u64,
+    pub event_count: u64,
+    /// The signed tree size and root the events lead to.
+    pub tree_size: u64,
+    pub root_hash: Hash,
+    pub timestamp: AuditTime,
+    pub key_id: String,
+    /// Whether the key was the caller's trusted key rather than the bundle's own.
+    pub key_trusted: bool,
+    /// Size of the previous checkpoint proven to be a prefix, when one was given.
+    pub consistent_with: Option<u64>,
+}
+
+impl VerifiedSummary {
+    /// True when the bundle holds every event of the signed tree.
+    pub fn is_complete(&self) -> bool {
+        self.first_seq == 0 && self.event_count == self.tree_size
+    }
+}
+
+/// Why a bundle failed verification; the first problem found, in file order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("bundle layout invalid: {0}")]
+    Layout(String),
+    #[error("bundle header invalid: {0}")]
+    Header(String),
+    #[error("bundle public key invalid: {0}")]
+    Key(String),
+    #[error("bundle is signed by key {bundle}, not by the trusted key {trusted}")]
+    UntrustedKey { bundle: String, trusted: String },
+    #[error("checkpoint invalid: {0}")]
+    Checkpoint(String),
+    #[error("checkpoint signature invalid")]
+    CheckpointSignature,
+    #[error("checkpoint origin {found:?} does not match tenant {slug:?} (expected {expected:?})")]
+    Origin {
+        found: String,
+        expected: String,
+        slug: String,
+    },
+    #[error(
+        "header declares events up to seq {end} but the checkpoint covers only {tree_size} events"
+    )]
+    BeyondCheckpoint { end: u64, tree_size: u64 },
+    #[error("header lists {got} {side} hashes where {expected} are needed")]
+    FrontierCount {
+        side: &'static str,
+        expected: usize,
+        got: usize,
+    },
+    #[error("event seq {seq} missing (the next event in the bundle has seq {next})")]
+    EventMissing { seq: u64, next: u64 },
+    #[error(
+        "event seq {seq} missing: the bundle ends before the {declared} events its header declares"
+    )]
+    Truncated { seq: u64, declared: u64 },
+    #[error(
+        "event seq {seq}: found seq {found} again or out of order (duplicated, swapped or inserted event)"
+    )]
+    OutOfOrder { seq: u64, found: u64 },
+    #[error("event seq {seq}: event of tenant {found} in bundle of tenant {expected}")]
+    WrongTenant {
+        seq: u64,
+        found: String,
+        expected: String,
+    },
+    #[error("event seq {seq}: {reason}")]
+    BadEvent { seq: u64, reason: String },
+    #[error("event seq {seq}: more events than the {declared} the header declares")]
+    ExtraEvents { seq: u64, declared: u64 },
+    #[error(
+        "root mismatch: the events do not hash to the signed root of tree size {tree_size} (an event was altered, inserted or removed)"
+    )]
+    RootMismatch { tree_size: u64 },
+    #[error("previous checkpoint invalid: {0}")]
+    Previous(String),
+    #[error(
+        "previous checkpoint has size {previous}, larger than this bundle's {current}: the log shrank"
+    )]
+    PreviousNewer { previous: u64, current: u64 },
+    #[error(
+        "previous checkpoint at size {previous} cannot be checked with events {first_seq}..{end}; export from seq 0"
+    )]
+    PreviousOutside {
+        previous: u64,
+        first_seq: u64,
+        end: u64,
+    },
+    #[error(
+        "not consistent with the previous checkpoint: the log at size {previous} differs from it (history rewritten)"
+    )]
+    Inconsistent { previous: u64 },
+}
+
+/// The two fields of an event the fast path reads.
+#[derive(Deserialize)]
+struct EventHead<'a> {
+    #[serde(borrow)]
+    tenant: TenantHead<'a>,
+    seq: u64,
+}
+
+#[derive(Deserialize)]
+struct TenantHead<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    slug: Cow<'a, str>,
+}
+
+/// The three regions of a bundle: header line, event lines, checkpoint line.
+type Parts<'a> = (&'a [u8], &'a [u8], &'a [u8]);
+
+/// Splits a bundle into header, event region and checkpoint line.
+fn split(bytes: &[u8]) -> Result<Parts<'_>, VerifyError> {
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let first = body.iter().position(|b| *b == b'\n');
+    let last = body.iter().rposition(|b| *b == b'\n');
+    let (Some(first), Some(last)) = (first, last) else {
+        return Err(VerifyError::Layout(
+            "expected a header line, event lines and a checkpoint line".into(),
+        ));
+    };
+    let events = if first == last {
+        &body[first..first]
+    } else {
+        &body[first + 1..last]
+    };
+    Ok((&body[..first], events, &body[last + 1..]))
+}
+
+/// Verifies a bundle; see `docs/audit-bundle.md` for each check.
+pub fn verify_bundle(
+    bytes: &[u8],
+    options: &VerifyOptions,
+) -> Result<VerifiedSummary, VerifyError> {
+    let (header_line, events, checkpoint_line) = split(bytes)?;
+    let header: BundleHeader =
+        serde_json::from_slice(header_line).map_err(|e| VerifyError::Header(e.to_string()))?;
+    if header.format != BUNDLE_FORMAT || header.version != BUNDLE_VERSION {
+        return Err(VerifyError::Header(format!(
+            "unsupported format {:?} version {}",
+            header.format, header.version
+        )));
+    }
+    let bundle_key =
+        PublicKey::from_text(&header.public_key).map_err(|e| VerifyError::Key(e.to_string()))?;
+    let key = match &options.trusted_key {
+        Some(trusted) if *trusted != bundle_key => {
+            return Err(VerifyError::UntrustedKey {
+                bundle: bundle_key.key_id(),
+                trusted: trusted.key_id(),
+            });
+        }
+        Some(trusted) => *trusted,
+        None => bundle_key,
+    };
+
+    // The checkpoint is authenticated first: nothing else in the file is trusted until then.
+    let checkpoint_text = std::str::from_utf8(checkpoint_line)
+        .map_err(|_| VerifyError::Checkpoint("not UTF-8".into()))?;
+    let signed = SignedCheckpoint::from_json(checkpoint_text)
+        .map_err(|e| VerifyError::Checkpoint(e.to_string()))?;
+    key.verify(&signed)
+        .map_err(|_| VerifyError::CheckpointSignature)?;
+    let checkpoint = &signed.checkpoint;
+    let expected_origin = origin_for(&header.tenant.slug);
+    if checkpoint.origin != expected_origin {
+        return Err(VerifyError::Origin {
+            found: checkpoint.origin.clone(),
+            expected: expected_origin,
+            slug: header.tenant.slug.clone(),
+        });
+    }
+
+    let tree_size = checkpoint.tree_size;
+    let end = header
+        .first_seq
+        .checked_add(header.event_count)
+        .filter(|end| *end <= tree_size)
+        .ok_or(VerifyError::BeyondCheckpoint {
+            end: header.first_seq.saturating_add(header.event_count),
+            tree_size,
+        })?;
+    let (left_plan, right_plan) = export_plans(header.first_seq, header.event_count, tree_size)
+        .map_err(|e| VerifyError::Header(e.to_string()))?;
+    for (side, plan, got) in [
+        ("left", &left_plan, &header.left),
+        ("right", &right_plan, &header.right),
+    ] {
+        if plan.len() != got.len() {
+            return Err(VerifyError::FrontierCount {
+                side,
+                expected: plan.len(),
+                got: got.len(),
+            });
+        }
+    }
+
+    let previous = match &options.previous {
+        Some(prev) => Some(check_previous(
+            prev,
+            &key,
+            checkpoint.origin.as_str(),
+            tree_size,
+        )?),
+        None => None,
+    };
+    let previous_size = previous.map(|(size, _)| size);
+    let mut previous_root = None;
+    let mut note_root = |frontier: &Frontier| {
+        if previous_size == Some(frontier.size()) && previous_root.is_none() {
+            previous_root = Some(frontier.root());
+        }
+    };
+
+    let mut frontier = Frontier::from_plan(header.first_seq, &header.left)
+        .map_err(|e| VerifyError::Header(e.to_string()))?;
+    note_root(&frontier);
+    let mut expected = header.first_seq;
+    if !events.is_empty() {
+        for line in events.split(|b| *b == b'\n') {
+            if expected == end {
+                return Err(VerifyError::ExtraEvents {
+                    seq: expected,
+                    declared: header.event_count,
+                });
+            }
+            check_event(line, expected, &header.tenant, options.strict_events)?;
+            frontier.push_leaf(leaf_hash(line), |_, _| {});
+            expected += 1;
+            note_root(&frontier);
+        }
+    }
+    if expected < end {
+        return Err(VerifyError::Truncated {
+            seq: expected,
+            declared: header.event_count,
+        });
+    }
+    for (node, hash) in right_plan.iter().zip(&header.right) {
+        frontier
+            .push_node(*node, *hash, |_, _| {})
+            .map_err(|e| VerifyError::Header(e.to_string()))?;
+        note_root(&frontier);
+    }
+    if frontier.size() != tree_size || frontier.root() != checkpoint.root_hash {
+        return Err(VerifyError::RootMismatch { tree_size });
+    }
+
+    let consistent_with = match previous {
+        None => None,
+        Some((0, root)) if root == empty_root() => Some(0),
+        Some((size, root)) => match previous_root {
+            Some(found) if found == root => Some(size),
+            Some(_) => return Err(VerifyError::Inconsistent { previous: size }),
+            None => {
+                return Err(VerifyError::PreviousOutside {
+                    previous: size,
+                    first_seq: header.first_seq,
+                    end,
+                });
+            }
+        },
+    };
+
+    Ok(VerifiedSummary {
+        tenant: header.tenant,
+        origin: checkpoint.origin.clone(),
+        first_seq: header.first_seq,
+        event_count: header.event_count,
+        tree_size,
+        root_hash: checkpoint.root_hash,
+        timestamp: checkpoint.timestamp.clone(),
+        key_id: key.key_id(),
+        key_trusted: options.trusted_key.is_some(),
+        consistent_with,
+    })
+}
+
+/// Checks the previous checkpoint on its own; returns its size and root.
+fn check_previous(
+    prev: &SignedCheckpoint,
+    key: &PublicKey,
+    origin: &str,
+    tree_size: u64,
+) -> Result<(u64, Hash), VerifyError> {
+    key.verify(prev)
+        .map_err(|e| VerifyError::Previous(e.to_string()))?;
+    if prev.checkpoint.origin != origin {
+        return Err(VerifyError::Previous(format!(
+            "origin {:?} is not this log's {:?}",
+            prev.checkpoint.origin, origin
+        )));
+    }
+    if prev.checkpoint.tree_size > tree_size {
+        return Err(VerifyError::PreviousNewer {
+            previous: prev.checkpoint.tree_size,
+            current: tree_size,
+        });
+    }
+    Ok((prev.checkpoint.tree_size, prev.checkpoint.root_hash))
+}
+
+/// Checks one event line at position `seq`: its seq number, its tenant and, when strict, its
+/// schema and canonical form.
+fn check_event(line: &[u8], seq: u64, tenant: &TenantRef, strict: bool) -> Result<(), VerifyError> {
+    let (found_seq, found_id, found_slug) = if strict {
+        let event = AuditEvent::from_canonical(line).map_err(|e| VerifyError::BadEvent {
+            seq,
+            reason: e.to_string(),
+        })?;
+        (
+            event.seq,
+            Cow::Owned(event.tenant.id),
+            Cow::Owned(event.tenant.slug),
+        )
+    } else {
+        let head: EventHead<'_> =
+            serde_json::from_slice(line).map_err(|e| VerifyError::BadEvent {
+                seq,
+                reason: format!("not an audit event: {e}"),
+            })?;
+        (head.seq, head.tenant.id, head.tenant.slug)
+    };
+    // Tenant first: a foreign event also carries a foreign seq, and its tenant is the real news.
+    if found_id != tenant.id || found_slug != tenant.slug {
+        return Err(VerifyError::WrongTenant {
+            seq,
+            found: found_slug.into_owned(),
+            expected: tenant.slug.clone(),
+        });
+    }
+    if found_seq > seq {
+        return Err(VerifyError::EventMissing {
+            seq,
+            next: found_seq,
+        });
+    }
+    if found_seq < seq {
+        return Err(VerifyError::OutOfOrder {
+            seq,
+            found: found_seq,
+        });
+    }
+    Ok(())
+}
