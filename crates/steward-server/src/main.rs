@@ -1,7 +1,8 @@
-//! The `steward` binary: `serve`, `migrate` and `token`.
+//! The `steward` binary: `serve`, `migrate`, `token` and `drift`.
 
 mod config;
 mod demo;
+mod drift_cmd;
 mod startup;
 mod telemetry;
 
@@ -57,10 +58,17 @@ enum Command {
         #[arg(long, default_value = "1h")]
         ttl: String,
     },
+    /// Compare a current data set with a reference (CSV or Parquet); exit 0 = no drift,
+    /// 1 = drift, 2 = error.
+    Drift(drift_cmd::DriftArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `drift` needs neither configuration nor the async runtime, and owns its exit code.
+    if let Command::Drift(args) = &cli.command {
+        return drift_cmd::run(args);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -116,5 +124,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        // Answered in main() before configuration is loaded; kept here so the match is total.
+        Command::Drift(args) => match drift_cmd::run(&args) {
+            code if code == ExitCode::SUCCESS => Ok(()),
+            _ => anyhow::bail!("steward drift failed"),
+        },
     }
 }

@@ -1,0 +1,3 @@
+//! End-to-end tests of the `steward` binary (one test binary per crate, one module per command).
+
+mod drift;
