@@ -144,22 +144,36 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     };
     let tenant = principal.tenant_slug().to_string();
     let response = state.schema.execute(request.data(principal)).await;
-    let mut value = match serde_json::to_value(&response) {
-        Ok(v) => v,
-        Err(e) => {
-            return service_error_response(&ServiceError::Internal(format!(
-                "serialising a response: {e}"
-            )));
-        }
-    };
-    default_error_codes(&mut value);
     tracing::info!(
         tenant,
         errors = response.errors.len(),
         duration_ms = started.elapsed().as_millis() as u64,
         "graphql"
     );
-    (StatusCode::OK, axum::Json(value)).into_response()
+    // The common case serialises straight to bytes; only responses with errors take the detour
+    // through a JSON value to add default codes.
+    let body = if response.errors.is_empty() {
+        serde_json::to_vec(&response)
+    } else {
+        serde_json::to_value(&response).and_then(|mut value| {
+            default_error_codes(&mut value);
+            serde_json::to_vec(&value)
+        })
+    };
+    match body {
+        Ok(bytes) => (
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => service_error_response(&ServiceError::Internal(format!(
+            "serialising a response: {e}"
+        ))),
+    }
 }
 
 /// Errors raised by GraphQL itself (parse, validation, depth or complexity limits, input

@@ -36,16 +36,22 @@ impl Store {
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(10));
         let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            opts.max_connections(16);
+            // A pooled connection is pinged before use only after sitting idle, when the server
+            // may have dropped it; a ping per query would double the round trips.
+            opts.max_connections(16)
+                .test_before_acquire_if_idle_for(Duration::from_secs(30));
             Backend::Postgres
         } else {
-            opts.max_connections(8).map_sqlx_sqlite_opts(|o| {
-                o.journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Full)
-                    .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10))
-                    .create_if_missing(true)
-            });
+            // A local file cannot drop a connection: no ping before each use.
+            opts.max_connections(8)
+                .test_before_acquire(false)
+                .map_sqlx_sqlite_opts(|o| {
+                    o.journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Full)
+                        .foreign_keys(true)
+                        .busy_timeout(Duration::from_secs(10))
+                        .create_if_missing(true)
+                });
             Backend::Sqlite
         };
         let db = Database::connect(opts).await?;

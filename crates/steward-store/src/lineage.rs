@@ -76,6 +76,10 @@ impl Store {
     /// One statement does the whole walk: a recursive CTE per direction, each row carrying the
     /// edge it arrived by, joined to the node table for kinds and labels. The depth bound keeps
     /// the walk finite even if a cycle were ever written.
+    ///
+    /// `CROSS JOIN` is SQLite's way to fix the join order: with a plain join, SQLite 3.51 chose to
+    /// scan the whole node table and probe the walk (11 ms at 100,000 nodes instead of 0.3 ms).
+    /// PostgreSQL treats it as an ordinary join.
     pub async fn lineage(
         &self,
         scope: &TenantScope,
@@ -94,7 +98,8 @@ impl Store {
         let sql = format!(
             "WITH RECURSIVE {ctes}
              SELECT w.id, w.depth, w.e_src, w.e_dst, w.e_rel, n.kind, n.label
-             FROM ({union}) w JOIN lineage_nodes n ON n.id = w.id AND n.tenant_id = $2"
+             FROM ({union}) w CROSS JOIN lineage_nodes n
+             WHERE n.id = w.id AND n.tenant_id = $2"
         );
         let rows = self
             .db

@@ -280,10 +280,18 @@ fn signed(k: &EncodingKey, alg: Algorithm, kid: &str, c: &Value) -> String {
     encode(&h, c, k).unwrap()
 }
 
-async fn jwks_app(keys: Arc<std::sync::Mutex<JwkSet>>, hits: Arc<AtomicUsize>, cooldown: Duration) -> TestApp {
+async fn jwks_app(
+    keys: Arc<std::sync::Mutex<JwkSet>>,
+    hits: Arc<AtomicUsize>,
+    cooldown: Duration,
+) -> TestApp {
     let url = jwks_server(keys, hits, 0).await;
     let source = JwksSource::new(url, cooldown).unwrap();
-    TestApp::with(app_config(KeySource::Jwks(Arc::new(source))), ApiConfig::default()).await
+    TestApp::with(
+        app_config(KeySource::Jwks(Arc::new(source))),
+        ApiConfig::default(),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -296,10 +304,20 @@ async fn jwks_verifies_and_follows_key_rotation() {
     let app = jwks_app(keys.clone(), hits.clone(), Duration::ZERO).await;
     let admin = claims(json!({"roles": ["platform_admin"]}));
     let t = signed(&ec_key, Algorithm::ES256, "ec-1", &admin);
-    let v = app.gql(&t, "mutation { createTenant(input: {slug: \"acme\", name: \"Acme\"}) { slug } }", json!({})).await;
+    let v = app
+        .gql(
+            &t,
+            "mutation { createTenant(input: {slug: \"acme\", name: \"Acme\"}) { slug } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(v["data"]["createTenant"]["slug"], "acme", "{v}");
     assert_eq!(status_of(&app, &t).await.0, 200);
-    assert_eq!(hits.load(Ordering::SeqCst), 1, "known keys are served from the cache");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "known keys are served from the cache"
+    );
 
     // A key the provider has not published yet: one refetch, then refused.
     let rotated = signed(&rsa_key, Algorithm::RS256, "rsa-2", &claims(json!({})));
@@ -324,11 +342,21 @@ async fn jwks_refetches_are_rate_limited() {
     let keys = Arc::new(std::sync::Mutex::new(JwkSet { keys: vec![ec] }));
     let hits = Arc::new(AtomicUsize::new(0));
     let app = jwks_app(keys, hits.clone(), Duration::from_secs(3600)).await;
-    let t = signed(&ec_key, Algorithm::ES256, "ec-1", &claims(json!({"roles": ["platform_admin"]})));
+    let t = signed(
+        &ec_key,
+        Algorithm::ES256,
+        "ec-1",
+        &claims(json!({"roles": ["platform_admin"]})),
+    );
     assert_eq!(status_of(&app, &t).await.0, 200);
     // A flood of made-up key ids within the cooldown fetches nothing more.
     for i in 0..50 {
-        let t = signed(&rsa_key, Algorithm::RS256, &format!("made-up-{i}"), &claims(json!({})));
+        let t = signed(
+            &rsa_key,
+            Algorithm::RS256,
+            &format!("made-up-{i}"),
+            &claims(json!({})),
+        );
         assert_eq!(status_of(&app, &t).await.1, "UNAUTHENTICATED");
     }
     assert_eq!(hits.load(Ordering::SeqCst), 1, "refetches are rate limited");

@@ -113,13 +113,15 @@ fn first_non_number(chunks: &[ArrayRef]) -> Option<(usize, String)> {
     None
 }
 
-/// Finite values of a numeric column and its number of missing values; a NaN or infinite value
-/// is an error naming the file, column and row.
-pub fn numeric_values(table: &Table, name: &str) -> Result<(Vec<f64>, u64)> {
+/// Finite values of a numeric column into `values` (cleared first; passing the same buffer for
+/// every column saves fresh pages per column) and its number of missing values; a NaN or
+/// infinite value is an error naming the file, column and row.
+pub fn numeric_values(table: &Table, name: &str, values: &mut Vec<f64>) -> Result<u64> {
     let col = table
         .column(name)
         .with_context(|| format!("column {name:?} was not loaded"))?;
-    let mut values = Vec::with_capacity(table.rows);
+    values.clear();
+    values.reserve(table.rows);
     let mut missing = 0u64;
     let mut offset = 0usize;
     for chunk in &col.chunks {
@@ -153,7 +155,7 @@ pub fn numeric_values(table: &Table, name: &str) -> Result<(Vec<f64>, u64)> {
         );
     }
     debug_assert_eq!(offset, table.rows);
-    Ok((values, missing))
+    Ok(missing)
 }
 
 /// The row of the `index`-th non-missing value of a column.

@@ -69,10 +69,13 @@ pub fn profile_all(
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
+                // Value buffers reused from column to column.
+                let mut scratch = (Vec::new(), Vec::new());
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(p) = plan.get(i) else { break };
-                    let out = profile_column(reference, current, p, config, with_evidently);
+                    let out =
+                        profile_column(reference, current, p, config, with_evidently, &mut scratch);
                     let failed = out.is_err();
                     if let Ok(mut slots) = slots.lock() {
                         slots[i] = Some(out);
@@ -125,15 +128,17 @@ fn profile_column(
     p: &Planned,
     config: &ProfileConfig,
     with_evidently: bool,
+    scratch: &mut (Vec<f64>, Vec<f64>),
 ) -> Result<ColumnOutput> {
     let context = || format!("column {:?}", p.name);
     match p.kind {
         FeatureKind::Numeric => {
-            let (ref_values, ref_missing) = numeric_values(reference, &p.name)?;
-            let (cur_values, cur_missing) = numeric_values(current, &p.name)?;
+            let (ref_values, cur_values) = (&mut scratch.0, &mut scratch.1);
+            let ref_missing = numeric_values(reference, &p.name, ref_values)?;
+            let cur_missing = numeric_values(current, &p.name, cur_values)?;
             let evidently = if with_evidently {
                 Some(
-                    evidently::column_drift(&ref_values, &cur_values, ColumnType::Num)
+                    evidently::column_drift(ref_values, cur_values, ColumnType::Num)
                         .with_context(context)?,
                 )
             } else {
@@ -144,7 +149,7 @@ fn profile_column(
                 p.role,
                 ref_values,
                 ref_missing,
-                &cur_values,
+                cur_values,
                 cur_missing,
                 config,
             )
@@ -183,7 +188,7 @@ fn profile_column(
 fn numeric_profiles(
     name: &str,
     role: FeatureRole,
-    mut ref_values: Vec<f64>,
+    ref_values: &mut [f64],
     ref_missing: u64,
     cur_values: &[f64],
     cur_missing: u64,
@@ -194,17 +199,16 @@ fn numeric_profiles(
         Profile::from_reference_with(&[Column::numeric(name, &[]).with_role(role)], config)?;
     let mut rf = empty.features.pop().context("empty reference profile")?;
     let rn = rf.numeric.as_mut().context("numeric profile missing")?;
-    for &x in &ref_values {
+    for &x in ref_values.iter() {
         rn.moments.insert(x);
         rn.sample.insert(x);
     }
     rn.sample.compact();
     if !ref_values.is_empty() {
-        (rn.edges, rn.counts) = reference_bins(&mut ref_values, config.bins)?;
+        (rn.edges, rn.counts) = reference_bins(ref_values, config.bins)?;
     }
     rf.count = ref_values.len() as u64;
     rf.missing = ref_missing;
-    drop(ref_values);
 
     empty.features = vec![rf];
     let mut window = WindowProfile::empty(&empty, 0);
@@ -285,7 +289,7 @@ mod tests {
             (40_000, 0.0, false),
             (40_000, 0.2, true),
         ] {
-            let (rv, ro) = column(1, n, 0.0, round);
+            let (mut rv, ro) = column(1, n, 0.0, round);
             let (cv, co) = column(2, n + 17, shift, round);
             let slow_ref = Profile::from_reference(&[Column::numeric("x", &ro)]).unwrap();
             let slow_win =
@@ -296,7 +300,7 @@ mod tests {
             let (rf, wf) = numeric_profiles(
                 "x",
                 FeatureRole::Input,
-                rv,
+                &mut rv,
                 missing(&ro),
                 &cv,
                 missing(&co),
