@@ -50,10 +50,10 @@ fn page_into(p: &mut String, o: &Outcome) -> std::fmt::Result {
          <title>steward drift: {}</title><style>{STYLE}</style></head><body>\n",
         esc(&headline(o))
     )?;
-    write!(
+    writeln!(
         p,
         "<h1 class=\"{class}\">{}</h1><p class=\"muted\">reference <b>{}</b> ({}, {} rows) &middot; \
-         current <b>{}</b> ({}, {} rows)<br>{}</p>\n",
+         current <b>{}</b> ({}, {} rows)<br>{}</p>",
         esc(&headline(o)),
         esc(&o.reference.path),
         o.reference.format,
@@ -69,10 +69,10 @@ fn page_into(p: &mut String, o: &Outcome) -> std::fmt::Result {
          <th>statistic</th><th>p-value</th><th>adj. p</th><th>effect</th></tr></thead><tbody>\n",
     );
     for (i, r) in rows.iter().enumerate() {
-        write!(
+        writeln!(
             p,
             "<tr{}><td><a href=\"#f{i}\">{}</a></td><td class=\"l\">{}</td><td class=\"l\">{}</td>\
-             <td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+             <td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             if r.drift { " class=\"d\"" } else { "" },
             esc(&r.feature),
             name_of(&r.kind),
@@ -101,11 +101,11 @@ fn page_into(p: &mut String, o: &Outcome) -> std::fmt::Result {
 }
 
 fn feature_section(p: &mut String, o: &Outcome, i: usize, r: &Row) -> std::fmt::Result {
-    write!(
+    writeln!(
         p,
         "<section id=\"f{i}\"><h2>{}<span class=\"badge{}\">{}</span></h2>\
          <p class=\"muted\">{} &middot; {} = {} &middot; p = {} &middot; effect {} ({}) &middot; \
-         {} reference and {} current values</p>\n",
+         {} reference and {} current values</p>",
         esc(&r.feature),
         if r.drift { " d" } else { "" },
         esc(&r.verdict.replace('_', " ")),
@@ -215,9 +215,9 @@ fn numeric_svg(p: &mut String, rf: &FeatureProfile, wf: &FeatureProfile) -> std:
         )?;
     }
     let outside = wn.counts.first().copied().unwrap_or(0) + wn.counts.last().copied().unwrap_or(0);
-    write!(
+    writeln!(
         p,
-        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">current outside p1..p99: {:.1}% (reference 2%)</text></svg>\n",
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">current outside p1..p99: {:.1}% (reference 2%)</text></svg>",
         WIDTH - MARGIN,
         base + 32.0,
         outside as f64 / nc * 100.0
