@@ -333,7 +333,8 @@ fn main() {
             leeway: Duration::from_secs(5),
             keys: KeySource::Hs256 { secret: vec![7; 32] },
         };
-        let service = Service::new(db.store.clone(), auth.clone());
+        let keys = steward_service::audit::AuditKeys::new(steward_audit::SigningKey::generate().unwrap()).unwrap();
+        let service = Service::new(db.store.clone(), auth.clone(), keys);
         let admin = Principal::authenticated("bench".into(), "bench".into(), None, vec![Role::PlatformAdmin]);
         let tenant = service
             .create_tenant(&admin, steward_domain::NewTenant { slug: "bench".into(), name: "Bench".into() })

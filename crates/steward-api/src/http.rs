@@ -9,11 +9,13 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
+use steward_domain::Principal;
 use steward_service::{Service, ServiceError};
 use tower_http::limit::RequestBodyLimitLayer;
 
@@ -70,6 +72,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     Router::new()
         .route("/graphql", post(graphql))
+        .route("/v1/audit/export", get(audit_export))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(limit))
@@ -116,14 +119,91 @@ fn bearer(headers: &HeaderMap) -> Result<&str, ServiceError> {
         })
 }
 
+/// The request's id: the caller's `x-request-id` when it is a sane token, else a new UUID. It is
+/// recorded in audit events, so a client can find the events its request caused.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
+}
+
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, Response> {
+    let token = bearer(headers).map_err(|e| service_error_response(&e))?;
+    let principal = state
+        .service
+        .authenticator()
+        .authenticate(token)
+        .await
+        .map_err(|e| service_error_response(&e))?;
+    Ok(principal.with_request_id(request_id(headers)))
+}
+
+#[derive(serde::Deserialize)]
+struct ExportRange {
+    from: Option<u64>,
+    to: Option<u64>,
+}
+
+/// `GET /v1/audit/export?from=&to=`: a bundle of the tenant's audit events `[from, to)` (default:
+/// all), streamed page by page: a header line, the events as NDJSON, the signed checkpoint.
+async fn audit_export(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    range: Result<Query<ExportRange>, QueryRejection>,
+) -> Response {
+    let principal = match authenticate(&state, &headers).await {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    let Ok(Query(range)) = range else {
+        return service_error_response(&ServiceError::Invalid(
+            "from and to must be non-negative integers (sequence numbers)".into(),
+        ));
+    };
+    let export = match state
+        .service
+        .audit_export(&principal, range.from, range.to)
+        .await
+    {
+        Ok(e) => e,
+        Err(e) => return service_error_response(&e),
+    };
+    let stream = futures_util::stream::unfold(export, |mut export| async move {
+        match export.next_page().await {
+            Some(Ok(bytes)) => Some((Ok::<_, std::io::Error>(Bytes::from(bytes)), export)),
+            Some(Err(e)) => {
+                // Headers are gone already; cutting the stream makes the bundle fail to verify,
+                // which is the honest outcome of a broken export.
+                tracing::error!(error = %e, "audit export failed mid-stream");
+                Some((Err(std::io::Error::other(e.to_string())), export))
+            }
+            None => None,
+        }
+    });
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-ndjson"),
+        )],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response()
+}
+
 async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let started = Instant::now();
-    let principal = match bearer(&headers) {
-        Ok(token) => match state.service.authenticator().authenticate(token).await {
-            Ok(p) => p,
-            Err(e) => return service_error_response(&e),
-        },
-        Err(e) => return service_error_response(&e),
+    let principal = match authenticate(&state, &headers).await {
+        Ok(p) => p,
+        Err(resp) => return resp,
     };
     if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
         return error_response(

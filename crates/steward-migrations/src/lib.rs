@@ -6,6 +6,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m0001_registry;
+mod m0002_audit;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -14,6 +15,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_registry::Migration)]
+        vec![
+            Box::new(m0001_registry::Migration),
+            Box::new(m0002_audit::Migration),
+        ]
     }
 }

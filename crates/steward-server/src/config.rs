@@ -17,6 +17,7 @@ pub struct Config {
     pub database_url: String,
     pub auth: AuthSettings,
     pub api: ApiSettings,
+    pub audit: AuditSettings,
     /// `text` (default) or `json` log lines.
     pub log_format: String,
 }
@@ -39,6 +40,14 @@ pub struct AuthSettings {
     pub dev_secret_file: Option<PathBuf>,
 }
 
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditSettings {
+    /// The Ed25519 key (PEM) that signs audit checkpoints. Default: created on first start beside
+    /// the SQLite database (or `steward-audit-ed25519.pem` in the working directory).
+    pub signing_key_file: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiSettings {
@@ -56,6 +65,7 @@ impl Default for Config {
             database_url: "sqlite://steward.db?mode=rwc".into(),
             auth: AuthSettings::default(),
             api: ApiSettings::default(),
+            audit: AuditSettings::default(),
             log_format: "text".into(),
         }
     }
@@ -162,6 +172,9 @@ impl Config {
         if let Some(v) = get("STEWARD_API_INTROSPECTION") {
             self.api.introspection = parse_bool("STEWARD_API_INTROSPECTION", &v)?;
         }
+        if let Some(v) = get("STEWARD_AUDIT_SIGNING_KEY_FILE") {
+            self.audit.signing_key_file = Some(v.into());
+        }
         if let Some(v) = get("STEWARD_LOG_FORMAT") {
             self.log_format = v;
         }
@@ -194,6 +207,17 @@ impl Config {
         match sqlite_path(&self.database_url) {
             Some(db) => PathBuf::from(format!("{}.hs256.secret", db.display())),
             None => PathBuf::from("steward-dev.secret"),
+        }
+    }
+
+    /// Where the audit signing key lives.
+    pub fn audit_key_path(&self) -> PathBuf {
+        if let Some(p) = &self.audit.signing_key_file {
+            return p.clone();
+        }
+        match sqlite_path(&self.database_url) {
+            Some(db) => PathBuf::from(format!("{}.audit-ed25519.pem", db.display())),
+            None => PathBuf::from("steward-audit-ed25519.pem"),
         }
     }
 

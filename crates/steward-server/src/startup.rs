@@ -77,6 +77,28 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::write(path, text)
 }
 
+/// Loads the audit signing key, creating it (mode 0600) on first start when absent.
+pub fn audit_keys(config: &Config) -> anyhow::Result<steward_service::audit::AuditKeys> {
+    let path = config.audit_key_path();
+    let key = if path.exists() {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading the audit signing key {}", path.display()))?;
+        steward_audit::SigningKey::from_text(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+    } else {
+        let key = steward_audit::SigningKey::generate().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let pem = key.to_pem().map_err(|e| anyhow::anyhow!("{e}"))?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        write_private(&path, &pem)
+            .with_context(|| format!("writing the audit signing key {}", path.display()))?;
+        tracing::warn!(key = %path.display(), "created a new audit signing key; keep it safe and back it up");
+        key
+    };
+    Ok(steward_service::audit::AuditKeys::new(key)?)
+}
+
 pub fn auth_config(config: &Config, create_secret: bool) -> anyhow::Result<AuthConfig> {
     let keys = if let Some(url) = &config.auth.jwks_url {
         let source = JwksSource::new(
@@ -150,7 +172,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             "DEVELOPMENT MODE: tokens are verified with a local HS256 secret; configure auth.jwks_url or auth.public_key_pem for production"
         );
     }
-    let service = Service::new(store, auth);
+    let service = Service::new(store, auth, audit_keys(&config)?);
     let state = steward_api::AppState::new(service.clone(), config.api.to_api_config());
     let app = steward_api::router(state);
     let listener = tokio::net::TcpListener::bind(config.listen)

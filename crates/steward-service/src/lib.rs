@@ -5,6 +5,7 @@
 //! from input), and runs each mutation in one store transaction. Nothing here knows HTTP or
 //! GraphQL; the API maps [`ServiceError`] once at the edge.
 
+pub mod audit;
 pub mod auth;
 mod error;
 mod registry;
@@ -12,21 +13,30 @@ mod registry;
 pub use auth::{AuthConfig, Authenticator, Claims, KeySource};
 pub use error::{ServiceError, ServiceResult};
 pub use registry::{MAX_PAGE_SIZE, RegisterModelVersion};
+pub use steward_store::AuditFilter;
 
+use steward_audit::Outcome;
 use steward_domain::{Operation, Principal, TenantScope};
 use steward_store::{Store, WriteTx};
+
+use crate::audit::{AuditKeys, Record};
 
 /// The service facade the API and the binary hold. Cheap to clone.
 #[derive(Clone)]
 pub struct Service {
     store: Store,
     auth: Authenticator,
+    audit: std::sync::Arc<AuditKeys>,
 }
 
 impl Service {
-    pub fn new(store: Store, auth: AuthConfig) -> Self {
+    pub fn new(store: Store, auth: AuthConfig, audit: AuditKeys) -> Self {
         let auth = Authenticator::new(auth, store.clone());
-        Self { store, auth }
+        Self {
+            store,
+            auth,
+            audit: std::sync::Arc::new(audit),
+        }
     }
 
     pub fn authenticator(&self) -> &Authenticator {
@@ -71,36 +81,91 @@ pub(crate) fn authorize(principal: &Principal, op: Operation) -> ServiceResult<(
     })
 }
 
-/// The caller's tenant scope, after checking `op` is allowed.
+/// The caller's tenant scope, after checking `op` is allowed (for reads: denied reads are not
+/// audited, only logged).
 pub(crate) fn scope_for(principal: &Principal, op: Operation) -> ServiceResult<TenantScope> {
     authorize(principal, op)?;
     principal.scope().ok_or(ServiceError::NotFound("tenant"))
 }
 
-/// An authorized mutation in progress: the transaction every write of one use case shares.
+/// An authorized mutation in progress: the transaction every write of one use case shares, and
+/// what its audit event needs.
 ///
-/// This is the seam for the audit log: `commit` is where the audit event of the mutation will be
-/// appended inside the same transaction, so that a mutation and its record stand or fall together.
-pub(crate) struct Mutation {
+/// Every mutation ends in exactly one audit event: `Service::commit` appends it (outcome ok) in
+/// the same transaction, so the change and its record stand or fall together; `Service::fail`
+/// drops the transaction and records the failure; `Service::begin` records a denial.
+pub(crate) struct Mutation<'p> {
     pub tx: WriteTx,
     pub scope: TenantScope,
+    principal: &'p Principal,
+    op: Operation,
+    target: (&'static str, String),
 }
 
 impl Service {
-    pub(crate) async fn begin(
+    pub(crate) async fn begin<'p>(
         &self,
-        principal: &Principal,
+        principal: &'p Principal,
         op: Operation,
-    ) -> ServiceResult<Mutation> {
-        let scope = scope_for(principal, op)?;
+        target: (&'static str, String),
+    ) -> ServiceResult<Mutation<'p>> {
+        if let Err(e) = authorize(principal, op) {
+            let payload = serde_json::json!({"reason": e.to_string()});
+            self.record_attempt(
+                principal,
+                op,
+                Outcome::Denied,
+                Record::new(target.0, &target.1, payload),
+            )
+            .await;
+            return Err(e);
+        }
+        let scope = principal.scope().ok_or(ServiceError::NotFound("tenant"))?;
         let tx = self.store.begin_write().await?;
-        Ok(Mutation { tx, scope })
+        Ok(Mutation {
+            tx,
+            scope,
+            principal,
+            op,
+            target,
+        })
     }
-}
 
-impl Mutation {
-    pub(crate) async fn commit(self) -> ServiceResult<()> {
-        self.tx.commit().await?;
+    /// Appends the mutation's audit event and commits. If the audit write fails, nothing of the
+    /// mutation remains (fail closed).
+    pub(crate) async fn commit(&self, m: Mutation<'_>, record: Record) -> ServiceResult<()> {
+        let tenant = m.scope.tenant_id();
+        let event = self.event(
+            m.principal,
+            (tenant, m.principal.tenant_slug()),
+            m.op,
+            Outcome::Ok,
+            record,
+        )?;
+        self.append(&m.tx, tenant, event).await?;
+        m.tx.commit().await?;
         Ok(())
+    }
+
+    /// Abandons the mutation and records why; returns the error for the caller to propagate.
+    pub(crate) async fn fail<T>(&self, m: Mutation<'_>, err: ServiceError) -> ServiceResult<T> {
+        let Mutation {
+            tx,
+            principal,
+            op,
+            target,
+            ..
+        } = m;
+        drop(tx);
+        let payload =
+            serde_json::json!({"error": {"code": err.code(), "message": err.to_string()}});
+        self.record_attempt(
+            principal,
+            op,
+            Outcome::Failed,
+            Record::new(target.0, &target.1, payload),
+        )
+        .await;
+        Err(err)
     }
 }

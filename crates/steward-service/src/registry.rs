@@ -5,7 +5,11 @@ use steward_domain::*;
 use steward_store::{IdempotencyKey, StoreError};
 use uuid::Uuid;
 
-use crate::{Service, ServiceError, ServiceResult, authorize, scope_for};
+use serde_json::json;
+use steward_audit::Outcome;
+
+use crate::audit::{Record, payload};
+use crate::{Mutation, Service, ServiceError, ServiceResult, authorize, scope_for};
 
 /// Largest page any list returns; larger requests are refused rather than silently cut.
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -34,12 +38,36 @@ impl Service {
         principal: &Principal,
         input: NewTenant,
     ) -> ServiceResult<Tenant> {
-        authorize(principal, Operation::CreateTenant)?;
-        input.validate()?;
-        let tx = self.store.begin_write().await?;
-        let tenant = self.store.create_tenant(&tx, &input).await?;
-        tx.commit().await?;
-        Ok(tenant)
+        let op = Operation::CreateTenant;
+        let target = || Record::new("tenant", &input.slug, json!({}));
+        if let Err(e) = authorize(principal, op) {
+            self.record_attempt(principal, op, Outcome::Denied, target())
+                .await;
+            return Err(e);
+        }
+        let created = async {
+            input.validate()?;
+            let tx = self.store.begin_write().await?;
+            let tenant = self.store.create_tenant(&tx, &input).await?;
+            // The creation opens the new tenant's own log, as its first event.
+            let after = json!({"after": {"id": tenant.id.to_string(), "slug": tenant.slug, "name": tenant.name}});
+            let event = self.event(principal, (tenant.id, &tenant.slug), op, Outcome::Ok, Record::new("tenant", tenant.id, after))?;
+            self.append(&tx, tenant.id, event).await?;
+            tx.commit().await?;
+            Ok::<Tenant, ServiceError>(tenant)
+        }
+        .await;
+        if let Err(e) = &created {
+            let payload = json!({"error": {"code": e.code(), "message": e.to_string()}});
+            self.record_attempt(
+                principal,
+                op,
+                Outcome::Failed,
+                Record::new("tenant", &input.slug, payload),
+            )
+            .await;
+        }
+        created
     }
 
     pub async fn register_model(
@@ -47,14 +75,33 @@ impl Service {
         principal: &Principal,
         input: NewModel,
     ) -> ServiceResult<Model> {
-        let input = input.validate()?;
-        let m = self.begin(principal, Operation::RegisterModel).await?;
-        let model = self
-            .store
-            .create_model(&m.tx, &m.scope, principal.subject(), &input)
+        let m = self
+            .begin(
+                principal,
+                Operation::RegisterModel,
+                ("model", input.name.clone()),
+            )
             .await?;
-        m.commit().await?;
-        Ok(model)
+        let created = async {
+            let input = input.validate()?;
+            Ok::<_, ServiceError>(
+                self.store
+                    .create_model(&m.tx, &m.scope, principal.subject(), &input)
+                    .await?,
+            )
+        }
+        .await;
+        match created {
+            Ok(model) => {
+                self.commit(
+                    m,
+                    Record::new("model", model.id, json!({"after": payload::model(&model)})),
+                )
+                .await?;
+                Ok(model)
+            }
+            Err(e) => self.fail(m, e).await,
+        }
     }
 
     pub async fn update_model(
@@ -63,14 +110,26 @@ impl Service {
         id: ModelId,
         change: ModelUpdate,
     ) -> ServiceResult<Model> {
-        let change = change.validate()?;
-        let m = self.begin(principal, Operation::UpdateModel).await?;
-        let (_before, after) = self
-            .store
-            .update_model(&m.tx, &m.scope, id, &change)
+        let m = self
+            .begin(principal, Operation::UpdateModel, ("model", id.to_string()))
             .await?;
-        m.commit().await?;
-        Ok(after)
+        let updated = async {
+            let change = change.validate()?;
+            Ok::<_, ServiceError>(
+                self.store
+                    .update_model(&m.tx, &m.scope, id, &change)
+                    .await?,
+            )
+        }
+        .await;
+        match updated {
+            Ok((before, after)) => {
+                let p = json!({"before": payload::model(&before), "after": payload::model(&after)});
+                self.commit(m, Record::new("model", id, p)).await?;
+                Ok(after)
+            }
+            Err(e) => self.fail(m, e).await,
+        }
     }
 
     pub async fn register_model_version(
@@ -78,6 +137,37 @@ impl Service {
         principal: &Principal,
         input: RegisterModelVersion,
     ) -> ServiceResult<ModelVersion> {
+        let model = input.version.model_id;
+        let m = self
+            .begin(
+                principal,
+                Operation::RegisterModelVersion,
+                ("model", model.to_string()),
+            )
+            .await?;
+        let result = self.register_version_in(&m, principal, input).await;
+        match result {
+            Ok((version, replay)) => {
+                let p = match &replay {
+                    Some(key) => json!({"replayOf": version.id.to_string(), "idempotencyKey": key}),
+                    None => json!({"after": payload::version(&version)}),
+                };
+                self.commit(m, Record::new("model_version", version.id, p))
+                    .await?;
+                Ok(version)
+            }
+            Err(e) => self.fail(m, e).await,
+        }
+    }
+
+    /// The body of a version registration. Returns the version and, for a retry answered from
+    /// its idempotency key, that key.
+    async fn register_version_in(
+        &self,
+        m: &Mutation<'_>,
+        principal: &Principal,
+        input: RegisterModelVersion,
+    ) -> ServiceResult<(ModelVersion, Option<String>)> {
         let version = input.version.validate()?;
         let key = match &input.idempotency_key {
             Some(k) => {
@@ -90,41 +180,34 @@ impl Service {
             }
             None => None,
         };
-        let scope = scope_for(principal, Operation::RegisterModelVersion)?;
         if let Some(key) = &key
-            && let Some(id) = self.store.idempotent_result(&scope, key).await?
+            && let Some(id) = self.store.idempotent_result(&m.scope, key).await?
         {
-            return self.version_by_uuid(&scope, id).await;
+            return Ok((
+                self.version_by_uuid(&m.scope, id).await?,
+                Some(key.key.clone()),
+            ));
         }
-        let m = self
-            .begin(principal, Operation::RegisterModelVersion)
-            .await?;
         let created = self
             .store
             .register_model_version(&m.tx, &m.scope, principal.subject(), &version)
             .await?;
         if let Some(key) = &key {
-            match self
-                .store
+            // A concurrent retry that claimed the key first makes this claim fail with
+            // CONFLICT, and the whole registration rolls back; the client's next retry gets the
+            // first result.
+            self.store
                 .claim_idempotency_key(&m.tx, &m.scope, key, created.id.as_uuid())
                 .await
-            {
-                Ok(()) => {}
-                // A concurrent retry claimed the key first: drop our attempt, return theirs.
-                Err(StoreError::Conflict(_)) => {
-                    drop(m);
-                    let id = self
-                        .store
-                        .idempotent_result(&scope, key)
-                        .await?
-                        .ok_or(ServiceError::Conflict("idempotency key race; retry".into()))?;
-                    return self.version_by_uuid(&scope, id).await;
-                }
-                Err(e) => return Err(e.into()),
-            }
+                .map_err(|e| match e {
+                    StoreError::Conflict(_) => ServiceError::Conflict(format!(
+                        "a concurrent request with idempotency key `{}` is being registered; retry",
+                        key.key
+                    )),
+                    e => e.into(),
+                })?;
         }
-        m.commit().await?;
-        Ok(created)
+        Ok((created, None))
     }
 
     async fn version_by_uuid(&self, scope: &TenantScope, id: Uuid) -> ServiceResult<ModelVersion> {
@@ -139,14 +222,33 @@ impl Service {
         principal: &Principal,
         input: NewDataset,
     ) -> ServiceResult<Dataset> {
-        input.validate()?;
-        let m = self.begin(principal, Operation::RegisterDataset).await?;
-        let d = self
-            .store
-            .create_dataset(&m.tx, &m.scope, principal.subject(), &input)
+        let m = self
+            .begin(
+                principal,
+                Operation::RegisterDataset,
+                ("dataset", input.name.clone()),
+            )
             .await?;
-        m.commit().await?;
-        Ok(d)
+        let created = async {
+            input.validate()?;
+            Ok::<_, ServiceError>(
+                self.store
+                    .create_dataset(&m.tx, &m.scope, principal.subject(), &input)
+                    .await?,
+            )
+        }
+        .await;
+        match created {
+            Ok(d) => {
+                self.commit(
+                    m,
+                    Record::new("dataset", d.id, json!({"after": payload::dataset(&d)})),
+                )
+                .await?;
+                Ok(d)
+            }
+            Err(e) => self.fail(m, e).await,
+        }
     }
 
     pub async fn register_dataset_version(
@@ -154,16 +256,28 @@ impl Service {
         principal: &Principal,
         input: NewDatasetVersion,
     ) -> ServiceResult<DatasetVersion> {
-        input.validate()?;
+        let target = ("dataset", input.dataset_id.to_string());
         let m = self
-            .begin(principal, Operation::RegisterDatasetVersion)
+            .begin(principal, Operation::RegisterDatasetVersion, target)
             .await?;
-        let v = self
-            .store
-            .register_dataset_version(&m.tx, &m.scope, principal.subject(), &input)
-            .await?;
-        m.commit().await?;
-        Ok(v)
+        let created = async {
+            input.validate()?;
+            Ok::<_, ServiceError>(
+                self.store
+                    .register_dataset_version(&m.tx, &m.scope, principal.subject(), &input)
+                    .await?,
+            )
+        }
+        .await;
+        match created {
+            Ok(v) => {
+                let p = json!({"after": payload::dataset_version(&v)});
+                self.commit(m, Record::new("dataset_version", v.id, p))
+                    .await?;
+                Ok(v)
+            }
+            Err(e) => self.fail(m, e).await,
+        }
     }
 
     pub async fn record_training_run(
@@ -171,14 +285,30 @@ impl Service {
         principal: &Principal,
         input: NewTrainingRun,
     ) -> ServiceResult<TrainingRun> {
-        input.validate_at("input")?;
-        let m = self.begin(principal, Operation::RecordTrainingRun).await?;
-        let run = self
-            .store
-            .record_training_run(&m.tx, &m.scope, principal.subject(), &input)
+        let target = ("training_run", input.code_commit.chars().take(64).collect());
+        let m = self
+            .begin(principal, Operation::RecordTrainingRun, target)
             .await?;
-        m.commit().await?;
-        Ok(run)
+        let created = async {
+            input.validate_at("input")?;
+            Ok::<_, ServiceError>(
+                self.store
+                    .record_training_run(&m.tx, &m.scope, principal.subject(), &input)
+                    .await?,
+            )
+        }
+        .await;
+        match created {
+            Ok(run) => {
+                self.commit(
+                    m,
+                    Record::new("training_run", run.id, json!({"after": payload::run(&run)})),
+                )
+                .await?;
+                Ok(run)
+            }
+            Err(e) => self.fail(m, e).await,
+        }
     }
 
     pub async fn models(

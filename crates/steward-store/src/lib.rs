@@ -8,6 +8,7 @@
 //!   nothing half-written (the audit issue extends `WriteTx::commit` with the audit append);
 //! - versions, dataset versions and training runs are insert-only.
 
+mod audit;
 mod codec;
 mod connect;
 mod datasets;
@@ -23,6 +24,7 @@ pub mod testing;
 mod tx;
 mod versions;
 
+pub use audit::AuditFilter;
 pub use connect::{Backend, Store};
 pub use error::StoreError;
 pub use steward_domain::TenantScope;

@@ -39,6 +39,17 @@ impl TestDb {
         }
     }
 
+    /// Runs raw SQL against the test database (to break things on purpose: fault injection).
+    pub async fn execute(&self, sql: &str) -> Result<(), sea_orm::DbErr> {
+        use sea_orm::{ConnectionTrait, Statement};
+        let backend = self.store.db_backend();
+        self.store
+            .db
+            .execute_raw(Statement::from_string(backend, sql.to_string()))
+            .await
+            .map(|_| ())
+    }
+
     async fn postgres(admin_url: &str) -> TestDb {
         use sea_orm::{ConnectionTrait, Database, Statement};
         let admin = Database::connect(admin_url)

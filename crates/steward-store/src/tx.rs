@@ -12,6 +12,7 @@ use crate::{Store, StoreResult};
 /// An open write transaction. Every mutation of the store goes through one.
 pub struct WriteTx {
     pub(crate) txn: DatabaseTransaction,
+    pub(crate) backend: sea_orm::DbBackend,
 }
 
 impl Store {
@@ -23,7 +24,10 @@ impl Store {
                 ..Default::default()
             })
             .await?;
-        Ok(WriteTx { txn })
+        Ok(WriteTx {
+            txn,
+            backend: self.db_backend(),
+        })
     }
 }
 

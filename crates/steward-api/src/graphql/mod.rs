@@ -4,6 +4,7 @@
 //! lists are connections (`first`/`after`, `nodes`, `pageInfo`); ids are UUID strings; errors
 //! carry `extensions.code`.
 
+mod audit;
 mod inputs;
 mod mutation;
 mod query;
@@ -18,7 +19,9 @@ use crate::ApiConfig;
 use crate::error::{gql, invalid};
 
 pub use mutation::MutationRoot;
-pub use query::QueryRoot;
+/// The query root: registry and audit fields, merged.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct QueryRoot(query::RegistryQuery, audit::AuditQuery);
 
 pub type StewardSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
@@ -26,7 +29,7 @@ pub type StewardSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 pub const DEFAULT_PAGE: i32 = 20;
 
 pub fn build_schema(service: Service, config: &ApiConfig) -> StewardSchema {
-    let mut builder = Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+    let mut builder = Schema::build(QueryRoot::default(), MutationRoot, EmptySubscription)
         .data(service)
         .limit_depth(config.max_depth)
         .limit_complexity(config.max_complexity)

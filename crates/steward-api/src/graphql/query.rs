@@ -7,10 +7,12 @@ use super::types::*;
 use super::{ctx, page, parse_id};
 use crate::error::gql;
 
-pub struct QueryRoot;
+/// Reads of the registry and lineage.
+#[derive(Default)]
+pub struct RegistryQuery;
 
 #[Object]
-impl QueryRoot {
+impl RegistryQuery {
     /// Who the token says you are.
     async fn me(&self, c: &Context<'_>) -> async_graphql::Result<Me> {
         let (_, p) = ctx(c)?;

@@ -28,6 +28,10 @@ pub fn hs256_config() -> AuthConfig {
     }
 }
 
+pub fn audit_keys() -> steward_service::audit::AuditKeys {
+    steward_service::audit::AuditKeys::new(steward_audit::SigningKey::generate().unwrap()).unwrap()
+}
+
 pub struct TestApp {
     pub router: Router,
     pub db: TestDb,
@@ -41,7 +45,7 @@ impl TestApp {
 
     pub async fn with(auth: AuthConfig, api: ApiConfig) -> TestApp {
         let db = TestDb::new().await;
-        let service = Service::new(db.store.clone(), auth.clone());
+        let service = Service::new(db.store.clone(), auth.clone(), audit_keys());
         let router = router(AppState::new(service, api));
         TestApp { router, db, auth }
     }
@@ -180,4 +184,40 @@ pub async fn seed(app: &TestApp, token: &str) -> Seeded {
         dataset,
         dataset_version,
     }
+}
+
+/// The field names of a root type of the schema (`QueryRoot`, `MutationRoot`), read from its SDL,
+/// so tests that must cover every field fail when a field is added.
+pub fn schema_fields(app: &TestApp, root: &str) -> Vec<String> {
+    let sdl = steward_api::graphql::build_schema(
+        Service::new(app.db.store.clone(), app.auth.clone(), audit_keys()),
+        &ApiConfig::default(),
+    )
+    .sdl();
+    let body = sdl
+        .split(&format!("type {root} {{"))
+        .nth(1)
+        .and_then(|b| b.split('}').next())
+        .unwrap_or("");
+    let mut fields = Vec::new();
+    let mut in_doc = false;
+    for line in body.lines().map(str::trim) {
+        if line.starts_with("\"\"\"") {
+            // A block description opens or closes; a one-line block does both.
+            let one_line = line.len() > 3 && line.ends_with("\"\"\"");
+            in_doc = !one_line && !in_doc;
+            continue;
+        }
+        if in_doc || line.is_empty() || line.starts_with('"') {
+            continue;
+        }
+        fields.push(
+            line.split(['(', ':'])
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string(),
+        );
+    }
+    fields
 }

@@ -130,28 +130,58 @@ async fn tenant_b_sees_tenant_a_ids_as_missing_everywhere() {
         "registerDataset",
     ]);
 
-    // Every field of the schema is covered, so a new query or mutation must be added here.
-    let sdl = steward_api::graphql::build_schema(
-        steward_service::Service::new(app.db.store.clone(), app.auth.clone()),
-        &Default::default(),
-    )
-    .sdl();
-    for root in ["type QueryRoot {", "type MutationRoot {"] {
-        let body = sdl.split(root).nth(1).unwrap().split('}').next().unwrap();
-        let mut in_doc = false;
-        for line in body.lines() {
-            let line = line.trim();
-            if line.starts_with("\"\"\"") {
-                // A block description opens or closes (one-line blocks open and close at once).
-                in_doc = !(line.len() > 3 && line.ends_with("\"\"\"")) && !in_doc;
-                continue;
-            }
-            if in_doc || line.is_empty() || line.starts_with('"') {
-                continue;
-            }
-            let field = line.split(['(', ':']).next().unwrap().trim();
+    // The audit log: B's officer sees B's log only, and A's sizes are out of B's range.
+    let a_officer = app.token("a", &[Role::GovernanceOfficer]);
+    let a_size = app
+        .ok(&a_officer, "{ auditCheckpoint { treeSize } }", json!({}))
+        .await["auditCheckpoint"]["treeSize"]
+        .as_u64()
+        .unwrap();
+    let b_audit = app
+        .ok(&b, "{ auditCheckpoint { treeSize origin } auditEvents(first: 100) { nodes { canonical } } }", json!({}))
+        .await;
+    let b_size = b_audit["auditCheckpoint"]["treeSize"].as_u64().unwrap();
+    assert_eq!(b_audit["auditCheckpoint"]["origin"], "steward/b");
+    assert!(a_size > 0 && b_size > 0);
+    for e in b_audit["auditEvents"]["nodes"].as_array().unwrap() {
+        let canonical = e["canonical"].as_str().unwrap();
+        assert!(canonical.contains("\"slug\":\"b\""), "{canonical}");
+        // B's failed attempts name the ids B sent, but nothing of A's content reaches B's log.
+        for a_data in ["s3://m/1", "s3://d/1", "transactions", "xgboost"] {
             assert!(
-                covered.contains(&field),
+                !canonical.contains(a_data),
+                "A's data in B's log: {canonical}"
+            );
+        }
+    }
+    let v = app
+        .gql(
+            &b,
+            "query($n: Int!) { auditInclusionProof(seq: 0, treeSize: $n) { rootHash } }",
+            json!({"n": b_size + 1}),
+        )
+        .await;
+    assert_eq!(code(&v), "INVALID", "{v}");
+    let v = app
+        .gql(
+            &b,
+            "query($n: Int!) { auditConsistencyProof(fromSize: 1, toSize: $n) { toRoot } }",
+            json!({"n": b_size + 1}),
+        )
+        .await;
+    assert_eq!(code(&v), "INVALID", "{v}");
+    covered.extend([
+        "auditEvents",
+        "auditCheckpoint",
+        "auditInclusionProof",
+        "auditConsistencyProof",
+    ]);
+
+    // Every field of the schema is covered, so a new query or mutation must be added here.
+    for root in ["QueryRoot", "MutationRoot"] {
+        for field in schema_fields(&app, root) {
+            assert!(
+                covered.contains(&field.as_str()),
                 "schema field `{field}` has no isolation probe"
             );
         }

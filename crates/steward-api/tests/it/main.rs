@@ -2,6 +2,7 @@
 //! (SQLite, or PostgreSQL when `STEWARD_TEST_PG_URL` is set).
 
 mod app;
+mod audit;
 mod auth;
 mod hardening;
 mod isolation;

@@ -34,17 +34,32 @@ fn graph() -> &'static Graph {
 fn load() -> Graph {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--filter-platform", &host()])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--filter-platform",
+            &host(),
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run cargo metadata");
-    assert!(out.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: Value = serde_json::from_slice(&out.stdout).unwrap();
     let names: HashMap<String, String> = meta["packages"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p["id"].as_str().unwrap().to_string(), p["name"].as_str().unwrap().to_string()))
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_string(),
+                p["name"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     let mut nodes = HashMap::new();
     let mut by_name = HashMap::new();
@@ -54,10 +69,21 @@ fn load() -> Graph {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|d| d["dep_kinds"].as_array().unwrap().iter().any(|k| k["kind"].is_null()))
+            .filter(|d| {
+                d["dep_kinds"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|k| k["kind"].is_null())
+            })
             .map(|d| d["pkg"].as_str().unwrap().to_string())
             .collect();
-        let features = n["features"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_string()).collect();
+        let features = n["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap().to_string())
+            .collect();
         let name = names[&id].clone();
         by_name.insert(name.clone(), id.clone());
         nodes.insert(id, (name, deps, features));
@@ -68,7 +94,11 @@ fn load() -> Graph {
 impl Graph {
     /// Names of the packages `krate` names directly in its `[dependencies]`.
     fn direct(&self, krate: &str) -> BTreeSet<String> {
-        self.nodes[&self.by_name[krate]].1.iter().map(|d| self.nodes[d].0.clone()).collect()
+        self.nodes[&self.by_name[krate]]
+            .1
+            .iter()
+            .map(|d| self.nodes[d].0.clone())
+            .collect()
     }
 
     /// Names of every package `krate` depends on at run time (normal dependencies, transitively).
@@ -89,11 +119,23 @@ impl Graph {
 #[test]
 fn pure_crates_stay_pure() {
     let g = graph();
-    let forbidden = ["tokio", "sea-orm", "sqlx", "axum", "hyper", "async-graphql", "reqwest", "tower"];
+    let forbidden = [
+        "tokio",
+        "sea-orm",
+        "sqlx",
+        "axum",
+        "hyper",
+        "async-graphql",
+        "reqwest",
+        "tower",
+    ];
     for krate in ["steward-domain", "steward-drift", "steward-policy"] {
         let deps = g.closure(krate);
         for f in forbidden {
-            assert!(!deps.contains(f), "{krate} must not depend on {f} (it does, transitively)");
+            assert!(
+                !deps.contains(f),
+                "{krate} must not depend on {f} (it does, transitively)"
+            );
         }
     }
 }
@@ -104,11 +146,17 @@ fn edges_follow_the_layers() {
     // The API reaches storage only through the service, never directly.
     let api = g.direct("steward-api");
     for b in ["steward-store", "steward-migrations", "sea-orm"] {
-        assert!(!api.contains(b), "steward-api must not depend on {b} directly");
+        assert!(
+            !api.contains(b),
+            "steward-api must not depend on {b} directly"
+        );
     }
     let rules: &[(&str, &[&str])] = &[
         ("steward-service", &["axum", "async-graphql"]),
-        ("steward-store", &["steward-service", "axum", "async-graphql"]),
+        (
+            "steward-store",
+            &["steward-service", "axum", "async-graphql"],
+        ),
         ("steward-policy", &["steward-store", "steward-service"]),
     ];
     for (krate, banned) in rules {
@@ -124,6 +172,9 @@ fn rhai_is_never_unchecked() {
     let g = graph();
     if let Some(id) = g.by_name.get("rhai") {
         let features = &g.nodes[id].2;
-        assert!(!features.iter().any(|f| f == "unchecked"), "rhai's `unchecked` feature disables the sandbox limits");
+        assert!(
+            !features.iter().any(|f| f == "unchecked"),
+            "rhai's `unchecked` feature disables the sandbox limits"
+        );
     }
 }
