@@ -1,8 +1,9 @@
-//! The `steward` binary: `serve`, `migrate`, `token` and `drift`.
+//! The `steward` binary: `serve`, `migrate`, `token`, `drift` and `policy`.
 
 mod config;
 mod demo;
 mod drift_cmd;
+mod policy_cmd;
 mod startup;
 mod telemetry;
 
@@ -61,6 +62,11 @@ enum Command {
     /// Compare a current data set with a reference (CSV or Parquet); exit 0 = no drift,
     /// 1 = drift, 2 = error.
     Drift(drift_cmd::DriftArgs),
+    /// Check, test and replay rhai policies (needs no configuration or database).
+    Policy {
+        #[command(subcommand)]
+        command: policy_cmd::PolicyCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -68,6 +74,9 @@ fn main() -> ExitCode {
     // `drift` needs neither configuration nor the async runtime, and owns its exit code.
     if let Command::Drift(args) = &cli.command {
         return drift_cmd::run(args);
+    }
+    if let Command::Policy { command } = &cli.command {
+        return policy_cmd::run(command);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -128,6 +137,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Drift(args) => match drift_cmd::run(&args) {
             code if code == ExitCode::SUCCESS => Ok(()),
             _ => anyhow::bail!("steward drift failed"),
+        },
+        Command::Policy { command } => match policy_cmd::run(&command) {
+            code if code == ExitCode::SUCCESS => Ok(()),
+            _ => anyhow::bail!("steward policy failed"),
         },
     }
 }
