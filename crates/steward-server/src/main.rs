@@ -1,5 +1,6 @@
-//! The `steward` binary: `serve`, `migrate`, `token`, `drift` and `policy`.
+//! The `steward` binary: `serve`, `migrate`, `token`, `drift`, `policy` and `audit`.
 
+mod audit_cmd;
 mod config;
 mod demo;
 mod drift_cmd;
@@ -67,6 +68,11 @@ enum Command {
         #[command(subcommand)]
         command: policy_cmd::PolicyCommand,
     },
+    /// Work with exported audit bundles offline (needs no configuration or database).
+    Audit {
+        #[command(subcommand)]
+        command: audit_cmd::AuditCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -77,6 +83,9 @@ fn main() -> ExitCode {
     }
     if let Command::Policy { command } = &cli.command {
         return policy_cmd::run(command);
+    }
+    if let Command::Audit { command } = cli.command {
+        return audit_cmd::run(command);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -142,5 +151,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             code if code == ExitCode::SUCCESS => Ok(()),
             _ => anyhow::bail!("steward policy failed"),
         },
+        // Handled in main() before the runtime starts.
+        Command::Audit { .. } => Ok(()),
     }
 }

@@ -45,19 +45,23 @@ async fn read_nodes<C: ConnectionTrait>(
     if plan.is_empty() {
         return Ok(Vec::new());
     }
-    let mut sql =
-        String::from("SELECT level, idx, hash FROM audit_nodes WHERE tenant_id = $1 AND (");
+    // One primary-key lookup per node, glued with UNION ALL: an OR of (level, idx) pairs made
+    // SQLite scan the whole node table, which grows by two rows per event.
+    let mut sql = String::new();
     let mut values = vec![Value::from(tenant)];
     for (i, node) in plan.iter().enumerate() {
         if i > 0 {
-            sql.push_str(" OR ");
+            sql.push_str(" UNION ALL ");
         }
         let b = values.len();
-        sql.push_str(&format!("(level = ${} AND idx = ${})", b + 1, b + 2));
+        sql.push_str(&format!(
+            "SELECT level, idx, hash FROM audit_nodes WHERE tenant_id = $1 AND level = ${} AND idx = ${}",
+            b + 1,
+            b + 2
+        ));
         values.push(Value::from(i32::from(node.level)));
         values.push(Value::from(i64::try_from(node.index).unwrap_or(i64::MAX)));
     }
-    sql.push(')');
     let rows = db.query_all_raw(stmt(backend, &sql, values)).await?;
     let mut found = std::collections::HashMap::with_capacity(rows.len());
     for row in rows {
