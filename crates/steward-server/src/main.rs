@@ -14,6 +14,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// mimalloc: under many threads glibc malloc spent about a third of the server's CPU in the
+// registry benchmark (crates/steward-api/benches/registry.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use crate::config::{Config, Overrides};
 
 #[derive(Parser)]
