@@ -343,7 +343,13 @@ fn main() {
         let scope = Principal::authenticated("bench".into(), "bench".into(), Some(tenant.id), vec![Role::ModelOwner])
             .scope()
             .unwrap();
-        let app = router(AppState::new(service, ApiConfig::default()));
+        // BENCH_NO_CACHE=1 measures GraphQL execution itself, with the read cache off.
+        let cache_off = std::env::var("BENCH_NO_CACHE").is_ok();
+        let api = ApiConfig {
+            response_cache_entries: if cache_off { 0 } else { 1024 },
+            ..ApiConfig::default()
+        };
+        let app = router(AppState::new(service, api));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -351,7 +357,8 @@ fn main() {
         let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
         let b = Arc::new(Bench { client, url: format!("http://{addr}/graphql"), token });
         let backend = if db.url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
-        println!("backend: {backend}; medians of {ROUNDS} rounds");
+        let cache = if cache_off { "off" } else { "on" };
+        println!("backend: {backend}; read cache {cache}; medians of {ROUNDS} rounds");
 
         let (rate, cpu) = register_throughput(&b).await;
         println!(

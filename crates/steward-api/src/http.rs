@@ -19,6 +19,7 @@ use steward_domain::Principal;
 use steward_service::{Service, ServiceError};
 use tower_http::limit::RequestBodyLimitLayer;
 
+use crate::cache::ResponseCache;
 use crate::error::status;
 use crate::graphql::{StewardSchema, build_schema};
 
@@ -35,6 +36,8 @@ pub struct ApiConfig {
     pub introspection: bool,
     /// "Did you mean" hints on misspelt fields (off: they leak the schema like introspection).
     pub suggestions: bool,
+    /// Entries of the read-response cache; 0 turns it off (required with several replicas).
+    pub response_cache_entries: usize,
 }
 
 impl Default for ApiConfig {
@@ -45,6 +48,7 @@ impl Default for ApiConfig {
             max_complexity: 2_000,
             introspection: false,
             suggestions: false,
+            response_cache_entries: 1024,
         }
     }
 }
@@ -55,6 +59,7 @@ pub struct AppState {
     pub service: Service,
     pub schema: StewardSchema,
     pub config: Arc<ApiConfig>,
+    cache: Arc<ResponseCache>,
 }
 
 impl AppState {
@@ -63,6 +68,7 @@ impl AppState {
         Self {
             service,
             schema,
+            cache: Arc::new(ResponseCache::new(config.response_cache_entries)),
             config: Arc::new(config),
         }
     }
@@ -223,6 +229,12 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         }
     };
     let tenant = principal.tenant_slug().to_string();
+    let cache_key = state
+        .cache
+        .key(&state.service, &principal, &request.query, &body);
+    if let Some(bytes) = cache_key.as_ref().and_then(|k| state.cache.get(k)) {
+        return json_bytes(bytes);
+    }
     let response = state.schema.execute(request.data(principal)).await;
     tracing::info!(
         tenant,
@@ -232,7 +244,7 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     );
     // The common case serialises straight to bytes; only responses with errors take the detour
     // through a JSON value to add default codes.
-    let body = if response.errors.is_empty() {
+    let out = if response.errors.is_empty() {
         serde_json::to_vec(&response)
     } else {
         serde_json::to_value(&response).and_then(|mut value| {
@@ -240,20 +252,32 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             serde_json::to_vec(&value)
         })
     };
-    match body {
-        Ok(bytes) => (
-            StatusCode::OK,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            bytes,
-        )
-            .into_response(),
+    match out {
+        Ok(bytes) => {
+            let bytes = Bytes::from(bytes);
+            if let Some(key) = cache_key
+                && response.errors.is_empty()
+            {
+                state.cache.put(key, bytes.clone());
+            }
+            json_bytes(bytes)
+        }
         Err(e) => service_error_response(&ServiceError::Internal(format!(
             "serialising a response: {e}"
         ))),
     }
+}
+
+fn json_bytes(bytes: Bytes) -> Response {
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        bytes,
+    )
+        .into_response()
 }
 
 /// Errors raised by GraphQL itself (parse, validation, depth or complexity limits, input

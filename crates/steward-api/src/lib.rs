@@ -4,6 +4,7 @@
 //! resulting principal to the GraphQL resolvers, and maps [`ServiceError`] to codes in exactly
 //! one place ([`error`]). `router(state)` gives the binary and the tests the same app.
 
+mod cache;
 mod error;
 pub mod graphql;
 mod http;

@@ -56,6 +56,9 @@ pub struct ApiSettings {
     pub max_complexity: usize,
     pub introspection: bool,
     pub suggestions: bool,
+    /// Read-response cache entries (0 = off). Always off on PostgreSQL, where several replicas
+    /// may write and the cache's invalidation is per process.
+    pub response_cache_entries: usize,
 }
 
 impl Default for Config {
@@ -94,6 +97,7 @@ impl Default for ApiSettings {
             max_complexity: d.max_complexity,
             introspection: d.introspection,
             suggestions: d.suggestions,
+            response_cache_entries: d.response_cache_entries,
         }
     }
 }
@@ -106,6 +110,7 @@ impl ApiSettings {
             max_complexity: self.max_complexity,
             introspection: self.introspection,
             suggestions: self.suggestions,
+            response_cache_entries: self.response_cache_entries,
         }
     }
 }

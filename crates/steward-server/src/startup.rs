@@ -173,7 +173,14 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         );
     }
     let service = Service::new(store, auth, audit_keys(&config)?);
-    let state = steward_api::AppState::new(service.clone(), config.api.to_api_config());
+    let mut api = config.api.to_api_config();
+    if service.store().backend() == steward_store::Backend::Postgres
+        && api.response_cache_entries > 0
+    {
+        tracing::info!("read-response cache off: PostgreSQL may be shared by several replicas");
+        api.response_cache_entries = 0;
+    }
+    let state = steward_api::AppState::new(service.clone(), api);
     let app = steward_api::router(state);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -154,6 +154,7 @@ impl Service {
             let tx = self.store.begin_write().await?;
             self.append(&tx, tenant, event).await?;
             tx.commit().await?;
+            self.bump_generation(tenant);
             Ok::<(), ServiceError>(())
         }
         .await;

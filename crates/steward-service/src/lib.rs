@@ -27,6 +27,9 @@ pub struct Service {
     store: Store,
     auth: Authenticator,
     audit: std::sync::Arc<AuditKeys>,
+    /// Per tenant, a counter bumped after every committed write (see [`Service::data_generation`]).
+    generations:
+        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<steward_domain::TenantId, u64>>>,
 }
 
 impl Service {
@@ -36,6 +39,26 @@ impl Service {
             store,
             auth,
             audit: std::sync::Arc::new(audit),
+            generations: Default::default(),
+        }
+    }
+
+    /// A number that changes whenever this process commits a write to `tenant`'s data (registry
+    /// or audit log). Read caches key on it: an answer computed at generation `g` is valid until
+    /// the generation moves. Writes by other processes (several replicas on PostgreSQL) do not
+    /// move it, so such caches must stay off there.
+    pub fn data_generation(&self, tenant: steward_domain::TenantId) -> u64 {
+        self.generations
+            .lock()
+            .map(|g| g.get(&tenant).copied().unwrap_or(0))
+            .unwrap_or(u64::MAX)
+    }
+
+    /// Called after (never before) a commit, so that no reader can cache pre-commit data under
+    /// the new generation.
+    pub(crate) fn bump_generation(&self, tenant: steward_domain::TenantId) {
+        if let Ok(mut g) = self.generations.lock() {
+            *g.entry(tenant).or_insert(0) += 1;
         }
     }
 
@@ -144,6 +167,7 @@ impl Service {
         )?;
         self.append(&m.tx, tenant, event).await?;
         m.tx.commit().await?;
+        self.bump_generation(tenant);
         Ok(())
     }
 

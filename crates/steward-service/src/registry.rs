@@ -54,6 +54,7 @@ impl Service {
             let event = self.event(principal, (tenant.id, &tenant.slug), op, Outcome::Ok, Record::new("tenant", tenant.id, after))?;
             self.append(&tx, tenant.id, event).await?;
             tx.commit().await?;
+            self.bump_generation(tenant.id);
             Ok::<Tenant, ServiceError>(tenant)
         }
         .await;

@@ -164,3 +164,54 @@ async fn update_model_changes_metadata_only() {
         .await;
     assert_eq!(listed["models"]["nodes"], json!([{"name": "fraud"}]));
 }
+
+#[tokio::test]
+async fn cached_reads_follow_writes_and_principals() {
+    let app = TestApp::new().await;
+    app.tenant("acme").await;
+    let owner = app.token("acme", &[Role::ModelOwner]);
+    let viewer = app.token("acme", &[Role::Viewer]);
+    let s = seed(&app, &owner).await;
+    let page =
+        "query($id: ID!) { model(id: $id) { latestVersion versions { nodes { version } } } }";
+    for _ in 0..3 {
+        let v = app.ok(&owner, page, json!({"id": s.model})).await;
+        assert_eq!(v["model"]["latestVersion"], 1);
+    }
+    // A write makes the next identical read see it, for every principal.
+    app.ok(&owner, REGISTER_VERSION, json!({"i": {"modelId": s.model, "artifactUri": "s3://m/2", "artifactDigest": digest(), "framework": "f"}})).await;
+    for t in [&owner, &viewer] {
+        let v = app.ok(t, page, json!({"id": s.model})).await;
+        assert_eq!(v["model"]["latestVersion"], 2);
+        assert_eq!(v["model"]["versions"]["nodes"].as_array().unwrap().len(), 2);
+    }
+    // So does a denied attempt (it writes the audit log), and answers never cross principals.
+    let me = "{ me { roles } }";
+    assert_eq!(
+        app.ok(&owner, me, json!({})).await["me"]["roles"],
+        json!(["MODEL_OWNER"])
+    );
+    assert_eq!(
+        app.ok(&viewer, me, json!({})).await["me"]["roles"],
+        json!(["VIEWER"])
+    );
+    let officer = app.token("acme", &[Role::GovernanceOfficer]);
+    let count = "{ auditEvents(first: 100) { nodes { seq } } }";
+    let before = app.ok(&officer, count, json!({})).await["auditEvents"]["nodes"]
+        .as_array()
+        .unwrap()
+        .len();
+    let v = app
+        .gql(
+            &viewer,
+            REGISTER_MODEL,
+            json!({"i": {"name": "x", "ownerTeam": "t", "riskTier": "LOW"}}),
+        )
+        .await;
+    assert_eq!(code(&v), "FORBIDDEN");
+    let after = app.ok(&officer, count, json!({})).await["auditEvents"]["nodes"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(after, before + 1, "audit reads are never served stale");
+}
