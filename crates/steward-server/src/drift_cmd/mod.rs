@@ -5,6 +5,7 @@
 mod columns;
 mod fastbin;
 mod outcome;
+mod performance;
 mod profile;
 mod read;
 mod render_html;
@@ -119,10 +120,15 @@ fn execute(args: &DriftArgs) -> Result<bool> {
         &ProfileConfig::default(),
         args.method == MethodArg::Evidently,
     )?;
+    let performance = match (&args.target, &args.prediction) {
+        (Some(t), Some(p)) => Some(performance::compare(&ref_table, &cur_table, t, p)?),
+        _ => None,
+    };
     drop((ref_table, cur_table));
     let report = compare(&profiled.reference, &profiled.window, &config)
         .context("cannot compare the profiles")?;
-    let outcome = Outcome::new(args, &reference, &current, &plan, report, profiled);
+    let mut outcome = Outcome::new(args, &reference, &current, &plan, report, profiled);
+    outcome.performance = performance;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let written = match args.format {
         Format::Text => render_text::write(&mut out, &outcome),

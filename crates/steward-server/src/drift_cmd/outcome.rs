@@ -72,6 +72,9 @@ pub struct Outcome {
     /// Evidently's verdicts (Evidently mode only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidently: Option<EvidentlyOutcome>,
+    /// Model performance against the reference (with `--target` and `--prediction`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub performance: Option<super::performance::Performance>,
     /// The profiles, for the charts.
     #[serde(skip)]
     pub profiled: Profiled,
@@ -138,13 +141,15 @@ impl Outcome {
             dataset_drift,
             report,
             evidently,
+            performance: None,
             profiled,
         }
     }
 
     /// True when the data set drifted (exit code 1).
+    /// Data drift, or degraded performance when labels were given.
     pub fn dataset_drift(&self) -> bool {
-        self.dataset_drift
+        self.dataset_drift || self.performance.as_ref().is_some_and(|p| p.degraded)
     }
 
     /// Drifted features (by the verdict that sets the exit code).

@@ -23,6 +23,28 @@ pub fn write(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
     )?;
     writeln!(out, "{}", settings(outcome))?;
     writeln!(out)?;
+    if let Some(p) = &outcome.performance {
+        writeln!(
+            out,
+            "performance ({}, {} labelled reference rows, {} current): {}",
+            p.task,
+            p.reference_rows,
+            p.current_rows,
+            if p.degraded { "DEGRADED" } else { "holding" }
+        )?;
+        for m in &p.metrics {
+            writeln!(
+                out,
+                "  {:<10} baseline {:>9.4}  current {:>9.4}  change {:>+9.4}{}",
+                m.metric,
+                m.baseline,
+                m.current,
+                m.delta,
+                if m.degraded { "  worse" } else { "" }
+            )?;
+        }
+        writeln!(out)?;
+    }
     let header = [
         "feature",
         "kind",
@@ -87,7 +109,12 @@ pub fn write(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
 pub fn headline(outcome: &Outcome) -> String {
     let total = outcome.rows().len();
     let drifted = outcome.drifted_count();
-    if outcome.dataset_drift() {
+    let degraded = outcome.performance.as_ref().is_some_and(|p| p.degraded);
+    if outcome.dataset_drift && degraded {
+        format!("DRIFT: {drifted} of {total} features drifted, and model performance degraded")
+    } else if degraded {
+        format!("DRIFT: model performance degraded ({drifted} of {total} features drifted)")
+    } else if outcome.dataset_drift() {
         format!("DRIFT: {drifted} of {total} features drifted")
     } else {
         format!("no drift: {drifted} of {total} features drifted")

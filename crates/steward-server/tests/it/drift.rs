@@ -384,3 +384,69 @@ fn bad_arguments_exit_2() {
     let out = steward(&["drift", gp, gp, "--format", "xml"]);
     assert_eq!(out.code, Some(2), "clap's usage errors also exit 2");
 }
+
+/// Labelled files: the current model's answers got worse while its inputs look the same.
+#[test]
+fn performance_against_the_reference_with_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, flip: bool| {
+        let mut text = String::from("x,label,score\n");
+        for i in 0..2000u32 {
+            // A deterministic, well-separated classifier: positive iff x > 0.
+            let x = (f64::from(i) / 1999.0 - 0.5) * 4.0;
+            let label = u8::from(x > 0.0);
+            let mut p = 1.0 / (1.0 + (-3.0 * x).exp());
+            if flip && i % 3 == 0 {
+                p = 1.0 - p;
+            }
+            text.push_str(&format!("{x},{label},{p}\n"));
+        }
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let reference = write("ref.csv", false);
+    let same = write("same.csv", false);
+    let worse = write("worse.csv", true);
+    let run = |current: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_steward"))
+            .args(["drift"])
+            .arg(&reference)
+            .arg(current)
+            .args([
+                "--target",
+                "label",
+                "--prediction",
+                "score",
+                "--format",
+                "json",
+            ])
+            .output()
+            .unwrap()
+    };
+    let ok = run(&same);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(v["performance"]["task"], "classification");
+    assert_eq!(v["performance"]["degraded"], false);
+    let bad = run(&worse);
+    assert_eq!(bad.status.code(), Some(1), "degraded performance is drift");
+    let v: serde_json::Value = serde_json::from_slice(&bad.stdout).unwrap();
+    assert_eq!(v["performance"]["degraded"], true);
+    let acc = v["performance"]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "accuracy")
+        .unwrap()
+        .clone();
+    assert!(
+        acc["current"].as_f64().unwrap() < acc["baseline"].as_f64().unwrap() - 0.2,
+        "{acc}"
+    );
+}

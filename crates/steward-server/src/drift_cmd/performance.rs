@@ -1,0 +1,127 @@
+//! Model performance when the files carry labels: with `--target` and `--prediction`, the
+//! reference file is the baseline and the current file is scored against it.
+//!
+//! Classification when every target is 0/1 (or boolean) and every prediction a probability in
+//! [0, 1] (scores at or above 0.5 count as positive); regression otherwise. A metric that is worse
+//! than the baseline by more than the tolerance (0.02 absolute for classification, 10% relative
+//! error or 0.05 R² for regression) marks performance as degraded, which, like drift, makes the
+//! exit code 1: a model whose inputs look the same but whose answers got worse has concept drift.
+
+use anyhow::{Result, bail};
+use arrow::array::{Array, AsArray};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Float64Type};
+use serde::Serialize;
+use steward_drift::performance::{
+    MetricChange, classification_metrics, compare_classification, compare_regression,
+    regression_metrics,
+};
+
+use super::read::Table;
+
+const THRESHOLD: f64 = 0.5;
+const CLASSIFICATION_TOLERANCE: f64 = 0.02;
+const REGRESSION_TOLERANCE: f64 = 0.10;
+
+/// The performance part of a `steward drift` result.
+#[derive(Debug, Serialize)]
+pub struct Performance {
+    /// `classification` or `regression`.
+    pub task: &'static str,
+    /// Labelled rows used on each side (rows with a missing target or prediction are skipped).
+    pub reference_rows: usize,
+    pub current_rows: usize,
+    /// Baseline, current and change per metric.
+    pub metrics: Vec<MetricChange>,
+    /// True when some metric got worse by more than the tolerance.
+    pub degraded: bool,
+}
+
+/// Row-aligned (target, prediction) pairs of one file; rows missing either are skipped, a
+/// non-finite value is an error naming the row.
+fn pairs(table: &Table, target: &str, prediction: &str) -> Result<Vec<(f64, f64)>> {
+    let column = |name: &str| -> Result<Vec<Option<f64>>> {
+        let Some(col) = table.column(name) else {
+            bail!("column {name:?} was not loaded");
+        };
+        let mut out = Vec::with_capacity(table.rows);
+        for chunk in &col.chunks {
+            let as_float = if chunk.data_type() == &DataType::Boolean {
+                cast(chunk, &DataType::UInt8).and_then(|c| cast(&c, &DataType::Float64))
+            } else {
+                cast(chunk, &DataType::Float64)
+            };
+            let Ok(floats) = as_float else {
+                bail!(
+                    "{}: column {name:?} must be numeric or boolean to score the model",
+                    table.path.display()
+                );
+            };
+            let floats = floats.as_primitive::<Float64Type>();
+            out.extend((0..floats.len()).map(|i| floats.is_valid(i).then(|| floats.value(i))));
+        }
+        Ok(out)
+    };
+    let (t, p) = (column(target)?, column(prediction)?);
+    let mut out = Vec::with_capacity(t.len());
+    for (row, (t, p)) in t.into_iter().zip(p).enumerate() {
+        if let (Some(t), Some(p)) = (t, p) {
+            if !t.is_finite() || !p.is_finite() {
+                bail!(
+                    "{}: a non-finite target or prediction at {}",
+                    table.path.display(),
+                    table.locate(row)
+                );
+            }
+            out.push((t, p));
+        }
+    }
+    if out.is_empty() {
+        bail!(
+            "{}: no row has both a target and a prediction",
+            table.path.display()
+        );
+    }
+    Ok(out)
+}
+
+/// Scores both files and compares the current one with the reference.
+pub fn compare(
+    reference: &Table,
+    current: &Table,
+    target: &str,
+    prediction: &str,
+) -> Result<Performance> {
+    let r = pairs(reference, target, prediction)?;
+    let c = pairs(current, target, prediction)?;
+    let binary = |v: &[(f64, f64)]| {
+        v.iter()
+            .all(|(t, p)| (*t == 0.0 || *t == 1.0) && (0.0..=1.0).contains(p))
+    };
+    let (task, metrics) = if binary(&r) && binary(&c) {
+        let score = |v: &[(f64, f64)]| {
+            let labels: Vec<bool> = v.iter().map(|(t, _)| *t == 1.0).collect();
+            let scores: Vec<f64> = v.iter().map(|(_, p)| *p).collect();
+            classification_metrics(&labels, &scores, THRESHOLD)
+        };
+        let metrics = compare_classification(&score(&r)?, &score(&c)?, CLASSIFICATION_TOLERANCE);
+        ("classification", metrics)
+    } else {
+        let score = |v: &[(f64, f64)]| {
+            let t: Vec<f64> = v.iter().map(|(t, _)| *t).collect();
+            let p: Vec<f64> = v.iter().map(|(_, p)| *p).collect();
+            regression_metrics(&t, &p)
+        };
+        (
+            "regression",
+            compare_regression(&score(&r)?, &score(&c)?, REGRESSION_TOLERANCE),
+        )
+    };
+    Ok(Performance {
+        task,
+        reference_rows: r.len(),
+        current_rows: c.len(),
+        degraded: metrics.iter().any(|m| m.degraded),
+        metrics,
+    })
+}
