@@ -13,7 +13,7 @@ use crate::tree::{Frontier, NodeRef, TreeError, range_nodes};
 /// Value of the header's `format` field.
 pub const BUNDLE_FORMAT: &str = "steward-audit-bundle";
 /// Value of the header's `version` field.
-pub const BUNDLE_VERSION: u32 = 1;
+pub const BUNDLE_VERSION: u32 = 2;
 
 /// First line of a bundle.
 ///
@@ -88,6 +88,45 @@ pub fn export_plans(
     Ok((left, right))
 }
 
+const LINE_PREFIX: &[u8] = b"{\"leaf\":\"";
+const LINE_MIDDLE: &[u8] = b"\",\"event\":";
+
+/// One event line of a bundle (without its newline): `{"leaf":"<hex>","event":<canonical>}`,
+/// the event's canonical bytes verbatim with the leaf hash the signed tree commits to. Listing
+/// the leaf lets a verifier name the first altered event instead of only reporting that the root
+/// does not match; the line is still one JSON object (canonical, too: `event` sorts after `leaf`).
+pub fn event_line(canonical: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(canonical.len() + 86);
+    out.extend_from_slice(LINE_PREFIX);
+    out.extend_from_slice(leaf_hash(canonical).to_hex().as_bytes());
+    out.extend_from_slice(LINE_MIDDLE);
+    out.extend_from_slice(canonical);
+    out.push(b'}');
+    out
+}
+
+/// Splits an event line into the listed leaf hash and the event's bytes.
+fn parse_event_line(line: &[u8], seq: u64) -> Result<(Hash, &[u8]), VerifyError> {
+    let bad = || VerifyError::BadEvent {
+        seq,
+        reason: "not an event line of the form {\"leaf\":\"<64 hex>\",\"event\":{...}}".into(),
+    };
+    let rest = line.strip_prefix(LINE_PREFIX).ok_or_else(bad)?;
+    if rest.len() < 64 + LINE_MIDDLE.len() + 1 {
+        return Err(bad());
+    }
+    let (hex, rest) = rest.split_at(64);
+    let leaf = std::str::from_utf8(hex)
+        .ok()
+        .and_then(|h| Hash::from_hex(h).ok())
+        .ok_or_else(bad)?;
+    let event = rest
+        .strip_prefix(LINE_MIDDLE)
+        .and_then(|r| r.strip_suffix(b"}"))
+        .ok_or_else(bad)?;
+    Ok((leaf, event))
+}
+
 /// Builds a bundle in memory. A streaming exporter writes the same three parts itself:
 /// [`BundleHeader::to_line`], each event's canonical bytes plus `\n`, then
 /// [`SignedCheckpoint::to_json`] plus `\n`.
@@ -104,9 +143,9 @@ impl BundleWriter {
         }
     }
 
-    /// Adds one event's canonical bytes (which never contain a raw newline).
+    /// Adds one event's canonical bytes (which never contain a raw newline) as an event line.
     pub fn push_event(&mut self, canonical: &[u8]) {
-        self.out.extend_from_slice(canonical);
+        self.out.extend_from_slice(&event_line(canonical));
         self.out.push(b'\n');
     }
 
@@ -208,10 +247,14 @@ pub enum VerifyError {
     },
     #[error("event seq {seq}: {reason}")]
     BadEvent { seq: u64, reason: String },
+    #[error(
+        "event seq {seq}: altered: its bytes do not hash to the leaf the signed tree commits to"
+    )]
+    EventAltered { seq: u64 },
     #[error("event seq {seq}: more events than the {declared} the header declares")]
     ExtraEvents { seq: u64, declared: u64 },
     #[error(
-        "root mismatch: the events do not hash to the signed root of tree size {tree_size} (an event was altered, inserted or removed)"
+        "root mismatch: the listed leaves do not hash to the signed root of tree size {tree_size} (events and their leaf hashes were altered together, or the header's hashes were)"
     )]
     RootMismatch { tree_size: u64 },
     #[error("previous checkpoint invalid: {0}")]
@@ -360,6 +403,7 @@ pub fn verify_bundle(
         .map_err(|e| VerifyError::Header(e.to_string()))?;
     note_root(&frontier);
     let mut expected = header.first_seq;
+    let mut first_altered = None;
     if !events.is_empty() {
         for line in events.split(|b| *b == b'\n') {
             if expected == end {
@@ -368,8 +412,14 @@ pub fn verify_bundle(
                     declared: header.event_count,
                 });
             }
-            check_event(line, expected, &header.tenant, options.strict_events)?;
-            frontier.push_leaf(leaf_hash(line), |_, _| {});
+            let (listed, event) = parse_event_line(line, expected)?;
+            check_event(event, expected, &header.tenant, options.strict_events)?;
+            if first_altered.is_none() && leaf_hash(event) != listed {
+                first_altered = Some(expected);
+            }
+            // The tree is built from the listed leaves: if they reach the signed root, each
+            // listed leaf is authentic and an event that does not hash to its leaf was altered.
+            frontier.push_leaf(listed, |_, _| {});
             expected += 1;
             note_root(&frontier);
         }
@@ -388,6 +438,9 @@ pub fn verify_bundle(
     }
     if frontier.size() != tree_size || frontier.root() != checkpoint.root_hash {
         return Err(VerifyError::RootMismatch { tree_size });
+    }
+    if let Some(seq) = first_altered {
+        return Err(VerifyError::EventAltered { seq });
     }
 
     let consistent_with = match previous {

@@ -371,9 +371,9 @@ impl Export {
             return Some(match page {
                 Ok(events) if events.len() as u64 == to - self.next => {
                     self.next = to;
-                    let mut out = Vec::with_capacity(events.iter().map(|e| e.len() + 1).sum());
+                    let mut out = Vec::with_capacity(events.iter().map(|e| e.len() + 87).sum());
                     for e in events {
-                        out.extend_from_slice(e.as_bytes());
+                        out.extend_from_slice(&steward_audit::bundle::event_line(e.as_bytes()));
                         out.push(b'\n');
                     }
                     Ok(out)

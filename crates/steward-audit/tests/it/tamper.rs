@@ -205,7 +205,7 @@ fn an_event_of_another_tenant_is_named() {
     let errors = trials("tenant", |r, l, mut ls| {
         let other = log("globex", l.events.len() as u64, 77);
         let i = event_line(r, &ls);
-        ls[i] = other.events[i - 1].clone();
+        ls[i] = steward_audit::bundle::event_line(&other.events[i - 1]);
         expected.push(i as u64 - 1);
         ls
     });
@@ -213,6 +213,30 @@ fn an_event_of_another_tenant_is_named() {
         assert_eq!(
             e.to_string(),
             format!("event seq {seq}: event of tenant globex in bundle of tenant acme")
+        );
+    }
+}
+
+/// An event whose content is changed but stays valid JSON is named by its sequence number:
+/// the listed leaf hashes still reach the signed root, so the event that no longer hashes to its
+/// leaf is the altered one.
+#[test]
+fn an_altered_event_is_named() {
+    let mut expected = Vec::new();
+    let errors = trials("alter", |r, _, mut ls| {
+        let i = event_line(r, &ls);
+        let text = String::from_utf8(ls[i].clone()).expect("utf-8");
+        let at = text.find("\"action\":\"").expect("action field") + 10;
+        let mut bytes = text.into_bytes();
+        bytes[at] = if bytes[at] == b'x' { b'y' } else { b'x' };
+        ls[i] = bytes;
+        expected.push(i as u64 - 1);
+        ls
+    });
+    for (e, seq) in errors.iter().zip(expected) {
+        assert!(
+            matches!(e, VerifyError::EventAltered { seq: s } if *s == seq),
+            "{e}"
         );
     }
 }
