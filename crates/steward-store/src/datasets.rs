@@ -11,7 +11,7 @@ use steward_domain::{
 };
 
 use crate::entities::{dataset_versions, datasets};
-use crate::models::{decode_cursor, encode_cursor};
+use crate::models::{decode_cursor, into_page};
 use crate::sql::stmt;
 use crate::{Store, StoreError, StoreResult, WriteTx, codec};
 
@@ -146,18 +146,17 @@ impl Store {
         if let Some(after) = &page.after {
             q = q.filter(datasets::Column::Name.gt(decode_cursor(after)?));
         }
-        let mut rows = q
+        let rows = q
             .order_by_asc(datasets::Column::Name)
             .limit(u64::from(page.first) + 1)
             .all(&self.db)
             .await?;
-        let has_next_page = rows.len() > page.first as usize;
-        rows.truncate(page.first as usize);
-        Ok(Page {
-            end_cursor: rows.last().map(|r| encode_cursor(&r.name)),
-            items: rows.into_iter().map(codec::dataset).collect(),
-            has_next_page,
-        })
+        into_page(
+            rows,
+            page.first,
+            |r| r.name.clone(),
+            |r| Ok(codec::dataset(r)),
+        )
     }
 
     pub async fn dataset_version(
@@ -186,21 +185,17 @@ impl Store {
         if let Some(after) = &page.after {
             q = q.filter(dataset_versions::Column::Version.lt(version_cursor(after)?));
         }
-        let mut rows = q
+        let rows = q
             .order_by_desc(dataset_versions::Column::Version)
             .limit(u64::from(page.first) + 1)
             .all(&self.db)
             .await?;
-        let has_next_page = rows.len() > page.first as usize;
-        rows.truncate(page.first as usize);
-        Ok(Page {
-            end_cursor: rows.last().map(|r| encode_cursor(&r.version.to_string())),
-            items: rows
-                .into_iter()
-                .map(codec::dataset_version)
-                .collect::<StoreResult<_>>()?,
-            has_next_page,
-        })
+        into_page(
+            rows,
+            page.first,
+            |r| r.version.to_string(),
+            codec::dataset_version,
+        )
     }
 }
 

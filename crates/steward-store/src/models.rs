@@ -23,6 +23,23 @@ pub(crate) fn encode_cursor(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(key)
 }
 
+/// Turns the `first + 1` rows a keyset query fetched into a page: the extra row only says that
+/// another page exists; the cursor is the sort key of the last row kept.
+pub(crate) fn into_page<R, T>(
+    mut rows: Vec<R>,
+    first: u32,
+    key: impl Fn(&R) -> String,
+    convert: impl Fn(R) -> StoreResult<T>,
+) -> StoreResult<Page<T>> {
+    let has_next_page = rows.len() > first as usize;
+    rows.truncate(first as usize);
+    Ok(Page {
+        end_cursor: rows.last().map(|r| encode_cursor(&key(r))),
+        items: rows.into_iter().map(convert).collect::<StoreResult<_>>()?,
+        has_next_page,
+    })
+}
+
 pub(crate) fn decode_cursor(cursor: &str) -> StoreResult<String> {
     URL_SAFE_NO_PAD
         .decode(cursor)
@@ -182,19 +199,17 @@ impl Store {
         if let Some(after) = &page.after {
             cond = cond.add(models::Column::Name.gt(decode_cursor(after)?));
         }
-        let mut rows = models::Entity::find()
+        let rows = models::Entity::find()
             .filter(cond)
             .order_by_asc(models::Column::Name)
             .limit(u64::from(page.first) + 1)
             .all(&self.db)
             .await?;
-        let has_next_page = rows.len() > page.first as usize;
-        rows.truncate(page.first as usize);
-        let end_cursor = rows.last().map(|r| encode_cursor(&r.name));
+        let page = into_page(rows, page.first, |r| r.name.clone(), Ok)?;
         Ok(Page {
-            items: self.with_tags(rows).await?,
-            has_next_page,
-            end_cursor,
+            items: self.with_tags(page.items).await?,
+            has_next_page: page.has_next_page,
+            end_cursor: page.end_cursor,
         })
     }
 

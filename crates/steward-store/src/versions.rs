@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::datasets::version_cursor;
 use crate::entities::{idempotency_keys, model_versions, training_runs};
-use crate::models::encode_cursor;
+use crate::models::into_page;
 use crate::{Store, StoreError, StoreResult, WriteTx, codec};
 
 /// A client-chosen key naming one logical request, with a hash of the request's content, so a
@@ -124,21 +124,17 @@ impl Store {
         if let Some(after) = &page.after {
             q = q.filter(model_versions::Column::Version.lt(version_cursor(after)?));
         }
-        let mut rows = q
+        let rows = q
             .order_by_desc(model_versions::Column::Version)
             .limit(u64::from(page.first) + 1)
             .all(&self.db)
             .await?;
-        let has_next_page = rows.len() > page.first as usize;
-        rows.truncate(page.first as usize);
-        Ok(Page {
-            end_cursor: rows.last().map(|r| encode_cursor(&r.version.to_string())),
-            items: rows
-                .into_iter()
-                .map(codec::model_version)
-                .collect::<StoreResult<_>>()?,
-            has_next_page,
-        })
+        into_page(
+            rows,
+            page.first,
+            |r| r.version.to_string(),
+            codec::model_version,
+        )
     }
 
     /// The result a key already names: `Ok(Some(id))` for a retry of the same request,
