@@ -1,100 +1,31 @@
 //! The lineage graph: which records were built from which, as nodes and edges.
 
-use std::fmt;
-use std::str::FromStr;
-
 use uuid::Uuid;
 
-use crate::validate::ValidationError;
-
-/// The kinds of record that appear in lineage.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum NodeKind {
-    Dataset,
-    DatasetVersion,
-    TrainingRun,
-    Model,
-    ModelVersion,
-}
-
-impl NodeKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NodeKind::Dataset => "dataset",
-            NodeKind::DatasetVersion => "dataset_version",
-            NodeKind::TrainingRun => "training_run",
-            NodeKind::Model => "model",
-            NodeKind::ModelVersion => "model_version",
-        }
+text_enum!(
+    /// The kinds of record that appear in lineage.
+    NodeKind, "kind", "node kind", {
+        Dataset => "dataset",
+        DatasetVersion => "dataset_version",
+        TrainingRun => "training_run",
+        Model => "model",
+        ModelVersion => "model_version",
     }
-}
+);
 
-impl fmt::Display for NodeKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+text_enum!(
+    /// How an edge connects its ends; edges always point downstream (from input to product).
+    EdgeRelation, "relation", "edge relation", {
+        /// dataset -> dataset version, model -> model version.
+        HasVersion => "has_version",
+        /// dataset version -> training run.
+        InputTo => "input_to",
+        /// model version -> training run that fine-tuned it.
+        BaseOf => "base_of",
+        /// training run -> model version.
+        Produced => "produced",
     }
-}
-
-impl FromStr for NodeKind {
-    type Err = ValidationError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s {
-            "dataset" => NodeKind::Dataset,
-            "dataset_version" => NodeKind::DatasetVersion,
-            "training_run" => NodeKind::TrainingRun,
-            "model" => NodeKind::Model,
-            "model_version" => NodeKind::ModelVersion,
-            other => {
-                return Err(ValidationError::new(
-                    "kind",
-                    format!("unknown node kind `{other}`"),
-                ));
-            }
-        })
-    }
-}
-
-/// How an edge connects its ends; edges always point downstream (from input to product).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EdgeRelation {
-    /// dataset -> dataset version, model -> model version.
-    HasVersion,
-    /// dataset version -> training run.
-    InputTo,
-    /// model version -> training run that fine-tuned it.
-    BaseOf,
-    /// training run -> model version.
-    Produced,
-}
-
-impl EdgeRelation {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EdgeRelation::HasVersion => "has_version",
-            EdgeRelation::InputTo => "input_to",
-            EdgeRelation::BaseOf => "base_of",
-            EdgeRelation::Produced => "produced",
-        }
-    }
-}
-
-impl FromStr for EdgeRelation {
-    type Err = ValidationError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s {
-            "has_version" => EdgeRelation::HasVersion,
-            "input_to" => EdgeRelation::InputTo,
-            "base_of" => EdgeRelation::BaseOf,
-            "produced" => EdgeRelation::Produced,
-            other => {
-                return Err(ValidationError::new(
-                    "relation",
-                    format!("unknown edge relation `{other}`"),
-                ));
-            }
-        })
-    }
-}
+);
 
 /// Which way to walk from the start node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,92 +6,28 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
 use crate::ids::*;
 use crate::validate::{self, Validated, ValidationError};
 
-/// How much harm a wrong prediction of this model can do; drives approval requirements.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RiskTier {
-    High,
-    Medium,
-    Low,
-}
+text_enum!(
+    /// How much harm a wrong prediction of this model can do; drives approval requirements.
+    RiskTier, "risk_tier", "risk tier", { High => "high", Medium => "medium", Low => "low" }
+);
 
-impl RiskTier {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RiskTier::High => "high",
-            RiskTier::Medium => "medium",
-            RiskTier::Low => "low",
-        }
+text_enum!(
+    /// The type of one column of a model's input or of a dataset.
+    FeatureType, "type", "feature type", {
+        Float => "float",
+        Integer => "integer",
+        Boolean => "boolean",
+        String => "string",
+        Categorical => "categorical",
+        Timestamp => "timestamp",
     }
-}
-
-impl FromStr for RiskTier {
-    type Err = ValidationError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "high" => Ok(RiskTier::High),
-            "medium" => Ok(RiskTier::Medium),
-            "low" => Ok(RiskTier::Low),
-            other => Err(ValidationError::new(
-                "risk_tier",
-                format!("unknown risk tier `{}`", validate::truncate(other)),
-            )),
-        }
-    }
-}
-
-/// The type of one column of a model's input or of a dataset.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum FeatureType {
-    Float,
-    Integer,
-    Boolean,
-    String,
-    Categorical,
-    Timestamp,
-}
-
-impl FeatureType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FeatureType::Float => "float",
-            FeatureType::Integer => "integer",
-            FeatureType::Boolean => "boolean",
-            FeatureType::String => "string",
-            FeatureType::Categorical => "categorical",
-            FeatureType::Timestamp => "timestamp",
-        }
-    }
-}
-
-impl FromStr for FeatureType {
-    type Err = ValidationError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s {
-            "float" => FeatureType::Float,
-            "integer" => FeatureType::Integer,
-            "boolean" => FeatureType::Boolean,
-            "string" => FeatureType::String,
-            "categorical" => FeatureType::Categorical,
-            "timestamp" => FeatureType::Timestamp,
-            other => {
-                return Err(ValidationError::new(
-                    "type",
-                    format!(
-                        "unknown feature type `{}` (expected float, integer, boolean, string, categorical or timestamp)",
-                        validate::truncate(other)
-                    ),
-                ));
-            }
-        })
-    }
-}
+);
 
 /// One named, typed column.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -372,42 +308,15 @@ impl NewDatasetVersion {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RunStatus {
-    Running,
-    Succeeded,
-    Failed,
-    Cancelled,
-}
-
-impl RunStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Running => "running",
-            RunStatus::Succeeded => "succeeded",
-            RunStatus::Failed => "failed",
-            RunStatus::Cancelled => "cancelled",
-        }
+text_enum!(
+    /// Where a training run stands.
+    RunStatus, "status", "run status", {
+        Running => "running",
+        Succeeded => "succeeded",
+        Failed => "failed",
+        Cancelled => "cancelled",
     }
-}
-
-impl FromStr for RunStatus {
-    type Err = ValidationError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s {
-            "running" => RunStatus::Running,
-            "succeeded" => RunStatus::Succeeded,
-            "failed" => RunStatus::Failed,
-            "cancelled" => RunStatus::Cancelled,
-            other => {
-                return Err(ValidationError::new(
-                    "status",
-                    format!("unknown run status `{}`", validate::truncate(other)),
-                ));
-            }
-        })
-    }
-}
+);
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainingRun {
