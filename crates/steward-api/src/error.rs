@@ -27,6 +27,7 @@ pub fn status(err: &ServiceError) -> StatusCode {
         ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
         ServiceError::Invalid(_) => StatusCode::BAD_REQUEST,
         ServiceError::Conflict(_) => StatusCode::CONFLICT,
+        ServiceError::Precondition(_) => StatusCode::PRECONDITION_FAILED,
         ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }

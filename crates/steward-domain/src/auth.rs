@@ -86,10 +86,24 @@ pub enum Operation {
     ReadAudit,
     /// Read the platform events (tenant creation) of the audit log.
     ReadPlatformAudit,
+    /// Read policies, their revisions and bindings, and decision records.
+    ReadPolicies,
+    /// Create a policy (a name that revisions are proposed under).
+    CreatePolicy,
+    /// Propose a new revision of a policy (stored as a draft, compiled and linted first).
+    ProposePolicyRevision,
+    /// Make a revision the active one (publishing; also rolling back to an earlier revision).
+    PublishPolicy,
+    /// Bind a policy to a model, a selector or the tenant default.
+    BindPolicy,
+    /// Remove a binding.
+    UnbindPolicy,
+    /// Evaluate the policy that governs a model and store the decision record.
+    EvaluatePolicy,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 10] = [
+    pub const ALL: [Operation; 17] = [
         Operation::ReadRegistry,
         Operation::RegisterModel,
         Operation::UpdateModel,
@@ -100,6 +114,13 @@ impl Operation {
         Operation::CreateTenant,
         Operation::ReadAudit,
         Operation::ReadPlatformAudit,
+        Operation::ReadPolicies,
+        Operation::CreatePolicy,
+        Operation::ProposePolicyRevision,
+        Operation::PublishPolicy,
+        Operation::BindPolicy,
+        Operation::UnbindPolicy,
+        Operation::EvaluatePolicy,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -114,6 +135,13 @@ impl Operation {
             Operation::CreateTenant => "tenant.create",
             Operation::ReadAudit => "audit.read",
             Operation::ReadPlatformAudit => "audit.read_platform",
+            Operation::ReadPolicies => "policy.read",
+            Operation::CreatePolicy => "policy.create",
+            Operation::ProposePolicyRevision => "policy.propose",
+            Operation::PublishPolicy => "policy.publish",
+            Operation::BindPolicy => "policy.bind",
+            Operation::UnbindPolicy => "policy.unbind",
+            Operation::EvaluatePolicy => "policy.evaluate",
         }
     }
 }
@@ -133,14 +161,17 @@ impl fmt::Display for Operation {
 ///   owner, not the CI account, edits a model's metadata;
 /// - governance officers may change a model's risk tier and metadata, but register nothing;
 /// - platform admins create tenants and may read their own tenant;
-/// - only governance officers read the audit log (platform admins: its platform events only).
+/// - only governance officers read the audit log (platform admins: its platform events only);
+/// - everyone in a tenant reads its policies and decision records; policy authors write, publish
+///   and bind them; evaluations are run by service accounts (the monitoring jobs) and by policy
+///   authors trying a published policy on real data.
 // One row per grant reads as the table it is; `matches!` would fold it into one expression.
 #[allow(clippy::match_like_matches_macro)]
 pub fn allows(role: Role, op: Operation) -> bool {
     use Operation as O;
     use Role as R;
     match (role, op) {
-        (_, O::ReadRegistry) => true,
+        (_, O::ReadRegistry | O::ReadPolicies) => true,
         (R::ModelOwner, O::RegisterModel | O::UpdateModel) => true,
         (R::ModelOwner | R::Service, O::RegisterModelVersion) => true,
         (R::ModelOwner | R::Service, O::RegisterDataset | O::RegisterDatasetVersion) => true,
@@ -149,6 +180,15 @@ pub fn allows(role: Role, op: Operation) -> bool {
         (R::GovernanceOfficer, O::UpdateModel) => true,
         (R::PlatformAdmin, O::CreateTenant | O::ReadPlatformAudit) => true,
         (R::GovernanceOfficer, O::ReadAudit) => true,
+        (
+            R::PolicyAuthor,
+            O::CreatePolicy
+            | O::ProposePolicyRevision
+            | O::PublishPolicy
+            | O::BindPolicy
+            | O::UnbindPolicy,
+        ) => true,
+        (R::PolicyAuthor | R::Service, O::EvaluatePolicy) => true,
         _ => false,
     }
 }

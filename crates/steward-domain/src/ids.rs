@@ -67,3 +67,15 @@ typed_id!(
     /// A training run: code, parameters and input data that produced a model version.
     TrainingRunId
 );
+typed_id!(
+    /// A policy: the named, versioned rule set that governs models.
+    PolicyId
+);
+typed_id!(
+    /// A binding of a policy to one model, a selector of models, or the tenant's default.
+    PolicyBindingId
+);
+typed_id!(
+    /// One stored policy evaluation.
+    DecisionRecordId
+);

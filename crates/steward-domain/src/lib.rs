@@ -48,6 +48,7 @@ pub(crate) use text_enum;
 pub mod auth;
 pub mod ids;
 pub mod lineage;
+pub mod policy;
 pub mod registry;
 pub mod validate;
 
@@ -57,5 +58,6 @@ pub use lineage::{
     EdgeRelation, LineageDirection, LineageEdge, LineageGraph, LineageNode, MAX_LINEAGE_DEPTH,
     NodeKind,
 };
+pub use policy::*;
 pub use registry::*;
 pub use validate::ValidationError;

@@ -7,6 +7,7 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_registry;
 mod m0002_audit;
+mod m0003_policies;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_registry::Migration),
             Box::new(m0002_audit::Migration),
+            Box::new(m0003_policies::Migration),
         ]
     }
 }

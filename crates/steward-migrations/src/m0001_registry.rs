@@ -14,37 +14,41 @@ impl MigrationName for Migration {
     }
 }
 
-fn id(name: &'static str) -> ColumnDef {
+pub(crate) fn id(name: &'static str) -> ColumnDef {
     ColumnDef::new(name).uuid().not_null().primary_key().take()
 }
-fn uuid(name: &'static str) -> ColumnDef {
+pub(crate) fn uuid(name: &'static str) -> ColumnDef {
     ColumnDef::new(name).uuid().not_null().take()
 }
-fn uuid_null(name: &'static str) -> ColumnDef {
+pub(crate) fn uuid_null(name: &'static str) -> ColumnDef {
     ColumnDef::new(name).uuid().null().take()
 }
-fn text(name: &'static str) -> ColumnDef {
+pub(crate) fn text(name: &'static str) -> ColumnDef {
     ColumnDef::new(name).text().not_null().take()
 }
-fn text_null(name: &'static str) -> ColumnDef {
+pub(crate) fn text_null(name: &'static str) -> ColumnDef {
     ColumnDef::new(name).text().null().take()
 }
-fn big(name: &'static str) -> ColumnDef {
+pub(crate) fn big(name: &'static str) -> ColumnDef {
     ColumnDef::new(name).big_integer().not_null().take()
 }
-fn time(name: &'static str) -> ColumnDef {
+pub(crate) fn time(name: &'static str) -> ColumnDef {
     ColumnDef::new(name)
         .timestamp_with_time_zone()
         .not_null()
         .take()
 }
-fn time_null(name: &'static str) -> ColumnDef {
+pub(crate) fn time_null(name: &'static str) -> ColumnDef {
     ColumnDef::new(name)
         .timestamp_with_time_zone()
         .null()
         .take()
 }
-fn fk(from: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
+pub(crate) fn fk(
+    from: &'static str,
+    col: &'static str,
+    to: &'static str,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(format!("fk_{from}_{col}"))
         .from(from, col)
@@ -52,7 +56,7 @@ fn fk(from: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCrea
         .on_delete(ForeignKeyAction::Restrict)
         .take()
 }
-fn index(
+pub(crate) fn index(
     table: &'static str,
     name: &str,
     cols: &[&'static str],

@@ -15,12 +15,42 @@ impl MigrationName for Migration {
 
 const APPEND_ONLY: [&str; 2] = ["audit_events", "audit_nodes"];
 
-async fn exec(m: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
+pub(crate) async fn exec(m: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
     let backend = m.get_database_backend();
     m.get_connection()
         .execute_raw(Statement::from_string(backend, sql.to_string()))
         .await
         .map(|_| ())
+}
+
+/// Makes `tables` refuse UPDATE and DELETE: a trigger per table on PostgreSQL (calling
+/// `steward_append_only()`, created above), one per table and statement kind on SQLite.
+pub(crate) async fn append_only(m: &SchemaManager<'_>, tables: &[&str]) -> Result<(), DbErr> {
+    for t in tables {
+        if m.get_database_backend() == DbBackend::Postgres {
+            exec(
+                m,
+                &format!(
+                    "CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t}
+                     FOR EACH ROW EXECUTE FUNCTION steward_append_only()"
+                ),
+            )
+            .await?;
+        } else {
+            for op in ["UPDATE", "DELETE"] {
+                exec(
+                    m,
+                    &format!(
+                        "CREATE TRIGGER {t}_no_{} BEFORE {op} ON {t}
+                         BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END",
+                        op.to_lowercase()
+                    ),
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -81,41 +111,15 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        match m.get_database_backend() {
-            DbBackend::Postgres => {
-                exec(
-                    m,
-                    "CREATE FUNCTION steward_append_only() RETURNS trigger AS $$
-                     BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$ LANGUAGE plpgsql",
-                )
-                .await?;
-                for t in APPEND_ONLY {
-                    exec(
-                        m,
-                        &format!(
-                            "CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t}
-                             FOR EACH ROW EXECUTE FUNCTION steward_append_only()"
-                        ),
-                    )
-                    .await?;
-                }
-            }
-            _ => {
-                for t in APPEND_ONLY {
-                    for op in ["UPDATE", "DELETE"] {
-                        exec(
-                            m,
-                            &format!(
-                                "CREATE TRIGGER {t}_no_{} BEFORE {op} ON {t}
-                                 BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END",
-                                op.to_lowercase()
-                            ),
-                        )
-                        .await?;
-                    }
-                }
-            }
+        if m.get_database_backend() == DbBackend::Postgres {
+            exec(
+                m,
+                "CREATE FUNCTION steward_append_only() RETURNS trigger AS $$
+                 BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$ LANGUAGE plpgsql",
+            )
+            .await?;
         }
+        append_only(m, &APPEND_ONLY).await?;
         Ok(())
     }
 

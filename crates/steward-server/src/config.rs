@@ -18,6 +18,7 @@ pub struct Config {
     pub auth: AuthSettings,
     pub api: ApiSettings,
     pub audit: AuditSettings,
+    pub policy: PolicySettings,
     /// `text` (default) or `json` log lines.
     pub log_format: String,
 }
@@ -50,6 +51,41 @@ pub struct AuditSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+pub struct PolicySettings {
+    /// Policy evaluations running at once (default: the number of cores); more wait.
+    pub max_concurrent_evaluations: usize,
+    /// Wall-clock budget of one evaluation, in milliseconds.
+    pub wall_clock_ms: u64,
+    /// rhai operations one evaluation may perform.
+    pub max_operations: u64,
+}
+
+impl Default for PolicySettings {
+    fn default() -> Self {
+        let d = steward_service::PolicySettings::default();
+        Self {
+            max_concurrent_evaluations: d.max_concurrent,
+            wall_clock_ms: u64::try_from(d.limits.wall_clock.as_millis()).unwrap_or(u64::MAX),
+            max_operations: d.limits.max_operations,
+        }
+    }
+}
+
+impl PolicySettings {
+    pub fn to_service(&self) -> steward_service::PolicySettings {
+        steward_service::PolicySettings {
+            max_concurrent: self.max_concurrent_evaluations,
+            limits: steward_policy::Limits {
+                wall_clock: Duration::from_millis(self.wall_clock_ms),
+                max_operations: self.max_operations,
+                ..Default::default()
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ApiSettings {
     pub max_body_bytes: usize,
     pub max_depth: usize,
@@ -69,6 +105,7 @@ impl Default for Config {
             auth: AuthSettings::default(),
             api: ApiSettings::default(),
             audit: AuditSettings::default(),
+            policy: PolicySettings::default(),
             log_format: "text".into(),
         }
     }
@@ -192,6 +229,15 @@ impl Config {
         }
         if self.auth.leeway_secs > 300 {
             bail!("auth.leeway_secs: at most 300 seconds of clock skew is tolerated");
+        }
+        if self.policy.max_concurrent_evaluations == 0 {
+            bail!("policy.max_concurrent_evaluations: must be at least 1");
+        }
+        if !(1..=60_000).contains(&self.policy.wall_clock_ms) {
+            bail!("policy.wall_clock_ms: must be between 1 and 60000");
+        }
+        if self.policy.max_operations == 0 {
+            bail!("policy.max_operations: must be at least 1");
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             bail!("log_format: must be `text` or `json`");

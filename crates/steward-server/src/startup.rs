@@ -172,7 +172,8 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             "DEVELOPMENT MODE: tokens are verified with a local HS256 secret; configure auth.jwks_url or auth.public_key_pem for production"
         );
     }
-    let service = Service::new(store, auth, audit_keys(&config)?);
+    let service = Service::new(store, auth, audit_keys(&config)?)
+        .with_policy_settings(config.policy.to_service());
     let mut api = config.api.to_api_config();
     if service.store().backend() == steward_store::Backend::Postgres
         && api.response_cache_entries > 0

@@ -22,6 +22,10 @@ pub enum ServiceError {
     /// The input collides with existing state.
     #[error("{0}")]
     Conflict(String),
+    /// The request is well-formed but the state it needs is missing (no policy bound to the
+    /// model, a policy with no published revision ...). The message says what to do first.
+    #[error("{0}")]
+    Precondition(String),
     /// The database or an identity provider is unreachable; retrying may help.
     #[error("{0}")]
     Unavailable(String),
@@ -39,6 +43,7 @@ impl ServiceError {
             ServiceError::NotFound(_) => "NOT_FOUND",
             ServiceError::Invalid(_) => "INVALID",
             ServiceError::Conflict(_) => "CONFLICT",
+            ServiceError::Precondition(_) => "FAILED_PRECONDITION",
             ServiceError::Unavailable(_) => "UNAVAILABLE",
             ServiceError::Internal(_) => "INTERNAL",
         }

@@ -1,4 +1,5 @@
-//! Steward's use cases: authentication, authorization and the registry with its lineage.
+//! Steward's use cases: authentication, authorization, the registry with its lineage, the audit
+//! log, and policies (revisions, bindings, evaluations with their decision records).
 //!
 //! Every public method takes the caller's [`Principal`], checks the permission matrix next to
 //! the action, derives the [`TenantScope`](steward_domain::TenantScope) from the principal (never
@@ -8,10 +9,12 @@
 pub mod audit;
 pub mod auth;
 mod error;
+mod policy;
 mod registry;
 
 pub use auth::{AuthConfig, Authenticator, Claims, KeySource};
 pub use error::{ServiceError, ServiceResult};
+pub use policy::{EvaluatePolicy, PolicySettings, ProposedRevision};
 pub use registry::{MAX_PAGE_SIZE, RegisterModelVersion};
 pub use steward_store::AuditFilter;
 
@@ -27,6 +30,7 @@ pub struct Service {
     store: Store,
     auth: Authenticator,
     audit: std::sync::Arc<AuditKeys>,
+    policy: std::sync::Arc<policy::PolicyRuntime>,
     /// Per tenant, a counter bumped after every committed write (see [`Service::data_generation`]).
     generations:
         std::sync::Arc<std::sync::Mutex<std::collections::HashMap<steward_domain::TenantId, u64>>>,
@@ -39,8 +43,15 @@ impl Service {
             store,
             auth,
             audit: std::sync::Arc::new(audit),
+            policy: std::sync::Arc::new(policy::PolicyRuntime::new(PolicySettings::default())),
             generations: Default::default(),
         }
+    }
+
+    /// Replaces the policy evaluation settings (limits, concurrency).
+    pub fn with_policy_settings(mut self, settings: PolicySettings) -> Self {
+        self.policy = std::sync::Arc::new(policy::PolicyRuntime::new(settings));
+        self
     }
 
     /// A number that changes whenever this process commits a write to `tenant`'s data (registry
@@ -111,6 +122,16 @@ pub(crate) fn scope_for(principal: &Principal, op: Operation) -> ServiceResult<T
     principal.scope().ok_or(ServiceError::NotFound("tenant"))
 }
 
+/// An authorized mutation not yet holding a transaction: what its audit event needs. Use cases
+/// that must do slow work before writing (a policy evaluation) hold an `Attempt` while they work,
+/// so no write lock is held meanwhile, then [`Service::open`] it.
+pub(crate) struct Attempt<'p> {
+    pub scope: TenantScope,
+    principal: &'p Principal,
+    op: Operation,
+    target: (&'static str, String),
+}
+
 /// An authorized mutation in progress: the transaction every write of one use case shares, and
 /// what its audit event needs.
 ///
@@ -120,18 +141,17 @@ pub(crate) fn scope_for(principal: &Principal, op: Operation) -> ServiceResult<T
 pub(crate) struct Mutation<'p> {
     pub tx: WriteTx,
     pub scope: TenantScope,
-    principal: &'p Principal,
-    op: Operation,
-    target: (&'static str, String),
+    attempt: Attempt<'p>,
 }
 
 impl Service {
-    pub(crate) async fn begin<'p>(
+    /// Checks `op` for `principal`; a denial is recorded in the audit log and returned.
+    pub(crate) async fn attempt<'p>(
         &self,
         principal: &'p Principal,
         op: Operation,
         target: (&'static str, String),
-    ) -> ServiceResult<Mutation<'p>> {
+    ) -> ServiceResult<Attempt<'p>> {
         if let Err(e) = authorize(principal, op) {
             let payload = serde_json::json!({"reason": e.to_string()});
             self.record_attempt(
@@ -144,9 +164,7 @@ impl Service {
             return Err(e);
         }
         let scope = principal.scope().ok_or(ServiceError::NotFound("tenant"))?;
-        let tx = self.store.begin_write().await?;
-        Ok(Mutation {
-            tx,
+        Ok(Attempt {
             scope,
             principal,
             op,
@@ -154,14 +172,35 @@ impl Service {
         })
     }
 
+    /// Opens the write transaction of an authorized attempt.
+    pub(crate) async fn open<'p>(&self, attempt: Attempt<'p>) -> ServiceResult<Mutation<'p>> {
+        let tx = self.store.begin_write().await?;
+        Ok(Mutation {
+            tx,
+            scope: attempt.scope,
+            attempt,
+        })
+    }
+
+    pub(crate) async fn begin<'p>(
+        &self,
+        principal: &'p Principal,
+        op: Operation,
+        target: (&'static str, String),
+    ) -> ServiceResult<Mutation<'p>> {
+        let attempt = self.attempt(principal, op, target).await?;
+        self.open(attempt).await
+    }
+
     /// Appends the mutation's audit event and commits. If the audit write fails, nothing of the
     /// mutation remains (fail closed).
     pub(crate) async fn commit(&self, m: Mutation<'_>, record: Record) -> ServiceResult<()> {
         let tenant = m.scope.tenant_id();
+        let principal = m.attempt.principal;
         let event = self.event(
-            m.principal,
-            (tenant, m.principal.tenant_slug()),
-            m.op,
+            principal,
+            (tenant, principal.tenant_slug()),
+            m.attempt.op,
             Outcome::Ok,
             record,
         )?;
@@ -173,21 +212,20 @@ impl Service {
 
     /// Abandons the mutation and records why; returns the error for the caller to propagate.
     pub(crate) async fn fail<T>(&self, m: Mutation<'_>, err: ServiceError) -> ServiceResult<T> {
-        let Mutation {
-            tx,
-            principal,
-            op,
-            target,
-            ..
-        } = m;
+        let Mutation { tx, attempt, .. } = m;
         drop(tx);
+        self.reject(attempt, err).await
+    }
+
+    /// Records why an attempt failed (before or without its transaction); returns the error.
+    pub(crate) async fn reject<T>(&self, a: Attempt<'_>, err: ServiceError) -> ServiceResult<T> {
         let payload =
             serde_json::json!({"error": {"code": err.code(), "message": err.to_string()}});
         self.record_attempt(
-            principal,
-            op,
+            a.principal,
+            a.op,
             Outcome::Failed,
-            Record::new(target.0, &target.1, payload),
+            Record::new(a.target.0, &a.target.1, payload),
         )
         .await;
         Err(err)

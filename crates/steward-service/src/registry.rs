@@ -14,7 +14,7 @@ use crate::{Mutation, Service, ServiceError, ServiceResult, authorize, scope_for
 /// Largest page any list returns; larger requests are refused rather than silently cut.
 pub const MAX_PAGE_SIZE: u32 = 100;
 
-fn check_page(page: &PageRequest) -> ServiceResult<()> {
+pub(crate) fn check_page(page: &PageRequest) -> ServiceResult<()> {
     if page.first == 0 || page.first > MAX_PAGE_SIZE {
         return Err(ServiceError::Invalid(format!(
             "first: must be between 1 and {MAX_PAGE_SIZE}"

@@ -9,7 +9,10 @@ use serde_json::{Map, Value, json};
 use steward_domain::*;
 
 use crate::StoreError;
-use crate::entities::{dataset_versions, datasets, model_versions, models, tenants, training_runs};
+use crate::entities::{
+    dataset_versions, datasets, decision_records, model_versions, models, policy_bindings, tenants,
+    training_runs,
+};
 
 fn corrupt(what: &'static str, detail: impl ToString) -> StoreError {
     StoreError::Corrupt {
@@ -167,6 +170,63 @@ pub(crate) fn training_run(
         started_at: row.started_at,
         ended_at: row.ended_at,
         created_by: row.created_by,
+        created_at: row.created_at,
+    })
+}
+
+pub(crate) fn policy_binding(row: policy_bindings::Model) -> Result<PolicyBinding, StoreError> {
+    let what = "policy_bindings.kind";
+    let target = match row.kind.as_str() {
+        "model" => BindingTarget::Model(ModelId::from_uuid(
+            row.model_id
+                .ok_or_else(|| corrupt(what, "model binding without model_id"))?,
+        )),
+        "selector" => BindingTarget::Selector {
+            tags: serde_json::from_str(&row.tags)
+                .map_err(|e| corrupt("policy_bindings.tags", e))?,
+            risk_tier: row
+                .risk_tier
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| corrupt("policy_bindings.risk_tier", e))?,
+            name_pattern: row.name_pattern,
+        },
+        "tenant_default" => BindingTarget::TenantDefault,
+        other => return Err(corrupt(what, format!("unknown kind `{other}`"))),
+    };
+    Ok(PolicyBinding {
+        id: PolicyBindingId::from_uuid(row.id),
+        policy_id: PolicyId::from_uuid(row.policy_id),
+        target,
+        created_by: row.created_by,
+        created_at: row.created_at,
+        removed_by: row.removed_by,
+        removed_at: row.removed_at,
+    })
+}
+
+pub(crate) fn decision_record(row: decision_records::Model) -> Result<DecisionRecord, StoreError> {
+    Ok(DecisionRecord {
+        id: DecisionRecordId::from_uuid(row.id),
+        policy_id: PolicyId::from_uuid(row.policy_id),
+        revision_number: row.revision_number,
+        revision_hash: row.revision_hash,
+        binding_id: PolicyBindingId::from_uuid(row.binding_id),
+        resolution: row.resolution,
+        model_id: ModelId::from_uuid(row.model_id),
+        model_version_id: ModelVersionId::from_uuid(row.model_version_id),
+        hook: row
+            .hook
+            .parse()
+            .map_err(|e| corrupt("decision_records.hook", e))?,
+        input_hash: row.input_hash,
+        outcome: serde_json::from_str(&row.outcome)
+            .map_err(|e| corrupt("decision_records.outcome", e))?,
+        log: serde_json::from_str(&row.log).map_err(|e| corrupt("decision_records.log", e))?,
+        duration_us: row.duration_us,
+        limit_hit: row.limit_hit,
+        evaluated_by: row.evaluated_by,
         created_at: row.created_at,
     })
 }

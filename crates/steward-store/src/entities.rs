@@ -220,3 +220,129 @@ pub mod idempotency_keys {
     }
     no_relations!();
 }
+
+pub mod policies {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "policies")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub tenant_id: Uuid,
+        pub name: String,
+        pub description: String,
+        pub active_revision: Option<i64>,
+        pub created_by: String,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod policy_revisions {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "policy_revisions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub policy_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub number: i64,
+        pub tenant_id: Uuid,
+        pub hash: String,
+        pub source: String,
+        pub note: String,
+        pub created_by: String,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod policy_activations {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "policy_activations")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub policy_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub seq: i64,
+        pub tenant_id: Uuid,
+        pub revision_number: i64,
+        pub published_by: String,
+        pub published_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod policy_bindings {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "policy_bindings")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub tenant_id: Uuid,
+        pub policy_id: Uuid,
+        pub kind: String,
+        pub model_id: Option<Uuid>,
+        /// JSON array of tags, sorted.
+        pub tags: String,
+        pub risk_tier: Option<String>,
+        pub name_pattern: Option<String>,
+        pub created_by: String,
+        pub created_at: DateTimeUtc,
+        pub removed_by: Option<String>,
+        pub removed_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod policy_inputs {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "policy_inputs")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub hash: String,
+        pub body: String,
+    }
+    no_relations!();
+}
+
+pub mod decision_records {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "decision_records")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub tenant_id: Uuid,
+        pub policy_id: Uuid,
+        pub revision_number: i64,
+        pub revision_hash: String,
+        pub binding_id: Uuid,
+        pub resolution: String,
+        pub model_id: Uuid,
+        pub model_version_id: Uuid,
+        pub hook: String,
+        pub input_hash: String,
+        /// JSON: the outcome (decisions, verdict or error).
+        pub outcome: String,
+        /// JSON array of captured log lines.
+        pub log: String,
+        pub duration_us: i64,
+        pub limit_hit: Option<String>,
+        pub evaluated_by: String,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}

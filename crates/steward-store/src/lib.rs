@@ -6,7 +6,8 @@
 //!   reads exactly like an id that does not exist;
 //! - every mutation runs in one [`WriteTx`]; nothing is written outside it, so a failure leaves
 //!   nothing half-written (the audit issue extends `WriteTx::commit` with the audit append);
-//! - versions, dataset versions and training runs are insert-only.
+//! - versions, dataset versions, training runs, policy revisions and decision records are
+//!   insert-only.
 
 mod audit;
 mod codec;
@@ -16,6 +17,7 @@ mod entities;
 mod error;
 mod lineage;
 mod models;
+mod policies;
 mod runs;
 mod sql;
 mod tenants;
@@ -27,6 +29,7 @@ mod versions;
 pub use audit::AuditFilter;
 pub use connect::{Backend, Store};
 pub use error::StoreError;
+pub use policies::Activation;
 pub use steward_domain::TenantScope;
 pub use tx::WriteTx;
 pub use versions::IdempotencyKey;

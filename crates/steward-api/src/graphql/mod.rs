@@ -1,4 +1,5 @@
-//! The GraphQL schema: queries and mutations over the registry and lineage.
+//! The GraphQL schema: queries and mutations over the registry and lineage, the audit log and
+//! policies.
 //!
 //! Conventions: each mutation takes one `input` object and returns what it created or changed;
 //! lists are connections (`first`/`after`, `nodes`, `pageInfo`); ids are UUID strings; errors
@@ -7,6 +8,7 @@
 mod audit;
 mod inputs;
 mod mutation;
+mod policy;
 mod query;
 mod types;
 
@@ -18,10 +20,13 @@ use uuid::Uuid;
 use crate::ApiConfig;
 use crate::error::{gql, invalid};
 
-pub use mutation::MutationRoot;
-/// The query root: registry and audit fields, merged.
+/// The query root: registry, audit and policy fields, merged.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct QueryRoot(query::RegistryQuery, audit::AuditQuery);
+pub struct QueryRoot(query::RegistryQuery, audit::AuditQuery, policy::PolicyQuery);
+
+/// The mutation root: registry and policy mutations, merged.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct MutationRoot(mutation::RegistryMutation, policy::PolicyMutation);
 
 pub type StewardSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
@@ -29,12 +34,16 @@ pub type StewardSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 pub const DEFAULT_PAGE: i32 = 20;
 
 pub fn build_schema(service: Service, config: &ApiConfig) -> StewardSchema {
-    let mut builder = Schema::build(QueryRoot::default(), MutationRoot, EmptySubscription)
-        .data(service)
-        .limit_depth(config.max_depth)
-        .limit_complexity(config.max_complexity)
-        .limit_recursive_depth(32)
-        .limit_directives(8);
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .data(service)
+    .limit_depth(config.max_depth)
+    .limit_complexity(config.max_complexity)
+    .limit_recursive_depth(32)
+    .limit_directives(8);
     if !config.introspection {
         builder = builder.disable_introspection();
     }

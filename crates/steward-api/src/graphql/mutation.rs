@@ -9,10 +9,11 @@ use super::inputs::*;
 use super::types::*;
 use crate::error::gql;
 
-pub struct MutationRoot;
+#[derive(Default)]
+pub struct RegistryMutation;
 
 #[Object]
-impl MutationRoot {
+impl RegistryMutation {
     /// Creates a tenant (platform_admin only).
     async fn create_tenant(
         &self,

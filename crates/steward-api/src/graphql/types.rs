@@ -40,6 +40,15 @@ pub struct PageInfo {
 #[graphql(concrete(name = "ModelVersionConnection", params(ModelVersion)))]
 #[graphql(concrete(name = "DatasetConnection", params(Dataset)))]
 #[graphql(concrete(name = "DatasetVersionConnection", params(DatasetVersion)))]
+#[graphql(concrete(name = "PolicyConnection", params(super::policy::Policy)))]
+#[graphql(concrete(
+    name = "PolicyRevisionConnection",
+    params(super::policy::PolicyRevision)
+))]
+#[graphql(concrete(
+    name = "DecisionRecordConnection",
+    params(super::policy::DecisionRecord)
+))]
 pub struct Connection<T: async_graphql::OutputType> {
     pub nodes: Vec<T>,
     pub page_info: PageInfo,

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use steward_api::{ApiConfig, AppState, router};
 use steward_domain::Role;
 use steward_service::auth::mint_hs256;
-use steward_service::{AuthConfig, KeySource, Service};
+use steward_service::{AuthConfig, KeySource, PolicySettings, Service};
 use steward_store::testing::TestDb;
 use tower::ServiceExt;
 
@@ -44,8 +44,18 @@ impl TestApp {
     }
 
     pub async fn with(auth: AuthConfig, api: ApiConfig) -> TestApp {
+        Self::build(auth, api, PolicySettings::default()).await
+    }
+
+    /// The default app with other policy evaluation settings (limits, concurrency).
+    pub async fn with_policy(policy: PolicySettings) -> TestApp {
+        Self::build(hs256_config(), ApiConfig::default(), policy).await
+    }
+
+    async fn build(auth: AuthConfig, api: ApiConfig, policy: PolicySettings) -> TestApp {
         let db = TestDb::new().await;
-        let service = Service::new(db.store.clone(), auth.clone(), audit_keys());
+        let service =
+            Service::new(db.store.clone(), auth.clone(), audit_keys()).with_policy_settings(policy);
         let router = router(AppState::new(service, api));
         TestApp { router, db, auth }
     }
@@ -133,7 +143,34 @@ pub struct Seeded {
     pub dataset: String,
     pub dataset_version: String,
     pub run: String,
+    /// A policy with revision 1 published and bound as the tenant default.
+    pub policy: String,
+    pub binding: String,
+    /// A second binding of the same policy (selector: tag `eu`, which the model carries); the
+    /// record was resolved through it, as the more specific one.
+    pub selector_binding: String,
+    /// A decision record of the model version under that policy.
+    pub record: String,
 }
+
+/// The example tenant default policy (policies/tenant-default.rhai).
+pub const TENANT_DEFAULT_POLICY: &str = include_str!("../../../../policies/tenant-default.rhai");
+
+/// A quiet `on_window` context (without `model`, which Steward fills in).
+pub fn window_context(composite: f64) -> Value {
+    json!({
+        "window": {"start": "2026-03-01T00:00:00Z", "end": "2026-03-02T00:00:00Z", "rows": 5000},
+        "drift": {"composite": composite},
+        "baseline": {"id": "b-1", "created_at": "2026-02-01T00:00:00Z"}
+    })
+}
+
+pub const CREATE_POLICY: &str =
+    "mutation($i: CreatePolicyInput!) { createPolicy(input: $i) { id name } }";
+pub const PROPOSE: &str = "mutation($i: ProposePolicyRevisionInput!) { proposePolicyRevision(input: $i) { revision { number hash status } warnings created } }";
+pub const PUBLISH: &str = "mutation($i: PublishPolicyRevisionInput!) { publishPolicyRevision(input: $i) { number status publishedBy } }";
+pub const BIND: &str = "mutation($i: BindPolicyInput!) { bindPolicy(input: $i) { id kind } }";
+pub const EVALUATE: &str = "mutation($i: EvaluatePolicyInput!) { evaluatePolicy(input: $i) { id outcome limitHit log revisionNumber resolution } }";
 
 pub async fn seed(app: &TestApp, token: &str) -> Seeded {
     let model = app
@@ -171,19 +208,85 @@ pub async fn seed(app: &TestApp, token: &str) -> Seeded {
                    "trainingRun": {"codeCommit": "abc", "inputDatasetVersionIds": [dataset_version]}}}),
         )
         .await;
+    let version = v["registerModelVersion"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The policy side is written by a policy author of the same tenant.
+    let tenant = app.ok(token, "{ me { tenant } }", json!({})).await["me"]["tenant"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let author = app.token(&tenant, &[Role::PolicyAuthor]);
+    let policy = str_at(
+        &app.ok(&author, CREATE_POLICY, json!({"i": {"name": "default"}}))
+            .await,
+        &["createPolicy", "id"],
+    );
+    app.ok(
+        &author,
+        PROPOSE,
+        json!({"i": {"policyId": policy, "source": TENANT_DEFAULT_POLICY}}),
+    )
+    .await;
+    app.ok(
+        &author,
+        PUBLISH,
+        json!({"i": {"policyId": policy, "number": 1}}),
+    )
+    .await;
+    let binding = str_at(
+        &app.ok(
+            &author,
+            BIND,
+            json!({"i": {"policyId": policy, "tenantDefault": true}}),
+        )
+        .await,
+        &["bindPolicy", "id"],
+    );
+    let selector_binding = str_at(
+        &app.ok(
+            &author,
+            BIND,
+            json!({"i": {"policyId": policy, "selector": {"tags": ["eu"]}}}),
+        )
+        .await,
+        &["bindPolicy", "id"],
+    );
+    let record = str_at(
+        &app.ok(
+            &author,
+            EVALUATE,
+            json!({"i": {"modelVersionId": version, "hook": "ON_WINDOW", "context": window_context(0.1)}}),
+        )
+        .await,
+        &["evaluatePolicy", "id"],
+    );
     Seeded {
         model,
-        version: v["registerModelVersion"]["id"]
-            .as_str()
-            .unwrap()
-            .to_string(),
+        version,
         run: v["registerModelVersion"]["trainingRun"]["id"]
             .as_str()
             .unwrap()
             .to_string(),
         dataset,
         dataset_version,
+        policy,
+        binding,
+        selector_binding,
+        record,
     }
+}
+
+/// The string at `path` inside `v`.
+pub fn str_at(v: &Value, path: &[&str]) -> String {
+    let mut cur = v;
+    for key in path {
+        cur = &cur[*key];
+    }
+    cur.as_str()
+        .unwrap_or_else(|| panic!("no string at {path:?} in {v}"))
+        .to_string()
 }
 
 /// The field names of a root type of the schema (`QueryRoot`, `MutationRoot`), read from its SDL,

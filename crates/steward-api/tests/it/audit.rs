@@ -24,6 +24,12 @@ fn mutations() -> Vec<(&'static str, Operation)> {
         ("registerDataset", Operation::RegisterDataset),
         ("registerDatasetVersion", Operation::RegisterDatasetVersion),
         ("recordTrainingRun", Operation::RecordTrainingRun),
+        ("createPolicy", Operation::CreatePolicy),
+        ("proposePolicyRevision", Operation::ProposePolicyRevision),
+        ("publishPolicyRevision", Operation::PublishPolicy),
+        ("bindPolicy", Operation::BindPolicy),
+        ("unbindPolicy", Operation::UnbindPolicy),
+        ("evaluatePolicy", Operation::EvaluatePolicy),
     ]
 }
 
@@ -31,7 +37,10 @@ fn mutations() -> Vec<(&'static str, Operation)> {
 async fn every_mutation_leaves_exactly_one_event() {
     let app = TestApp::new().await;
     app.tenant("acme").await;
-    let owner = app.token("acme", &[Role::ModelOwner, Role::PlatformAdmin]);
+    let owner = app.token(
+        "acme",
+        &[Role::ModelOwner, Role::PlatformAdmin, Role::PolicyAuthor],
+    );
     let officer = app.token("acme", &[Role::GovernanceOfficer]);
     let viewer = app.token("acme", &[Role::Viewer]);
     let s = seed(&app, &owner).await;
@@ -122,9 +131,11 @@ async fn every_mutation_leaves_exactly_one_event() {
 async fn a_failing_audit_write_refuses_the_mutation_and_leaves_no_trace() {
     let app = TestApp::new().await;
     app.tenant("acme").await;
-    let owner = app.token("acme", &[Role::ModelOwner]);
+    let owner = app.token("acme", &[Role::ModelOwner, Role::PolicyAuthor]);
     let s = seed(&app, &owner).await;
-    let snapshot = "{ models { nodes { name latestVersion description tags } } datasets { nodes { name latestVersion } } }";
+    let snapshot = "{ models { nodes { name latestVersion description tags } } datasets { nodes { name latestVersion } }
+        policies { nodes { name activeRevisionNumber revisions { nodes { number } } } } policyBindings { id removedAt }
+        decisionRecords { nodes { id } } }";
     let before = app.ok(&owner, snapshot, json!({})).await;
     let sabotage = if app.db.url.starts_with("postgres") {
         "CREATE FUNCTION fail_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$ LANGUAGE plpgsql;

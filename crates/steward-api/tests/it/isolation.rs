@@ -20,6 +20,17 @@ fn probes(s: &Seeded, id: &str) -> Vec<(&'static str, String, Value)> {
         ("registerModelVersion", "mutation($id: ID!) { registerModelVersion(input: {modelId: $id, artifactUri: \"s3://x\", artifactDigest: \"sha256:abababababababababababababababababababababababababababababababab\", framework: \"f\"}) { id } }".into(), json!({"id": id})),
         ("registerDatasetVersion", "mutation($id: ID!) { registerDatasetVersion(input: {datasetId: $id, uri: \"s3://x\", contentHash: \"abababababababababababababababababababababababababababababababab\", rowCount: 1}) { id } }".into(), json!({"id": id})),
         ("recordTrainingRun", "mutation($id: ID!) { recordTrainingRun(input: {codeCommit: \"c\", inputDatasetVersionIds: [$id]}) { id } }".into(), json!({"id": id})),
+        ("policy", "query($id: ID!) { policy(id: $id) { id } }".into(), json!({"id": id})),
+        ("policyBinding", "query($id: ID!) { policyBinding(id: $id) { id } }".into(), json!({"id": id})),
+        ("policyResolution", "query($id: ID!) { policyResolution(modelId: $id) { explanation } }".into(), json!({"id": id})),
+        ("decisionRecord", "query($id: ID!) { decisionRecord(id: $id) { id input } }".into(), json!({"id": id})),
+        ("decisionRecords", "query($id: ID!) { decisionRecords(policyId: $id) { nodes { id } } }".into(), json!({"id": id})),
+        ("decisionRecords", "query($id: ID!) { decisionRecords(modelId: $id) { nodes { id } } }".into(), json!({"id": id})),
+        ("proposePolicyRevision", "mutation($id: ID!) { proposePolicyRevision(input: {policyId: $id, source: \"fn on_window(ctx) { [] }\"}) { created } }".into(), json!({"id": id})),
+        ("publishPolicyRevision", "mutation($id: ID!) { publishPolicyRevision(input: {policyId: $id, number: 1}) { number } }".into(), json!({"id": id})),
+        ("bindPolicy", "mutation($id: ID!) { bindPolicy(input: {policyId: $id, tenantDefault: true}) { id } }".into(), json!({"id": id})),
+        ("unbindPolicy", "mutation($id: ID!) { unbindPolicy(input: {bindingId: $id}) { id } }".into(), json!({"id": id})),
+        ("evaluatePolicy", "mutation($id: ID!) { evaluatePolicy(input: {modelVersionId: $id, hook: ON_WINDOW, context: {}}) { id } }".into(), json!({"id": id})),
     ]
 }
 
@@ -44,7 +55,17 @@ async fn tenant_b_sees_tenant_a_ids_as_missing_everywhere() {
     );
     let missing = uuid::Uuid::now_v7().to_string();
     let mut covered = Vec::new();
-    for id in [&s.model, &s.version, &s.dataset, &s.dataset_version, &s.run] {
+    for id in [
+        &s.model,
+        &s.version,
+        &s.dataset,
+        &s.dataset_version,
+        &s.run,
+        &s.policy,
+        &s.binding,
+        &s.selector_binding,
+        &s.record,
+    ] {
         for ((field, query, vars), (_, _, missing_vars)) in
             probes(&s, id).into_iter().zip(probes(&s, &missing))
         {
@@ -120,7 +141,40 @@ async fn tenant_b_sees_tenant_a_ids_as_missing_everywhere() {
         json!(own_model),
         "B sees only its own"
     );
+    // B's own policy cannot be bound to A's model.
+    let own_policy = str_at(
+        &app.ok(&b, CREATE_POLICY, json!({"i": {"name": "default"}}))
+            .await,
+        &["createPolicy", "id"],
+    );
+    let got = app
+        .gql(
+            &b,
+            BIND,
+            json!({"i": {"policyId": own_policy, "modelId": s.model}}),
+        )
+        .await;
+    assert_eq!(code(&got), "NOT_FOUND", "{got}");
+    // B sees none of A's policies, bindings or records, and A's policy name is free in B.
+    let lists = app
+        .ok(
+            &b,
+            "{ policies { nodes { id } } policyBindings { id } decisionRecords { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(lists["policies"]["nodes"], json!([{"id": own_policy}]));
+    assert_eq!(lists["policyBindings"], json!([]));
+    assert_eq!(lists["decisionRecords"]["nodes"], json!([]));
+    let by_name = app
+        .ok(&b, "{ policyByName(name: \"default\") { id } }", json!({}))
+        .await;
+    assert_eq!(by_name["policyByName"]["id"], json!(own_policy));
     covered.extend([
+        "policies",
+        "policyBindings",
+        "policyByName",
+        "createPolicy",
         "models",
         "datasets",
         "modelByName",

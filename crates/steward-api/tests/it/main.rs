@@ -7,4 +7,5 @@ mod auth;
 mod hardening;
 mod isolation;
 mod matrix;
+mod policy;
 mod registry;

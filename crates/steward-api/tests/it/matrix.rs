@@ -96,6 +96,30 @@ pub fn call(op: Operation, s: &Seeded, n: usize) -> (String, Value) {
             "query($i: Int) { auditEvents(first: $i) { nodes { seq action } } }",
             json!(5),
         ),
+        Operation::ReadPolicies => (
+            "query($i: ID!) { policy(id: $i) { activeRevision { number } bindings { id } } decisionRecords(policyId: $i) { nodes { id input } } }",
+            json!(s.policy),
+        ),
+        Operation::CreatePolicy => (CREATE_POLICY, json!({"name": format!("p{n}")})),
+        Operation::ProposePolicyRevision => (
+            PROPOSE,
+            json!({"policyId": s.policy, "source": format!("{TENANT_DEFAULT_POLICY}\n// {n}\n")}),
+        ),
+        // Publishing the active revision again is allowed and changes nothing.
+        Operation::PublishPolicy => (PUBLISH, json!({"policyId": s.policy, "number": 1})),
+        Operation::BindPolicy => (
+            BIND,
+            json!({"policyId": s.policy, "selector": {"tags": [format!("t{n}")]}}),
+        ),
+        // Removing a removed binding is allowed and changes nothing.
+        Operation::UnbindPolicy => (
+            "mutation($i: UnbindPolicyInput!) { unbindPolicy(input: $i) { id removedAt } }",
+            json!({"bindingId": s.selector_binding}),
+        ),
+        Operation::EvaluatePolicy => (
+            EVALUATE,
+            json!({"modelVersionId": s.version, "hook": "ON_WINDOW", "context": window_context(0.5)}),
+        ),
     };
     (q.to_string(), json!({"i": i}))
 }

@@ -1,0 +1,695 @@
+//! Policy use cases: policies and their revisions, bindings to models, and evaluations that
+//! leave a decision record.
+//!
+//! Evaluation is CPU-bound and synchronous (`steward-policy`), so it never runs on the async
+//! runtime: [`PolicyRuntime::run`] takes a permit from a semaphore (at most
+//! [`PolicySettings::max_concurrent`] evaluations at once) and runs the work on tokio's blocking
+//! pool. A runaway script is stopped by its own limits (wall clock, operations ...); meanwhile it
+//! holds one permit and one blocking thread, never a runtime worker, and never a write lock: the
+//! decision record is written in a short transaction after the evaluation.
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use steward_domain::{
+    BindingTarget, DecisionRecord, DecisionRecordFilter, DecisionRecordId, Model, ModelId,
+    ModelVersionId, NewDecisionRecord, NewPolicy, NewPolicyBinding, NewPolicyRevision, Operation,
+    Page, PageRequest, Policy, PolicyBinding, PolicyBindingId, PolicyHook, PolicyId,
+    PolicyResolution, PolicyRevision, Principal, RiskTier, TenantScope, validate,
+};
+use steward_policy as sp;
+use tokio::sync::Semaphore;
+
+use crate::audit::Record;
+use crate::registry::check_page;
+use crate::{Service, ServiceError, ServiceResult, scope_for};
+
+/// How policies are evaluated in this process.
+#[derive(Clone, Debug)]
+pub struct PolicySettings {
+    /// The limits every evaluation runs under (wall clock, operations, sizes ...).
+    pub limits: sp::Limits,
+    /// Evaluations running at once; more wait for a permit. Defaults to the number of cores, so
+    /// evaluations cannot take more CPU than the machine has, whatever scripts do.
+    pub max_concurrent: usize,
+}
+
+impl Default for PolicySettings {
+    fn default() -> Self {
+        Self {
+            limits: sp::Limits::default(),
+            max_concurrent: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+}
+
+/// The shared engine (compiled policies cached by content hash) and the evaluation permits.
+pub(crate) struct PolicyRuntime {
+    engine: Arc<sp::PolicyEngine>,
+    permits: Arc<Semaphore>,
+}
+
+impl PolicyRuntime {
+    pub(crate) fn new(settings: PolicySettings) -> Self {
+        Self {
+            engine: Arc::new(sp::PolicyEngine::new(settings.limits)),
+            permits: Arc::new(Semaphore::new(settings.max_concurrent.max(1))),
+        }
+    }
+
+    /// Runs `work` on the blocking pool once a permit is free. A panic in the work becomes an
+    /// internal error, not a crash.
+    async fn run<T, F>(&self, work: F) -> ServiceResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&sp::PolicyEngine) -> T + Send + 'static,
+    {
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| ServiceError::Unavailable("the policy engine is shutting down".into()))?;
+        let engine = Arc::clone(&self.engine);
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work(&engine)
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("policy evaluation task failed: {e}")))
+    }
+}
+
+/// A proposed revision as stored, with what the linter had to say.
+#[derive(Clone, Debug)]
+pub struct ProposedRevision {
+    pub revision: PolicyRevision,
+    /// Linter warnings (`policy:line:col: warning[code]: message`); errors refuse the proposal.
+    pub warnings: Vec<String>,
+    /// False when the policy already had a revision with this exact source (it is returned).
+    pub created: bool,
+}
+
+/// An evaluation request: the model version being monitored or promoted, the hook, and the
+/// context the hook receives, without `model` (Steward fills that in from the registry so a
+/// caller cannot claim another risk tier or name).
+#[derive(Clone, Debug)]
+pub struct EvaluatePolicy {
+    pub model_version_id: ModelVersionId,
+    pub hook: PolicyHook,
+    pub context: Value,
+}
+
+fn tier(t: RiskTier) -> sp::context::RiskTier {
+    match t {
+        RiskTier::High => sp::context::RiskTier::High,
+        RiskTier::Medium => sp::context::RiskTier::Medium,
+        RiskTier::Low => sp::context::RiskTier::Low,
+    }
+}
+
+fn engine_binding(b: &PolicyBinding) -> sp::binding::Binding {
+    use sp::binding::{BindingTarget as T, Selector};
+    sp::binding::Binding {
+        id: b.id.to_string(),
+        policy: b.policy_id.to_string(),
+        target: match &b.target {
+            BindingTarget::Model(m) => T::Model {
+                model_id: m.to_string(),
+            },
+            BindingTarget::Selector {
+                tags,
+                risk_tier,
+                name_pattern,
+            } => T::Selector(Selector {
+                tags: tags.clone(),
+                risk_tier: risk_tier.map(tier),
+                name_pattern: name_pattern.clone(),
+            }),
+            BindingTarget::TenantDefault => T::TenantDefault,
+        },
+    }
+}
+
+/// Parses the caller's context into the hook's typed context, with `model` filled in from the
+/// registry. Errors name the path inside `input.context`.
+fn parse_context<T: DeserializeOwned>(context: Value, model: Value) -> ServiceResult<T> {
+    let Value::Object(mut map) = context else {
+        return Err(ServiceError::Invalid(
+            "input.context: must be a JSON object".into(),
+        ));
+    };
+    if map.contains_key("model") {
+        return Err(ServiceError::Invalid(
+            "input.context.model: Steward fills this in from modelVersionId; remove it".into(),
+        ));
+    }
+    map.insert("model".into(), model);
+    serde_path_to_error::deserialize(Value::Object(map)).map_err(|e| {
+        let path = e.path().to_string();
+        let at = if path == "." {
+            "input.context".to_string()
+        } else {
+            format!("input.context.{path}")
+        };
+        ServiceError::Invalid(format!("{at}: {}", e.inner()))
+    })
+}
+
+fn compile_error(e: &sp::CompileError) -> String {
+    e.diagnostics
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn revision_payload(r: &PolicyRevision) -> Value {
+    json!({"policyId": r.policy_id.to_string(), "number": r.number, "hash": r.hash, "note": r.note,
+           "status": r.status.as_str(), "sourceBytes": r.source.len()})
+}
+
+fn binding_payload(b: &PolicyBinding) -> Value {
+    let target = match &b.target {
+        BindingTarget::Model(m) => json!({"kind": "model", "modelId": m.to_string()}),
+        BindingTarget::Selector {
+            tags,
+            risk_tier,
+            name_pattern,
+        } => json!({"kind": "selector", "tags": tags, "riskTier": risk_tier.map(RiskTier::as_str),
+                    "namePattern": name_pattern}),
+        BindingTarget::TenantDefault => json!({"kind": "tenant_default"}),
+    };
+    json!({"id": b.id.to_string(), "policyId": b.policy_id.to_string(), "target": target,
+           "removed": b.removed_at.is_some()})
+}
+
+impl Service {
+    pub async fn create_policy(
+        &self,
+        principal: &Principal,
+        input: NewPolicy,
+    ) -> ServiceResult<Policy> {
+        let m = self
+            .begin(
+                principal,
+                Operation::CreatePolicy,
+                ("policy", input.name.clone()),
+            )
+            .await?;
+        let created = async {
+            input.validate()?;
+            Ok::<_, ServiceError>(
+                self.store
+                    .create_policy(&m.tx, &m.scope, principal.subject(), &input)
+                    .await?,
+            )
+        }
+        .await;
+        match created {
+            Ok(p) => {
+                let after = json!({"after": {"id": p.id.to_string(), "name": p.name, "description": p.description}});
+                self.commit(m, Record::new("policy", p.id, after)).await?;
+                Ok(p)
+            }
+            Err(e) => self.fail(m, e).await,
+        }
+    }
+
+    /// Compiles and lints the source (off the runtime), then stores it as a draft revision.
+    pub async fn propose_policy_revision(
+        &self,
+        principal: &Principal,
+        input: NewPolicyRevision,
+    ) -> ServiceResult<ProposedRevision> {
+        let target = ("policy", input.policy_id.to_string());
+        let a = self
+            .attempt(principal, Operation::ProposePolicyRevision, target)
+            .await?;
+        let checked = async {
+            input.validate()?;
+            let policy = self
+                .store
+                .policy(&a.scope, input.policy_id)
+                .await?
+                .ok_or(ServiceError::NotFound("policy"))?;
+            let (name, source) = (policy.name.clone(), input.source.clone());
+            let compiled = self
+                .policy
+                .run(move |engine| {
+                    let compiled = engine.compile(&name, &source)?;
+                    Ok::<_, sp::CompileError>((
+                        compiled.hash(),
+                        compiled
+                            .warnings()
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>(),
+                        engine.schedule(&compiled),
+                    ))
+                })
+                .await?;
+            let (hash, warnings, schedule) = compiled.map_err(|e| {
+                ServiceError::Invalid(format!(
+                    "input.source: does not compile:\n{}",
+                    compile_error(&e)
+                ))
+            })?;
+            if let Err(e) = schedule {
+                return Err(ServiceError::Invalid(format!(
+                    "input.source: schedule() fails: {e}"
+                )));
+            }
+            Ok::<_, ServiceError>((hash.to_string(), warnings))
+        }
+        .await;
+        let (hash, warnings) = match checked {
+            Ok(c) => c,
+            Err(e) => return self.reject(a, e).await,
+        };
+        let m = self.open(a).await?;
+        let stored = self
+            .store
+            .add_policy_revision(&m.tx, &m.scope, principal.subject(), &input, &hash)
+            .await;
+        match stored {
+            Ok((revision, created)) => {
+                let mut p = revision_payload(&revision);
+                p["created"] = json!(created);
+                p["warnings"] = json!(warnings.len());
+                self.commit(m, Record::new("policy", revision.policy_id, p))
+                    .await?;
+                Ok(ProposedRevision {
+                    revision,
+                    warnings,
+                    created,
+                })
+            }
+            Err(e) => self.fail(m, e.into()).await,
+        }
+    }
+
+    /// Makes revision `number` the active one. Publishing an earlier revision is how a policy is
+    /// rolled back; publishing the active one changes nothing (and is still audited).
+    pub async fn publish_policy_revision(
+        &self,
+        principal: &Principal,
+        policy: PolicyId,
+        number: i64,
+    ) -> ServiceResult<PolicyRevision> {
+        let m = self
+            .begin(
+                principal,
+                Operation::PublishPolicy,
+                ("policy", policy.to_string()),
+            )
+            .await?;
+        let published = self
+            .store
+            .activate_policy_revision(&m.tx, &m.scope, principal.subject(), policy, number)
+            .await;
+        match published {
+            Ok(a) => {
+                let mut p = revision_payload(&a.revision);
+                p["previous"] = json!(a.previous);
+                p["changed"] = json!(a.changed);
+                self.commit(m, Record::new("policy", policy, p)).await?;
+                Ok(a.revision)
+            }
+            Err(e) => self.fail(m, e.into()).await,
+        }
+    }
+
+    pub async fn bind_policy(
+        &self,
+        principal: &Principal,
+        input: NewPolicyBinding,
+    ) -> ServiceResult<PolicyBinding> {
+        let target = ("policy", input.policy_id.to_string());
+        let m = self.begin(principal, Operation::BindPolicy, target).await?;
+        let created = async {
+            let input = input.validate()?;
+            Ok::<_, ServiceError>(
+                self.store
+                    .create_policy_binding(&m.tx, &m.scope, principal.subject(), &input)
+                    .await?,
+            )
+        }
+        .await;
+        match created {
+            Ok(b) => {
+                let p = json!({"after": binding_payload(&b)});
+                self.commit(m, Record::new("policy_binding", b.id, p))
+                    .await?;
+                Ok(b)
+            }
+            Err(e) => self.fail(m, e).await,
+        }
+    }
+
+    /// Removes a binding (kept, marked removed). Removing it again changes nothing.
+    pub async fn unbind_policy(
+        &self,
+        principal: &Principal,
+        id: PolicyBindingId,
+    ) -> ServiceResult<PolicyBinding> {
+        let m = self
+            .begin(
+                principal,
+                Operation::UnbindPolicy,
+                ("policy_binding", id.to_string()),
+            )
+            .await?;
+        let removed = self
+            .store
+            .remove_policy_binding(&m.tx, &m.scope, principal.subject(), id)
+            .await;
+        match removed {
+            Ok((b, changed)) => {
+                let p = json!({"after": binding_payload(&b), "changed": changed});
+                self.commit(m, Record::new("policy_binding", id, p)).await?;
+                Ok(b)
+            }
+            Err(e) => self.fail(m, e.into()).await,
+        }
+    }
+
+    /// Evaluates the policy that governs the version's model and stores the decision record.
+    /// A script that fails or hits a limit still yields a record (outcome `failed`, with the
+    /// limit); only a request that cannot be evaluated at all (no binding, no published
+    /// revision, a malformed context) is refused.
+    pub async fn evaluate_policy(
+        &self,
+        principal: &Principal,
+        input: EvaluatePolicy,
+    ) -> ServiceResult<DecisionRecord> {
+        let target = ("model_version", input.model_version_id.to_string());
+        let a = self
+            .attempt(principal, Operation::EvaluatePolicy, target)
+            .await?;
+        let record = match self.evaluate_in(&a.scope, principal, input).await {
+            Ok(r) => r,
+            Err(e) => return self.reject(a, e).await,
+        };
+        let m = self.open(a).await?;
+        match self
+            .store
+            .insert_decision_record(&m.tx, &m.scope, &record)
+            .await
+        {
+            Ok(rec) => {
+                let p = json!({"policyId": rec.policy_id.to_string(), "revision": rec.revision_number,
+                    "revisionHash": rec.revision_hash, "bindingId": rec.binding_id.to_string(),
+                    "hook": rec.hook.as_str(), "modelVersionId": rec.model_version_id.to_string(),
+                    "inputHash": rec.input_hash, "outcome": rec.outcome["outcome"], "limitHit": rec.limit_hit});
+                self.commit(m, Record::new("decision_record", rec.id, p))
+                    .await?;
+                Ok(rec)
+            }
+            Err(e) => self.fail(m, e.into()).await,
+        }
+    }
+
+    /// Everything an evaluation reads and computes, before anything is written.
+    async fn evaluate_in(
+        &self,
+        scope: &TenantScope,
+        principal: &Principal,
+        input: EvaluatePolicy,
+    ) -> ServiceResult<NewDecisionRecord> {
+        let size = input.context.to_string().len();
+        if size > steward_domain::MAX_POLICY_CONTEXT_BYTES {
+            return Err(ServiceError::Invalid(format!(
+                "input.context: is {size} bytes; at most {} are accepted",
+                steward_domain::MAX_POLICY_CONTEXT_BYTES
+            )));
+        }
+        let version = self
+            .store
+            .model_version(scope, input.model_version_id)
+            .await?
+            .ok_or(ServiceError::NotFound("model version"))?;
+        let model = self
+            .store
+            .model(scope, version.model_id)
+            .await?
+            .ok_or(ServiceError::NotFound("model"))?;
+        let resolution = self.resolve_binding(scope, &model).await?.ok_or_else(|| {
+            ServiceError::Precondition(format!(
+                "no policy governs model `{}`: bind one to it, to a selector matching it, or as the tenant default",
+                model.name
+            ))
+        })?;
+        let policy = self
+            .store
+            .policy(scope, resolution.binding.policy_id)
+            .await?
+            .ok_or(ServiceError::NotFound("policy"))?;
+        let number = policy.active_revision.ok_or_else(|| {
+            ServiceError::Precondition(format!(
+                "policy `{}` ({}) has no published revision; publish one first",
+                policy.name, resolution.explanation
+            ))
+        })?;
+        let revision = self
+            .store
+            .policy_revision(scope, policy.id, number)
+            .await?
+            .ok_or_else(|| ServiceError::Internal(format!("active revision {number} missing")))?;
+        let model_info = json!({"id": model.id.to_string(), "name": model.name,
+            "version": version.version.to_string(), "tags": model.tags,
+            "risk_tier": model.risk_tier.as_str()});
+        let (name, source, expected) = (policy.name.clone(), revision.source, revision.hash);
+        let record = match input.hook {
+            PolicyHook::OnWindow => {
+                let ctx: sp::WindowContext = parse_context(input.context, model_info)?;
+                self.policy
+                    .run(move |engine| {
+                        let compiled = engine.compile(&name, &source)?;
+                        let eval = engine.evaluate_on_window(&compiled, &ctx);
+                        Ok(sp::DecisionRecord::for_window(compiled.hash(), &ctx, &eval))
+                    })
+                    .await?
+            }
+            PolicyHook::OnPromotion => {
+                let ctx: sp::PromotionContext = parse_context(input.context, model_info)?;
+                self.policy
+                    .run(move |engine| {
+                        let compiled = engine.compile(&name, &source)?;
+                        let eval = engine.evaluate_on_promotion(&compiled, &ctx);
+                        Ok(sp::DecisionRecord::for_promotion(
+                            compiled.hash(),
+                            &ctx,
+                            &eval,
+                        ))
+                    })
+                    .await?
+            }
+        }
+        .map_err(|e: sp::CompileError| {
+            ServiceError::Precondition(format!(
+                "revision {number} of policy `{}` does not compile on this server: {}",
+                policy.name,
+                compile_error(&e)
+            ))
+        })?;
+        if record.revision.to_string() != expected {
+            return Err(ServiceError::Internal(format!(
+                "policy {} revision {number}: stored hash does not match its source",
+                policy.id
+            )));
+        }
+        Ok(NewDecisionRecord {
+            policy_id: policy.id,
+            revision_number: number,
+            revision_hash: expected,
+            binding_id: resolution.binding.id,
+            resolution: resolution.explanation,
+            model_id: model.id,
+            model_version_id: version.id,
+            hook: input.hook,
+            input_hash: record.input_hash.to_string(),
+            input: sp::value::canonical_json(&record.input),
+            outcome: serde_json::to_value(&record.outcome)
+                .map_err(|e| ServiceError::Internal(format!("decision outcome: {e}")))?,
+            log: record.log,
+            duration_us: i64::try_from(record.duration_us).unwrap_or(i64::MAX),
+            limit_hit: record.limit_hit.map(|l| l.as_str().to_string()),
+            evaluated_by: principal.subject().to_string(),
+        })
+    }
+
+    /// The live binding that governs `model`, most specific first, with the explanation.
+    async fn resolve_binding(
+        &self,
+        scope: &TenantScope,
+        model: &Model,
+    ) -> ServiceResult<Option<PolicyResolution>> {
+        let live = self.store.live_policy_bindings(scope, None).await?;
+        let engine_bindings: Vec<_> = live.iter().map(engine_binding).collect();
+        let facts = sp::binding::ModelFacts {
+            id: model.id.to_string(),
+            name: model.name.clone(),
+            tags: model.tags.clone(),
+            risk_tier: tier(model.risk_tier),
+        };
+        let Some(resolution) = sp::binding::resolve(&facts, &engine_bindings) else {
+            return Ok(None);
+        };
+        let explanation = resolution.explain();
+        let chosen = resolution.binding.id.clone();
+        Ok(live
+            .into_iter()
+            .find(|b| b.id.to_string() == chosen)
+            .map(|binding| PolicyResolution {
+                binding,
+                explanation,
+            }))
+    }
+
+    pub async fn policies(
+        &self,
+        principal: &Principal,
+        page: PageRequest,
+    ) -> ServiceResult<Page<Policy>> {
+        let scope = scope_for(principal, Operation::ReadPolicies)?;
+        check_page(&page)?;
+        Ok(self.store.list_policies(&scope, &page).await?)
+    }
+
+    pub async fn policy(&self, principal: &Principal, id: PolicyId) -> ServiceResult<Policy> {
+        let scope = scope_for(principal, Operation::ReadPolicies)?;
+        self.store
+            .policy(&scope, id)
+            .await?
+            .ok_or(ServiceError::NotFound("policy"))
+    }
+
+    pub async fn policy_by_name(&self, principal: &Principal, name: &str) -> ServiceResult<Policy> {
+        let scope = scope_for(principal, Operation::ReadPolicies)?;
+        validate::text("name", name, validate::MAX_NAME_LEN)?;
+        self.store
+            .policy_by_name(&scope, name)
+            .await?
+            .ok_or(ServiceError::NotFound("policy"))
+    }
+
+    pub async fn policy_revisions(
+        &self,
+        principal: &Principal,
+        policy: PolicyId,
+        page: PageRequest,
+    ) -> ServiceResult<Page<PolicyRevision>> {
+        let scope = scope_for(principal, Operation::ReadPolicies)?;
+        check_page(&page)?;
+        Ok(self.store.policy_revisions(&scope, policy, &page).await?)
+    }
+
+    pub async fn policy_revision(
+        &self,
+        principal: &Principal,
+        policy: PolicyId,
+        number: i64,
+    ) -> ServiceResult<PolicyRevision> {
+        let scope = scope_for(principal, Operation::ReadPolicies)?;
+        self.store
+            .policy_revision(&scope, policy, number)
+            .await?
+            .ok_or(ServiceError::NotFound("policy revision"))
+    }
+
+    /// The live bindings of one policy, or of the whole tenant.
+    pub async fn policy_bindings(
+        &self,
+        principal: &Principal,
+        policy: Option<PolicyId>,
+    ) -> ServiceResult<Vec<PolicyBinding>> {
+        let scope = scope_for(principal, Operation::ReadPolicies)?;
+        if let Some(p) = policy {
+            self.store
+                .policy(&scope, p)
+                .await?
+                .ok_or(ServiceError::NotFound("policy"))?;
+        }
+        Ok(self.store.live_policy_bindings(&scope, policy).await?)
+    }
+
+    pub async fn policy_binding(
+        &self,
+        principal: &Principal,
+        id: PolicyBindingId,
+    ) -> ServiceResult<PolicyBinding> {
+        let scope = scope_for(principal, Operation::ReadPolicies)?;
+        self.store
+            .policy_binding(&scope, id)
+            .await?
+            .ok_or(ServiceError::NotFound("policy binding"))
+    }
+
+    /// Which policy governs `model` right now, and why; `None` when nothing is bound.
+    pub async fn policy_resolution(
+        &self,
+        principal: &Principal,
+        model: ModelId,
+    ) -> ServiceResult<Option<PolicyResolution>> {
+        let scope = scope_for(principal, Operation::ReadPolicies)?;
+        let model = self
+            .store
+            .model(&scope, model)
+            .await?
+            .ok_or(ServiceError::NotFound("model"))?;
+        self.resolve_binding(&scope, &model).await
+    }
+
+    /// Decision records, newest first. A filter naming another tenant's policy or model reads
+    /// as NOT_FOUND, exactly like one naming nothing.
+    pub async fn decision_records(
+        &self,
+        principal: &Principal,
+        filter: DecisionRecordFilter,
+        page: PageRequest,
+    ) -> ServiceResult<Page<DecisionRecord>> {
+        let scope = scope_for(principal, Operation::ReadPolicies)?;
+        check_page(&page)?;
+        if let Some(p) = filter.policy_id {
+            self.store
+                .policy(&scope, p)
+                .await?
+                .ok_or(ServiceError::NotFound("policy"))?;
+        }
+        if let Some(m) = filter.model_id {
+            self.store
+                .model(&scope, m)
+                .await?
+                .ok_or(ServiceError::NotFound("model"))?;
+        }
+        Ok(self.store.decision_records(&scope, &filter, &page).await?)
+    }
+
+    pub async fn decision_record(
+        &self,
+        principal: &Principal,
+        id: DecisionRecordId,
+    ) -> ServiceResult<DecisionRecord> {
+        let scope = scope_for(principal, Operation::ReadPolicies)?;
+        self.store
+            .decision_record(&scope, id)
+            .await?
+            .ok_or(ServiceError::NotFound("decision record"))
+    }
+
+    /// The input context a decision record was evaluated on, as stored (canonical JSON).
+    pub async fn decision_input(
+        &self,
+        principal: &Principal,
+        record: &DecisionRecord,
+    ) -> ServiceResult<Value> {
+        let scope = scope_for(principal, Operation::ReadPolicies)?;
+        let body = self
+            .store
+            .policy_input(&scope, &record.input_hash)
+            .await?
+            .ok_or(ServiceError::NotFound("decision input"))?;
+        serde_json::from_str(&body)
+            .map_err(|e| ServiceError::Internal(format!("stored policy input unreadable: {e}")))
+    }
+}
