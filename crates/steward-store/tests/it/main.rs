@@ -4,4 +4,5 @@
 mod fixtures;
 mod isolation;
 mod lineage;
+mod policies;
 mod registry;
