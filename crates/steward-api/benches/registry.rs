@@ -9,14 +9,16 @@
 //! Run: `cargo bench -p steward-api --bench registry` (SQLite in a temporary directory), or with
 //! `STEWARD_TEST_PG_URL=postgres://...` for PostgreSQL.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::{Bench, Server, cpu_time, median, percentile};
 use serde_json::{Value, json};
-use steward_api::{ApiConfig, AppState, router};
-use steward_domain::{EdgeRelation, LineageDirection, NodeKind, Principal, Role};
-use steward_service::auth::mint_hs256;
-use steward_service::{AuthConfig, KeySource, Service};
+use steward_api::ApiConfig;
+use steward_domain::{EdgeRelation, LineageDirection, NodeKind, Role};
+use steward_service::PolicySettings;
 use steward_store::testing::TestDb;
 
 // The same allocator as the `steward` binary: glibc malloc spent a third of the CPU here under
@@ -25,54 +27,6 @@ use steward_store::testing::TestDb;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const ROUNDS: usize = 5;
-
-struct Bench {
-    client: reqwest::Client,
-    url: String,
-    token: String,
-}
-
-impl Bench {
-    async fn gql(&self, query: &str, variables: Value) -> Value {
-        let resp = self
-            .client
-            .post(&self.url)
-            .bearer_auth(&self.token)
-            .header("content-type", "application/json")
-            .body(json!({"query": query, "variables": variables}).to_string())
-            .send()
-            .await
-            .expect("request");
-        let v: Value = serde_json::from_slice(&resp.bytes().await.expect("body")).expect("json");
-        assert!(v.get("errors").is_none(), "{v}");
-        v["data"].clone()
-    }
-}
-
-/// CPU time used by this process so far (user + system), from /proc/self/stat. Load from other
-/// processes on a shared machine inflates wall-clock figures; CPU per request does not move with it.
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks: u64 = fields.get(11).and_then(|u| u.parse().ok()).unwrap_or(0)
-        + fields.get(12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    Duration::from_millis(ticks * 10)
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
 
 const VERSION: &str =
     "mutation($i: RegisterModelVersionInput!) { registerModelVersion(input: $i) { id version } }";
@@ -326,37 +280,16 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let db = TestDb::new().await;
-        let auth = AuthConfig {
-            issuer: "steward".into(),
-            audience: "steward".into(),
-            leeway: Duration::from_secs(5),
-            keys: KeySource::Hs256 { secret: vec![7; 32] },
-        };
-        let keys = steward_service::audit::AuditKeys::new(steward_audit::SigningKey::generate().unwrap()).unwrap();
-        let service = Service::new(db.store.clone(), auth.clone(), keys);
-        let admin = Principal::authenticated("bench".into(), "bench".into(), None, vec![Role::PlatformAdmin]);
-        let tenant = service
-            .create_tenant(&admin, steward_domain::NewTenant { slug: "bench".into(), name: "Bench".into() })
-            .await
-            .unwrap();
-        let scope = Principal::authenticated("bench".into(), "bench".into(), Some(tenant.id), vec![Role::ModelOwner])
-            .scope()
-            .unwrap();
         // BENCH_NO_CACHE=1 measures GraphQL execution itself, with the read cache off.
         let cache_off = std::env::var("BENCH_NO_CACHE").is_ok();
         let api = ApiConfig {
             response_cache_entries: if cache_off { 0 } else { 1024 },
             ..ApiConfig::default()
         };
-        let app = router(AppState::new(service, api));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        let token = mint_hs256(&auth, "bench", "bench", &[Role::ModelOwner], Duration::from_secs(3600)).unwrap();
-        let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
-        let b = Arc::new(Bench { client, url: format!("http://{addr}/graphql"), token });
-        let backend = if db.url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
+        let server = Server::start(api, PolicySettings::default()).await;
+        let (db, scope) = (&server.db, server.scope);
+        let b = Arc::new(server.client(&[Role::ModelOwner]));
+        let backend = server.backend();
         let cache = if cache_off { "off" } else { "on" };
         println!("backend: {backend}; read cache {cache}; medians of {ROUNDS} rounds");
 
@@ -372,7 +305,7 @@ fn main() {
             p99.as_secs_f64() * 1e3,
             cpu.as_secs_f64() * 1e3
         );
-        let (http, store, n, e) = lineage(&db, &b, &scope).await;
+        let (http, store, n, e) = lineage(db, &b, &scope).await;
         println!(
             "lineage depth 10, 100,000-node graph:   {:.2} ms via GraphQL, {:.2} ms at the store ({n} nodes, {e} edges returned)   (goal < 50 ms)",
             http.as_secs_f64() * 1e3,

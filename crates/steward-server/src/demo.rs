@@ -1,4 +1,5 @@
-//! `steward serve --demo`: two tenants with realistic lineage, seeded through the service layer
+//! `steward serve --demo`: two tenants with realistic lineage and the example policies bound and
+//! evaluated, seeded through the service layer
 //! (so the same validation and transactions apply), and a token to explore them.
 
 use std::collections::BTreeMap;
@@ -6,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use steward_domain::*;
-use steward_service::{RegisterModelVersion, Service, ServiceError};
+use steward_service::{EvaluatePolicy, RegisterModelVersion, Service, ServiceError};
 
 fn digest(seed: &str) -> Sha256Digest {
     use std::fmt::Write;
@@ -145,7 +146,11 @@ pub async fn seed(svc: &Service) -> anyhow::Result<String> {
     let token = svc.authenticator().mint_dev_token(
         "demo-user",
         "acme",
-        &[Role::ModelOwner, Role::GovernanceOfficer],
+        &[
+            Role::ModelOwner,
+            Role::GovernanceOfficer,
+            Role::PolicyAuthor,
+        ],
         Duration::from_secs(12 * 3600),
     )?;
     if svc.store().tenant_by_slug("acme").await?.is_some() {
@@ -244,7 +249,7 @@ pub async fn seed(svc: &Service) -> anyhow::Result<String> {
         ),
     )
     .await?;
-    version(
+    let v3 = version(
         svc,
         &owner,
         fraud.id,
@@ -328,6 +333,184 @@ pub async fn seed(svc: &Service) -> anyhow::Result<String> {
         ),
     )
     .await?;
+    seed_policies(svc, (&acme, fraud.id, v3.id), &globex, credit.id).await?;
     tracing::info!("demo data seeded: tenants acme and globex");
     Ok(token)
+}
+
+/// Publishes `source` as policy `name` (revision 1, active) and binds it to `target`.
+async fn publish(
+    svc: &Service,
+    author: &Principal,
+    name: &str,
+    description: &str,
+    source: &str,
+    target: BindingTarget,
+) -> anyhow::Result<()> {
+    let policy = svc
+        .create_policy(
+            author,
+            NewPolicy {
+                name: name.into(),
+                description: description.into(),
+            },
+        )
+        .await?;
+    let proposed = svc
+        .propose_policy_revision(
+            author,
+            NewPolicyRevision {
+                policy_id: policy.id,
+                source: source.into(),
+                note: format!("policies/{name}.rhai"),
+            },
+        )
+        .await?;
+    svc.publish_policy_revision(author, policy.id, proposed.revision.number)
+        .await?;
+    svc.bind_policy(
+        author,
+        NewPolicyBinding {
+            policy_id: policy.id,
+            target,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// The example policies of `policies/`, published and bound, and two monitoring windows of the
+/// fraud model evaluated: a quiet one, and one where the EU slice lost AUC (incident, alert,
+/// retraining on the EU slice).
+async fn seed_policies(
+    svc: &Service,
+    (acme, fraud, fraud_v3): (&Tenant, ModelId, ModelVersionId),
+    globex: &Tenant,
+    credit: ModelId,
+) -> anyhow::Result<()> {
+    let author = |t: &Tenant| {
+        Principal::authenticated(
+            "policy-team".into(),
+            t.slug.clone(),
+            Some(t.id),
+            vec![Role::PolicyAuthor],
+        )
+    };
+    let acme_author = author(acme);
+    publish(
+        svc,
+        &acme_author,
+        "tenant-default",
+        "Daily drift and data-quality watch; approvals by risk tier.",
+        include_str!("../../../policies/tenant-default.rhai"),
+        BindingTarget::TenantDefault,
+    )
+    .await?;
+    publish(
+        svc,
+        &acme_author,
+        "fraud-concept-drift",
+        "Hourly concept-drift check; retrain on the EU slice.",
+        include_str!("../../../policies/fraud-concept-drift.rhai"),
+        BindingTarget::Model(fraud),
+    )
+    .await?;
+    publish(
+        svc,
+        &acme_author,
+        "churn-data-drift",
+        "Weekly data-drift check with hysteresis and a retraining cooldown.",
+        include_str!("../../../policies/churn-data-drift.rhai"),
+        BindingTarget::Selector {
+            tags: vec!["churn".into()],
+            risk_tier: None,
+            name_pattern: None,
+        },
+    )
+    .await?;
+    publish(
+        svc,
+        &author(globex),
+        "credit-rollback",
+        "Roll back on a performance drop.",
+        include_str!("../../../policies/credit-rollback.rhai"),
+        BindingTarget::Model(credit),
+    )
+    .await?;
+
+    let monitor = Principal::authenticated(
+        "monitoring".into(),
+        acme.slug.clone(),
+        Some(acme.id),
+        vec![Role::Service],
+    );
+    for (hour, eu_auc) in [(9, 0.931), (10, 0.889)] {
+        let context = serde_json::json!({
+            "window": {"start": format!("2026-11-25T{:02}:00:00Z", hour - 1), "end": format!("2026-11-25T{hour:02}:00:00Z"), "rows": 118_400},
+            "drift": {"composite": 0.11, "features": [{"feature": "amount", "statistic": "psi", "value": 0.04}],
+                      "slices": [{"name": "EU", "filter": {"region": "EU"}, "rows": 39_800, "composite": 0.09,
+                                  "metrics": {"auc": eu_auc}, "baseline_metrics": {"auc": 0.934}}]},
+            "performance": {"metrics": {"auc": 0.925}, "labelled_rows": 8_700},
+            "baseline": {"id": "fraud-v3-baseline", "created_at": "2026-11-03T00:00:00Z", "metrics": {"auc": 0.934}}
+        });
+        svc.evaluate_policy(
+            &monitor,
+            EvaluatePolicy {
+                model_version_id: fraud_v3,
+                hook: PolicyHook::OnWindow,
+                context,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use steward_service::{AuthConfig, KeySource};
+
+    #[tokio::test]
+    async fn demo_data_seeds_once_with_policies_and_decisions() {
+        let db = steward_store::testing::TestDb::new().await;
+        let auth = AuthConfig {
+            issuer: "steward".into(),
+            audience: "steward".into(),
+            leeway: Duration::from_secs(5),
+            keys: KeySource::Hs256 {
+                secret: vec![7; 32],
+            },
+        };
+        let keys =
+            steward_service::audit::AuditKeys::new(steward_audit::SigningKey::generate().unwrap())
+                .unwrap();
+        let svc = Service::new(db.store.clone(), auth, keys);
+        seed(&svc).await.unwrap();
+        seed(&svc).await.unwrap();
+        let acme = svc.store().tenant_by_slug("acme").await.unwrap().unwrap();
+        let viewer =
+            Principal::authenticated("v".into(), "acme".into(), Some(acme.id), vec![Role::Viewer]);
+        let page = PageRequest {
+            first: 10,
+            after: None,
+        };
+        let policies = svc.policies(&viewer, page.clone()).await.unwrap();
+        assert_eq!(policies.items.len(), 3);
+        assert!(policies.items.iter().all(|p| p.active_revision == Some(1)));
+        let records = svc
+            .decision_records(&viewer, DecisionRecordFilter::default(), page)
+            .await
+            .unwrap();
+        assert_eq!(records.items.len(), 2);
+        // Newest first: the EU AUC drop opened an incident, alerted and asked for retraining.
+        let kinds: Vec<&str> = records.items[0].outcome["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["open_incident", "alert", "retrain"]);
+        assert_eq!(records.items[1].outcome["decisions"], serde_json::json!([]));
+    }
 }

@@ -2,13 +2,15 @@
 //! leave a decision record.
 //!
 //! Evaluation is CPU-bound and synchronous (`steward-policy`), so it never runs on the async
-//! runtime: [`PolicyRuntime::run`] takes a permit from a semaphore (at most
-//! [`PolicySettings::max_concurrent`] evaluations at once) and runs the work on tokio's blocking
-//! pool. A runaway script is stopped by its own limits (wall clock, operations ...); meanwhile it
-//! holds one permit and one blocking thread, never a runtime worker, and never a write lock: the
-//! decision record is written in a short transaction after the evaluation.
+//! runtime: [`PolicyRuntime`] takes a permit from a semaphore (at most
+//! [`PolicySettings::max_concurrent`] evaluations at once, plus a smaller lane for revisions
+//! that ran away last time) and runs the work on tokio's blocking pool. A runaway script is
+//! stopped by its own limits (wall clock, operations ...); meanwhile it holds one permit and one
+//! blocking thread, never a runtime worker, and never a write lock: the decision record is
+//! written in a short transaction after the evaluation.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -31,7 +33,9 @@ pub struct PolicySettings {
     /// The limits every evaluation runs under (wall clock, operations, sizes ...).
     pub limits: sp::Limits,
     /// Evaluations running at once; more wait for a permit. Defaults to the number of cores, so
-    /// evaluations cannot take more CPU than the machine has, whatever scripts do.
+    /// evaluations cannot take more CPU than the machine has, whatever scripts do. Revisions
+    /// that ran into the wall clock or the operation limit last time run in a separate lane of
+    /// half as many permits (at least one), so they cannot take these.
     pub max_concurrent: usize,
 }
 
@@ -45,27 +49,65 @@ impl Default for PolicySettings {
 }
 
 /// The shared engine (compiled policies cached by content hash) and the evaluation permits.
+///
+/// Two lanes: revisions in good standing take permits from the main lane; a revision whose last
+/// evaluation was stopped by the wall clock or the operation limit is a *suspect* and runs in a
+/// smaller lane of its own until it completes normally again. So a runaway policy evaluated over
+/// and over occupies at most the suspect lane, and other policies keep every main permit.
 pub(crate) struct PolicyRuntime {
     engine: Arc<sp::PolicyEngine>,
-    permits: Arc<Semaphore>,
+    main: Arc<Semaphore>,
+    suspect: Arc<Semaphore>,
+    suspects: Mutex<HashSet<sp::ContentHash>>,
 }
+
+/// Suspects remembered at most; beyond this the set is cleared (they are re-detected by their
+/// next runaway, which costs one main permit for one budget each).
+const MAX_SUSPECTS: usize = 4096;
 
 impl PolicyRuntime {
     pub(crate) fn new(settings: PolicySettings) -> Self {
+        let permits = settings.max_concurrent.max(1);
         Self {
             engine: Arc::new(sp::PolicyEngine::new(settings.limits)),
-            permits: Arc::new(Semaphore::new(settings.max_concurrent.max(1))),
+            main: Arc::new(Semaphore::new(permits)),
+            suspect: Arc::new(Semaphore::new((permits / 2).max(1))),
+            suspects: Mutex::new(HashSet::new()),
         }
     }
 
-    /// Runs `work` on the blocking pool once a permit is free. A panic in the work becomes an
-    /// internal error, not a crash.
-    async fn run<T, F>(&self, work: F) -> ServiceResult<T>
+    fn is_suspect(&self, revision: &sp::ContentHash) -> bool {
+        self.suspects
+            .lock()
+            .map(|s| s.contains(revision))
+            .unwrap_or(false)
+    }
+
+    fn judge(&self, revision: sp::ContentHash, limit: Option<sp::LimitKind>) {
+        let Ok(mut s) = self.suspects.lock() else {
+            return;
+        };
+        if matches!(
+            limit,
+            Some(sp::LimitKind::WallClock | sp::LimitKind::Operations)
+        ) {
+            if s.len() >= MAX_SUSPECTS {
+                s.clear();
+            }
+            s.insert(revision);
+        } else {
+            s.remove(&revision);
+        }
+    }
+
+    /// Runs `work` on the blocking pool once a permit of the right lane is free. A panic in the
+    /// work becomes an internal error, not a crash.
+    async fn run<T, F>(&self, lane: &Arc<Semaphore>, work: F) -> ServiceResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&sp::PolicyEngine) -> T + Send + 'static,
     {
-        let permit = Arc::clone(&self.permits)
+        let permit = Arc::clone(lane)
             .acquire_owned()
             .await
             .map_err(|_| ServiceError::Unavailable("the policy engine is shutting down".into()))?;
@@ -76,6 +118,39 @@ impl PolicyRuntime {
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("policy evaluation task failed: {e}")))
+    }
+
+    /// Compiles or lints (bounded by the source size limit): always the main lane.
+    async fn compile<T, F>(&self, work: F) -> ServiceResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&sp::PolicyEngine) -> T + Send + 'static,
+    {
+        self.run(&self.main, work).await
+    }
+
+    /// Evaluates one revision (`source` must hash to `revision`) in the lane its standing
+    /// chooses, and updates its standing from the outcome.
+    async fn evaluate<F>(
+        &self,
+        revision: sp::ContentHash,
+        work: F,
+    ) -> ServiceResult<Result<sp::DecisionRecord, sp::CompileError>>
+    where
+        F: FnOnce(&sp::PolicyEngine) -> Result<sp::DecisionRecord, sp::CompileError>
+            + Send
+            + 'static,
+    {
+        let lane = if self.is_suspect(&revision) {
+            &self.suspect
+        } else {
+            &self.main
+        };
+        let result = self.run(lane, work).await?;
+        if let Ok(record) = &result {
+            self.judge(revision, record.limit_hit);
+        }
+        Ok(result)
     }
 }
 
@@ -235,7 +310,7 @@ impl Service {
             let (name, source) = (policy.name.clone(), input.source.clone());
             let compiled = self
                 .policy
-                .run(move |engine| {
+                .compile(move |engine| {
                     let compiled = engine.compile(&name, &source)?;
                     Ok::<_, sp::CompileError>((
                         compiled.hash(),
@@ -458,12 +533,13 @@ impl Service {
         let model_info = json!({"id": model.id.to_string(), "name": model.name,
             "version": version.version.to_string(), "tags": model.tags,
             "risk_tier": model.risk_tier.as_str()});
+        let hash = sp::ContentHash::of(&revision.source);
         let (name, source, expected) = (policy.name.clone(), revision.source, revision.hash);
         let record = match input.hook {
             PolicyHook::OnWindow => {
                 let ctx: sp::WindowContext = parse_context(input.context, model_info)?;
                 self.policy
-                    .run(move |engine| {
+                    .evaluate(hash, move |engine| {
                         let compiled = engine.compile(&name, &source)?;
                         let eval = engine.evaluate_on_window(&compiled, &ctx);
                         Ok(sp::DecisionRecord::for_window(compiled.hash(), &ctx, &eval))
@@ -473,7 +549,7 @@ impl Service {
             PolicyHook::OnPromotion => {
                 let ctx: sp::PromotionContext = parse_context(input.context, model_info)?;
                 self.policy
-                    .run(move |engine| {
+                    .evaluate(hash, move |engine| {
                         let compiled = engine.compile(&name, &source)?;
                         let eval = engine.evaluate_on_promotion(&compiled, &ctx);
                         Ok(sp::DecisionRecord::for_promotion(

@@ -797,3 +797,63 @@ async fn a_runaway_script_does_not_hold_the_runtime() {
         "the runtime was blocked: only {n} ticks during a 1 s evaluation"
     );
 }
+
+/// A revision that ran away once is a suspect: its next evaluations run in their own lane, so
+/// with a single main permit another policy's evaluation still completes while the runaway
+/// spins (with one shared permit it would wait the whole budget).
+#[tokio::test]
+async fn a_runaway_policy_cannot_take_the_permits_of_others() {
+    let mut settings = PolicySettings::default();
+    settings.max_concurrent = 1;
+    settings.limits.wall_clock = Duration::from_secs(1);
+    settings.limits.max_operations = u64::MAX;
+    let app = TestApp::with_policy(settings).await;
+    app.tenant("acme").await;
+    let owner = app.token("acme", &[Role::ModelOwner]);
+    let s = seed(&app, &owner).await;
+    let author = app.token("acme", &[Role::PolicyAuthor]);
+    let spinner = str_at(
+        &app.ok(
+            &owner,
+            REGISTER_MODEL,
+            json!({"i": {"name": "spinner", "ownerTeam": "t", "riskTier": "LOW"}}),
+        )
+        .await,
+        &["registerModel", "id"],
+    );
+    let spinner_v = str_at(
+        &app.ok(&owner, REGISTER_VERSION, json!({"i": {"modelId": spinner, "artifactUri": "s3://m", "artifactDigest": digest(), "framework": "f"}}))
+            .await,
+        &["registerModelVersion", "id"],
+    );
+    let p = published(&app, &author, "spin", "fn on_window(ctx) { loop { } }").await;
+    app.ok(
+        &author,
+        BIND,
+        json!({"i": {"policyId": p, "modelId": spinner}}),
+    )
+    .await;
+    let spin = json!({"i": {"modelVersionId": spinner_v, "hook": "ON_WINDOW", "context": window_context(0.1)}});
+    let first = app.ok(&author, EVALUATE, spin.clone()).await;
+    assert_eq!(first["evaluatePolicy"]["limitHit"], "wall_clock");
+
+    let runaway = async {
+        let v = app.ok(&author, EVALUATE, spin.clone()).await;
+        (std::time::Instant::now(), v)
+    };
+    let normal = async {
+        // Let the runaway take its permit first.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let v = app
+            .ok(&author, EVALUATE, json!({"i": {"modelVersionId": s.version, "hook": "ON_WINDOW", "context": window_context(0.1)}}))
+            .await;
+        (std::time::Instant::now(), v)
+    };
+    let ((runaway_done, r), (normal_done, n)) = tokio::join!(runaway, normal);
+    assert_eq!(r["evaluatePolicy"]["limitHit"], "wall_clock");
+    assert!(n["evaluatePolicy"]["limitHit"].is_null(), "{n}");
+    assert!(
+        normal_done < runaway_done,
+        "the normal evaluation waited for the runaway"
+    );
+}
