@@ -803,8 +803,10 @@ async fn a_runaway_script_does_not_hold_the_runtime() {
 /// spins (with one shared permit it would wait the whole budget).
 #[tokio::test]
 async fn a_runaway_policy_cannot_take_the_permits_of_others() {
-    let mut settings = PolicySettings::default();
-    settings.max_concurrent = 1;
+    let mut settings = PolicySettings {
+        max_concurrent: 1,
+        ..Default::default()
+    };
     settings.limits.wall_clock = Duration::from_secs(1);
     settings.limits.max_operations = u64::MAX;
     let app = TestApp::with_policy(settings).await;
