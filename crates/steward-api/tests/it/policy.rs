@@ -63,6 +63,25 @@ async fn resolution(app: &TestApp, token: &str, model: &str) -> Value {
     app.ok(token, q, json!({"m": model})).await["policyResolution"].clone()
 }
 
+/// Registers a low-risk model `name` with one version; returns (model id, version id).
+async fn model_with_version(app: &TestApp, owner: &str, name: &str) -> (String, String) {
+    let model = str_at(
+        &app.ok(
+            owner,
+            REGISTER_MODEL,
+            json!({"i": {"name": name, "ownerTeam": "t", "riskTier": "LOW"}}),
+        )
+        .await,
+        &["registerModel", "id"],
+    );
+    let version = str_at(
+        &app.ok(owner, REGISTER_VERSION, json!({"i": {"modelId": model, "artifactUri": "s3://m", "artifactDigest": digest(), "framework": "f"}}))
+            .await,
+        &["registerModelVersion", "id"],
+    );
+    (model, version)
+}
+
 async fn record_count(app: &TestApp, token: &str) -> usize {
     app.ok(
         token,
@@ -599,20 +618,7 @@ async fn hostile_contexts_are_refused_with_their_path_and_record_nothing() {
     app.tenant("other").await;
     let other_owner = app.token("other", &[Role::ModelOwner]);
     let other_author = app.token("other", &[Role::PolicyAuthor]);
-    let model = str_at(
-        &app.ok(
-            &other_owner,
-            REGISTER_MODEL,
-            json!({"i": {"name": "churn", "ownerTeam": "t", "riskTier": "LOW"}}),
-        )
-        .await,
-        &["registerModel", "id"],
-    );
-    let version = str_at(
-        &app.ok(&other_owner, REGISTER_VERSION, json!({"i": {"modelId": model, "artifactUri": "s3://m", "artifactDigest": digest(), "framework": "f"}}))
-            .await,
-        &["registerModelVersion", "id"],
-    );
+    let (_, version) = model_with_version(&app, &other_owner, "churn").await;
     let eval = json!({"i": {"modelVersionId": version, "hook": "ON_WINDOW", "context": window_context(0.1)}});
     let v = app.gql(&other_author, EVALUATE, eval.clone()).await;
     assert_eq!(code(&v), "FAILED_PRECONDITION", "{v}");
@@ -814,20 +820,7 @@ async fn a_runaway_policy_cannot_take_the_permits_of_others() {
     let owner = app.token("acme", &[Role::ModelOwner]);
     let s = seed(&app, &owner).await;
     let author = app.token("acme", &[Role::PolicyAuthor]);
-    let spinner = str_at(
-        &app.ok(
-            &owner,
-            REGISTER_MODEL,
-            json!({"i": {"name": "spinner", "ownerTeam": "t", "riskTier": "LOW"}}),
-        )
-        .await,
-        &["registerModel", "id"],
-    );
-    let spinner_v = str_at(
-        &app.ok(&owner, REGISTER_VERSION, json!({"i": {"modelId": spinner, "artifactUri": "s3://m", "artifactDigest": digest(), "framework": "f"}}))
-            .await,
-        &["registerModelVersion", "id"],
-    );
+    let (spinner, spinner_v) = model_with_version(&app, &owner, "spinner").await;
     let p = published(&app, &author, "spin", "fn on_window(ctx) { loop { } }").await;
     app.ok(
         &author,
