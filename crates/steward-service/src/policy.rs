@@ -533,7 +533,14 @@ impl Service {
         let model_info = json!({"id": model.id.to_string(), "name": model.name,
             "version": version.version.to_string(), "tags": model.tags,
             "risk_tier": model.risk_tier.as_str()});
+        // The engine compiles (and caches) by this same hash, so the record names what ran.
         let hash = sp::ContentHash::of(&revision.source);
+        if hash.to_string() != revision.hash {
+            return Err(ServiceError::Internal(format!(
+                "policy {} revision {number}: stored hash does not match its source",
+                policy.id
+            )));
+        }
         let (name, source, expected) = (policy.name.clone(), revision.source, revision.hash);
         let record = match input.hook {
             PolicyHook::OnWindow => {
@@ -568,12 +575,6 @@ impl Service {
                 compile_error(&e)
             ))
         })?;
-        if record.revision.to_string() != expected {
-            return Err(ServiceError::Internal(format!(
-                "policy {} revision {number}: stored hash does not match its source",
-                policy.id
-            )));
-        }
         Ok(NewDecisionRecord {
             policy_id: policy.id,
             revision_number: number,

@@ -69,6 +69,18 @@ impl Publications {
     }
 }
 
+/// The policy row if it is the caller's tenant's.
+async fn policy_row(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    id: PolicyId,
+) -> StoreResult<Option<policies::Model>> {
+    Ok(policies::Entity::find_by_id(id.as_uuid())
+        .filter(policies::Column::TenantId.eq(scope.tenant_id().as_uuid()))
+        .one(db)
+        .await?)
+}
+
 fn policy(row: policies::Model) -> Policy {
     Policy {
         id: PolicyId::from_uuid(row.id),
@@ -110,11 +122,7 @@ impl Store {
     }
 
     pub async fn policy(&self, scope: &TenantScope, id: PolicyId) -> StoreResult<Option<Policy>> {
-        Ok(policies::Entity::find_by_id(id.as_uuid())
-            .filter(policies::Column::TenantId.eq(scope.tenant_id().as_uuid()))
-            .one(&self.db)
-            .await?
-            .map(policy))
+        Ok(policy_row(&self.db, scope, id).await?.map(policy))
     }
 
     pub async fn policy_by_name(
@@ -241,11 +249,7 @@ impl Store {
         policy: PolicyId,
         number: i64,
     ) -> StoreResult<Option<PolicyRevision>> {
-        let Some(p) = policies::Entity::find_by_id(policy.as_uuid())
-            .filter(policies::Column::TenantId.eq(scope.tenant_id().as_uuid()))
-            .one(&self.db)
-            .await?
-        else {
+        let Some(p) = policy_row(&self.db, scope, policy).await? else {
             return Ok(None);
         };
         let row = policy_revisions::Entity::find_by_id((p.id, number))
@@ -264,9 +268,7 @@ impl Store {
         policy: PolicyId,
         page: &PageRequest,
     ) -> StoreResult<Page<PolicyRevision>> {
-        let p = policies::Entity::find_by_id(policy.as_uuid())
-            .filter(policies::Column::TenantId.eq(scope.tenant_id().as_uuid()))
-            .one(&self.db)
+        let p = policy_row(&self.db, scope, policy)
             .await?
             .ok_or(StoreError::NotFound("policy"))?;
         let mut q =
@@ -347,9 +349,7 @@ impl Store {
         input: &NewPolicyBinding,
     ) -> StoreResult<PolicyBinding> {
         let tenant = scope.tenant_id().as_uuid();
-        policies::Entity::find_by_id(input.policy_id.as_uuid())
-            .filter(policies::Column::TenantId.eq(tenant))
-            .one(&tx.txn)
+        policy_row(&tx.txn, scope, input.policy_id)
             .await?
             .ok_or(StoreError::NotFound("policy"))?;
         let (model_id, tags, risk_tier, name_pattern) = match &input.target {
