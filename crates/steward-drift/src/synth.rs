@@ -1,6 +1,6 @@
 //! Deterministic synthetic data: SplitMix64 and the sample generators of the shared reference vectors.
 //!
-//! The generators reproduce `shared/vectors/README.md` bit for bit (the tests check SHA-256 digests
+//! The generators reproduce `tests/vectors/README.md` bit for bit (the tests check SHA-256 digests
 //! of whole arrays), so tests, benchmarks and the false-alarm simulation all draw the same numbers
 //! as the Python script that produced the scipy vectors.
 

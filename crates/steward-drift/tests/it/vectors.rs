@@ -5,20 +5,15 @@ use std::path::PathBuf;
 use serde_json::Value;
 use steward_drift::synth::GenSpec;
 
-/// The vectors directory: `STEWARD_VECTORS_DIR` if set, else `shared/vectors` beside the repo.
-/// Panics (failing the test) with a clear message when it is missing: the tests must not pass
-/// silently without their reference data.
+/// The vectors directory, kept in the repository (`tests/vectors`, a copy of the reference
+/// vectors computed with scipy, numpy and Evidently; see its README). Panics (failing the test)
+/// with a clear message when it is missing: the tests must not pass silently without their
+/// reference data.
 pub fn dir() -> PathBuf {
-    let dir = match std::env::var_os("STEWARD_VECTORS_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/vectors"
-        )),
-    };
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors"));
     assert!(
         dir.join("README.md").is_file(),
-        "reference vectors not found at {} (set STEWARD_VECTORS_DIR to the shared/vectors folder)",
+        "reference vectors not found at {}",
         dir.display()
     );
     dir
