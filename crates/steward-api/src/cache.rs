@@ -1,12 +1,17 @@
 //! A cache of GraphQL read responses, so that pages polled by dashboards (a model with its
 //! versions, say) are served without executing the query again.
 //!
-//! Correctness rests on the key: the tenant, the service's data generation for that tenant
-//! (which moves after every committed write), the caller's subject and roles, and the exact
-//! request body. An entry can therefore only be served to the same principal asking the same
-//! question of the same data. Mutations, documents that touch the audit log (checkpoints are
-//! signed "now") and responses with errors are never cached. The generation is per process, so
-//! the binary turns the cache off on PostgreSQL, where several replicas may write.
+//! Correctness rests on the key: the tenant, the tenant's data version *as the database holds
+//! it* (the audit log's size, moved inside every write transaction; read before the query runs),
+//! the caller's subject and roles, and the exact request body, each part length-prefixed so no
+//! two different requests share a key. An entry can therefore only be served to the same
+//! principal asking the same question of the same data, and a committed write, by this process
+//! or another replica, moves the version before any later request reads it. Mutations,
+//! documents that touch the audit log (checkpoints are signed "now") and responses with errors
+//! are never cached.
+//!
+//! Memory is bounded in bytes as well as entries: responses larger than
+//! [`MAX_ENTRY_BYTES`] are not kept, and the whole cache holds at most [`MAX_TOTAL_BYTES`].
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -17,21 +22,39 @@ use sha2::{Digest, Sha256};
 use steward_domain::Principal;
 use steward_service::Service;
 
+/// Largest response kept: a page of 100 models with their versions is far below this.
+pub const MAX_ENTRY_BYTES: usize = 256 * 1024;
+/// The most the cache holds, all entries together.
+pub const MAX_TOTAL_BYTES: usize = 32 * 1024 * 1024;
+
 pub struct ResponseCache {
     capacity: usize,
-    entries: Mutex<HashMap<[u8; 32], Bytes>>,
+    inner: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    map: HashMap<[u8; 32], Bytes>,
+    bytes: usize,
+}
+
+/// Appends one key part with its length, so `("ab", "c")` and `("a", "bc")` differ.
+fn part(h: &mut Sha256, bytes: &[u8]) {
+    h.update((bytes.len() as u64).to_le_bytes());
+    h.update(bytes);
 }
 
 impl ResponseCache {
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity,
-            entries: Mutex::new(HashMap::new()),
+            inner: Mutex::new(Entries::default()),
         }
     }
 
-    /// The key for this request, or `None` when it must not be cached.
-    pub fn key(
+    /// The key for this request, or `None` when it must not be cached. Reads the tenant's data
+    /// version from the database; if that fails, the request is simply not cached.
+    pub async fn key(
         &self,
         service: &Service,
         principal: &Principal,
@@ -42,31 +65,45 @@ impl ResponseCache {
             return None;
         }
         let tenant = principal.tenant_id()?;
+        let version = match service.data_version(tenant).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "read cache bypassed: data version unreadable");
+                return None;
+            }
+        };
         let mut h = Sha256::new();
-        h.update(tenant.as_uuid().as_bytes());
-        h.update(service.data_generation(tenant).to_le_bytes());
-        h.update(principal.subject().as_bytes());
-        h.update([0]);
+        part(&mut h, tenant.as_uuid().as_bytes());
+        part(&mut h, &version.to_le_bytes());
+        part(&mut h, principal.subject().as_bytes());
+        h.update((principal.roles().len() as u64).to_le_bytes());
         for r in principal.roles() {
-            h.update(r.as_str().as_bytes());
-            h.update([0]);
+            part(&mut h, r.as_str().as_bytes());
         }
-        h.update(body);
+        part(&mut h, body);
         Some(h.finalize().into())
     }
 
     pub fn get(&self, key: &[u8; 32]) -> Option<Bytes> {
-        self.entries.lock().ok()?.get(key).cloned()
+        self.inner.lock().ok()?.map.get(key).cloned()
     }
 
     pub fn put(&self, key: [u8; 32], value: Bytes) {
-        if let Ok(mut e) = self.entries.lock() {
-            // Entries of old generations are never read again; dropping everything when full
-            // is the simplest bound and costs one recomputation per live page.
-            if e.len() >= self.capacity {
-                e.clear();
+        if value.len() > MAX_ENTRY_BYTES {
+            return;
+        }
+        if let Ok(mut e) = self.inner.lock() {
+            // Entries of old versions are never read again; dropping everything when full is
+            // the simplest bound and costs one recomputation per live page.
+            if e.map.len() >= self.capacity || e.bytes + value.len() > MAX_TOTAL_BYTES {
+                e.map.clear();
+                e.bytes = 0;
             }
-            e.insert(key, value);
+            let added = value.len();
+            if let Some(old) = e.map.insert(key, value) {
+                e.bytes -= old.len();
+            }
+            e.bytes += added;
         }
     }
 }

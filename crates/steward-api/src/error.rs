@@ -20,6 +20,15 @@ pub fn invalid(message: impl Into<String>) -> async_graphql::Error {
     gql(ServiceError::Invalid(message.into()))
 }
 
+/// What a REST client receives for `err`: the status, the code and the public message.
+/// Internal detail is logged here, once, and replaced by a generic message.
+pub fn rest(err: &ServiceError) -> (StatusCode, &'static str, String) {
+    if let ServiceError::Internal(detail) = err {
+        tracing::error!(%detail, "internal error");
+    }
+    (status(err), err.code(), err.to_string())
+}
+
 pub fn status(err: &ServiceError) -> StatusCode {
     match err {
         ServiceError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,

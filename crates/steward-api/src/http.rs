@@ -20,7 +20,7 @@ use steward_service::{Service, ServiceError};
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::cache::ResponseCache;
-use crate::error::status;
+use crate::error::rest;
 use crate::graphql::{StewardSchema, build_schema};
 
 /// Limits and switches of the API; defaults are the hardened ones.
@@ -36,7 +36,8 @@ pub struct ApiConfig {
     pub introspection: bool,
     /// "Did you mean" hints on misspelt fields (off: they leak the schema like introspection).
     pub suggestions: bool,
-    /// Entries of the read-response cache; 0 turns it off (required with several replicas).
+    /// Entries of the read-response cache; 0 turns it off. Safe with several replicas: it is
+    /// keyed on the tenant's data version in the database.
     pub response_cache_entries: usize,
 }
 
@@ -105,7 +106,8 @@ fn error_response(code: StatusCode, gql_code: &str, message: &str) -> Response {
 }
 
 fn service_error_response(err: &ServiceError) -> Response {
-    error_response(status(err), err.code(), &err.to_string())
+    let (status, code, message) = rest(err);
+    error_response(status, code, &message)
 }
 
 fn bearer(headers: &HeaderMap) -> Result<&str, ServiceError> {
@@ -212,33 +214,50 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         Err(resp) => return resp,
     };
     if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-        return error_response(
-            StatusCode::BAD_REQUEST,
-            "INVALID",
-            "batched requests are not accepted; send one operation per request",
-        );
+        return service_error_response(&ServiceError::Invalid(
+            "batched requests are not accepted; send one operation per request".into(),
+        ));
     }
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                "INVALID",
-                &format!("the request body is not a GraphQL request in JSON: {e}"),
-            );
+            return service_error_response(&ServiceError::Invalid(format!(
+                "the request body is not a GraphQL request in JSON: {e}"
+            )));
         }
     };
     let tenant = principal.tenant_slug().to_string();
     let cache_key = state
         .cache
-        .key(&state.service, &principal, &request.query, &body);
+        .key(&state.service, &principal, &request.query, &body)
+        .await;
     if let Some(bytes) = cache_key.as_ref().and_then(|k| state.cache.get(k)) {
+        tracing::info!(
+            tenant,
+            errors = 0,
+            cached = true,
+            duration_ms = started.elapsed().as_millis() as u64,
+            "graphql"
+        );
         return json_bytes(bytes);
     }
-    let response = state.schema.execute(request.data(principal)).await;
+    // The operation runs in a task of its own, so a client that hangs up mid-mutation (a
+    // killed CI job, a proxy timeout) cannot cancel it between its commit and its response:
+    // what was committed is whole, audited, and visible to the next read.
+    let schema = state.schema.clone();
+    let response =
+        match tokio::spawn(async move { schema.execute(request.data(principal)).await }).await {
+            Ok(r) => r,
+            Err(e) => {
+                return service_error_response(&ServiceError::Internal(format!(
+                    "a GraphQL task failed: {e}"
+                )));
+            }
+        };
     tracing::info!(
         tenant,
         errors = response.errors.len(),
+        cached = false,
         duration_ms = started.elapsed().as_millis() as u64,
         "graphql"
     );
@@ -292,7 +311,8 @@ fn default_error_codes(value: &mut serde_json::Value) {
         };
         let ext = obj.entry("extensions").or_insert_with(|| json!({}));
         if let Some(ext) = ext.as_object_mut() {
-            ext.entry("code").or_insert_with(|| json!("INVALID"));
+            let code = ServiceError::Invalid(String::new()).code();
+            ext.entry("code").or_insert_with(|| json!(code));
         }
     }
 }

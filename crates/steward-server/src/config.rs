@@ -92,8 +92,8 @@ pub struct ApiSettings {
     pub max_complexity: usize,
     pub introspection: bool,
     pub suggestions: bool,
-    /// Read-response cache entries (0 = off). Always off on PostgreSQL, where several replicas
-    /// may write and the cache's invalidation is per process.
+    /// Read-response cache entries (0 = off). Keyed on each tenant's data version in the
+    /// database, so it is safe with several replicas on PostgreSQL.
     pub response_cache_entries: usize,
 }
 

@@ -123,23 +123,25 @@ pub fn auth_config(config: &Config, create_secret: bool) -> anyhow::Result<AuthC
     })
 }
 
-/// Parses `30s`, `15m`, `1h`, `7d`.
+/// Parses `30s`, `15m`, `1h`, `7d`: a whole number and a one-letter unit, at most 90 days.
 pub fn parse_ttl(s: &str) -> anyhow::Result<Duration> {
-    let (num, unit) = s.split_at(s.len().saturating_sub(1));
-    let n: u64 = num
-        .parse()
-        .with_context(|| format!("--ttl `{s}`: expected a number and a unit, such as 30m or 1h"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+    let expected = || format!("--ttl `{s}`: expected a number and a unit, such as 30m or 1h");
+    let Some(unit) = s.chars().last() else {
+        bail!("{}", expected());
+    };
+    let num = &s[..s.len() - unit.len_utf8()];
+    let n: u64 = num.parse().with_context(expected)?;
+    let scale = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
         _ => bail!("--ttl `{s}`: the unit must be s, m, h or d"),
     };
-    if secs == 0 || secs > 90 * 86_400 {
-        bail!("--ttl `{s}`: must be between 1 second and 90 days");
+    match n.checked_mul(scale) {
+        Some(secs) if (1..=90 * 86_400).contains(&secs) => Ok(Duration::from_secs(secs)),
+        _ => bail!("--ttl `{s}`: must be between 1 second and 90 days"),
     }
-    Ok(Duration::from_secs(secs))
 }
 
 pub fn mint_token(
@@ -174,13 +176,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     }
     let service = Service::new(store, auth, audit_keys(&config)?)
         .with_policy_settings(config.policy.to_service());
-    let mut api = config.api.to_api_config();
-    if service.store().backend() == steward_store::Backend::Postgres
-        && api.response_cache_entries > 0
-    {
-        tracing::info!("read-response cache off: PostgreSQL may be shared by several replicas");
-        api.response_cache_entries = 0;
-    }
+    let api = config.api.to_api_config();
     let state = steward_api::AppState::new(service.clone(), api);
     let app = steward_api::router(state);
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -235,7 +231,19 @@ mod tests {
     fn ttl_units() {
         assert_eq!(parse_ttl("90s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_ttl("2h").unwrap(), Duration::from_secs(7200));
-        for bad in ["", "h", "1y", "-1h", "0m", "1000d"] {
+        for bad in [
+            "",
+            "h",
+            "1y",
+            "-1h",
+            "0m",
+            "1000d",
+            "1µ",
+            "µ",
+            "99999999999d",
+            "18446744073709551615s",
+            "184467440737095516150s",
+        ] {
             assert!(parse_ttl(bad).is_err(), "{bad}");
         }
     }

@@ -58,12 +58,89 @@ pub(crate) struct Record {
     pub payload: Value,
 }
 
+/// Longest target id an event records. Ids Steward makes are UUIDs (36 characters); a longer
+/// one came from a caller's raw input (a name in a denied request, say) and is cut, so nobody can
+/// grow the append-only log by sending large values.
+const MAX_TARGET_ID_CHARS: usize = 128;
+
+/// Longest message an event of a denied or failed attempt records.
+const MAX_ATTEMPT_MESSAGE_CHARS: usize = 512;
+
+fn cut(value: &str, max: usize) -> String {
+    if value.chars().count() <= max {
+        value.to_string()
+    } else {
+        let head: String = value.chars().take(max).collect();
+        format!("{head}...")
+    }
+}
+
 impl Record {
     pub fn new(target_kind: &'static str, target_id: impl ToString, payload: Value) -> Self {
         Self {
             target_kind,
-            target_id: target_id.to_string(),
+            target_id: cut(&target_id.to_string(), MAX_TARGET_ID_CHARS),
             payload,
+        }
+    }
+
+    /// The record of a denied attempt: the target and the (bounded) reason.
+    pub fn denial(target_kind: &'static str, target_id: &str, err: &ServiceError) -> Self {
+        let reason = cut(&err.to_string(), MAX_ATTEMPT_MESSAGE_CHARS);
+        Self::new(target_kind, target_id, json!({ "reason": reason }))
+    }
+
+    /// The record of an authorized attempt that failed: the target, code and (bounded) message.
+    pub fn failure(target_kind: &'static str, target_id: &str, err: &ServiceError) -> Self {
+        let message = cut(&err.to_string(), MAX_ATTEMPT_MESSAGE_CHARS);
+        let payload = json!({"error": {"code": err.code(), "message": message}});
+        Self::new(target_kind, target_id, payload)
+    }
+}
+
+/// Denied attempts recorded per principal and operation in one [`DENIAL_WINDOW`]; beyond this
+/// they are counted, and the count is written with the next recorded denial. A caller without
+/// the right can therefore add at most this many events a minute, however fast it retries.
+pub(crate) const MAX_DENIALS_PER_WINDOW: u32 = 10;
+const DENIAL_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+/// Principals remembered at most; beyond this the table starts afresh.
+const MAX_DENIAL_KEYS: usize = 10_000;
+
+/// One principal's denials of one operation: when the window started, how many were recorded
+/// in it, how many were not since the last recorded one.
+type DenialWindow = (std::time::Instant, u32, u64);
+
+/// Coalesces repeated denials of one principal (see [`MAX_DENIALS_PER_WINDOW`]).
+#[derive(Default)]
+pub(crate) struct DenialLimiter {
+    windows:
+        std::sync::Mutex<std::collections::HashMap<(TenantId, String, Operation), DenialWindow>>,
+}
+
+impl DenialLimiter {
+    /// `Some(suppressed)` when this denial is to be recorded (with the number of denials not
+    /// recorded since the last one), `None` when it is only counted.
+    pub(crate) fn admit(&self, tenant: TenantId, sub: &str, op: Operation) -> Option<u64> {
+        let Ok(mut w) = self.windows.lock() else {
+            return Some(0);
+        };
+        if w.len() >= MAX_DENIAL_KEYS {
+            w.clear();
+        }
+        let now = std::time::Instant::now();
+        let entry = w
+            .entry((tenant, sub.to_string(), op))
+            .or_insert((now, 0, 0));
+        if now.duration_since(entry.0) >= DENIAL_WINDOW {
+            entry.0 = now;
+            entry.1 = 0;
+        }
+        if entry.1 < MAX_DENIALS_PER_WINDOW {
+            entry.1 += 1;
+            Some(std::mem::take(&mut entry.2))
+        } else {
+            entry.2 += 1;
+            None
         }
     }
 }
@@ -154,7 +231,6 @@ impl Service {
             let tx = self.store.begin_write().await?;
             self.append(&tx, tenant, event).await?;
             tx.commit().await?;
-            self.bump_generation(tenant);
             Ok::<(), ServiceError>(())
         }
         .await;

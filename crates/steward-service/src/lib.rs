@@ -32,8 +32,7 @@ pub struct Service {
     audit: std::sync::Arc<AuditKeys>,
     policy: std::sync::Arc<policy::PolicyRuntime>,
     /// Per tenant, a counter bumped after every committed write (see [`Service::data_generation`]).
-    generations:
-        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<steward_domain::TenantId, u64>>>,
+    denials: std::sync::Arc<audit::DenialLimiter>,
 }
 
 impl Service {
@@ -44,7 +43,7 @@ impl Service {
             auth,
             audit: std::sync::Arc::new(audit),
             policy: std::sync::Arc::new(policy::PolicyRuntime::new(PolicySettings::default())),
-            generations: Default::default(),
+            denials: Default::default(),
         }
     }
 
@@ -54,23 +53,22 @@ impl Service {
         self
     }
 
-    /// A number that changes whenever this process commits a write to `tenant`'s data (registry
-    /// or audit log). Read caches key on it: an answer computed at generation `g` is valid until
-    /// the generation moves. Writes by other processes (several replicas on PostgreSQL) do not
-    /// move it, so such caches must stay off there.
-    pub fn data_generation(&self, tenant: steward_domain::TenantId) -> u64 {
-        self.generations
-            .lock()
-            .map(|g| g.get(&tenant).copied().unwrap_or(0))
-            .unwrap_or(u64::MAX)
+    /// The version of `tenant`'s data as the database holds it: the size of its audit log,
+    /// which every write moves inside its own transaction (every mutation, allowed, denied or
+    /// failed, appends one event). Read caches key on it, so an answer computed at version `v`
+    /// is never served after a write has committed, whichever process or replica wrote. One
+    /// primary-key read.
+    ///
+    /// A future write that is not audited one event at a time (an ingested batch) must move
+    /// this version in its transaction too.
+    pub async fn data_version(&self, tenant: steward_domain::TenantId) -> ServiceResult<u64> {
+        Ok(self.store.audit_size(tenant).await?)
     }
 
-    /// Called after (never before) a commit, so that no reader can cache pre-commit data under
-    /// the new generation.
-    pub(crate) fn bump_generation(&self, tenant: steward_domain::TenantId) {
-        if let Ok(mut g) = self.generations.lock() {
-            *g.entry(tenant).or_insert(0) += 1;
-        }
+    /// Policy evaluations (and compilations) running right now, in either lane. An operational
+    /// figure, and what tests wait on instead of sleeping.
+    pub fn policy_evaluations_in_flight(&self) -> usize {
+        self.policy.in_flight()
     }
 
     pub fn authenticator(&self) -> &Authenticator {
@@ -94,6 +92,28 @@ impl Service {
                 pending.join(", ")
             )))
         }
+    }
+}
+
+impl Service {
+    /// Records a denied attempt, coalescing a principal's repeated denials (at most
+    /// [`audit::MAX_DENIALS_PER_WINDOW`] events a minute per operation; the next recorded one
+    /// carries how many were not).
+    pub(crate) async fn record_denial(
+        &self,
+        principal: &Principal,
+        op: Operation,
+        mut record: Record,
+    ) {
+        if let Some(tenant) = principal.tenant_id() {
+            match self.denials.admit(tenant, principal.subject(), op) {
+                None => return,
+                Some(0) => {}
+                Some(n) => record.payload["suppressedSinceLast"] = serde_json::json!(n),
+            }
+        }
+        self.record_attempt(principal, op, Outcome::Denied, record)
+            .await;
     }
 }
 
@@ -153,14 +173,8 @@ impl Service {
         target: (&'static str, String),
     ) -> ServiceResult<Attempt<'p>> {
         if let Err(e) = authorize(principal, op) {
-            let payload = serde_json::json!({"reason": e.to_string()});
-            self.record_attempt(
-                principal,
-                op,
-                Outcome::Denied,
-                Record::new(target.0, &target.1, payload),
-            )
-            .await;
+            self.record_denial(principal, op, Record::denial(target.0, &target.1, &e))
+                .await;
             return Err(e);
         }
         let scope = principal.scope().ok_or(ServiceError::NotFound("tenant"))?;
@@ -206,7 +220,6 @@ impl Service {
         )?;
         self.append(&m.tx, tenant, event).await?;
         m.tx.commit().await?;
-        self.bump_generation(tenant);
         Ok(())
     }
 
@@ -219,15 +232,9 @@ impl Service {
 
     /// Records why an attempt failed (before or without its transaction); returns the error.
     pub(crate) async fn reject<T>(&self, a: Attempt<'_>, err: ServiceError) -> ServiceResult<T> {
-        let payload =
-            serde_json::json!({"error": {"code": err.code(), "message": err.to_string()}});
-        self.record_attempt(
-            a.principal,
-            a.op,
-            Outcome::Failed,
-            Record::new(a.target.0, &a.target.1, payload),
-        )
-        .await;
+        let record = Record::failure(a.target.0, &a.target.1, &err);
+        self.record_attempt(a.principal, a.op, Outcome::Failed, record)
+            .await;
         Err(err)
     }
 }

@@ -59,6 +59,8 @@ pub(crate) struct PolicyRuntime {
     main: Arc<Semaphore>,
     suspect: Arc<Semaphore>,
     suspects: Mutex<HashSet<sp::ContentHash>>,
+    /// Permits of each lane, to tell how many evaluations are running.
+    permits: (usize, usize),
 }
 
 /// Suspects remembered at most; beyond this the set is cleared (they are re-detected by their
@@ -68,12 +70,24 @@ const MAX_SUSPECTS: usize = 4096;
 impl PolicyRuntime {
     pub(crate) fn new(settings: PolicySettings) -> Self {
         let permits = settings.max_concurrent.max(1);
+        let suspect = (permits / 2).max(1);
         Self {
             engine: Arc::new(sp::PolicyEngine::new(settings.limits)),
             main: Arc::new(Semaphore::new(permits)),
-            suspect: Arc::new(Semaphore::new((permits / 2).max(1))),
+            suspect: Arc::new(Semaphore::new(suspect)),
             suspects: Mutex::new(HashSet::new()),
+            permits: (permits, suspect),
         }
+    }
+
+    /// Evaluations and compilations holding a permit right now, in both lanes.
+    pub(crate) fn in_flight(&self) -> usize {
+        let main = self.permits.0.saturating_sub(self.main.available_permits());
+        let suspect = self
+            .permits
+            .1
+            .saturating_sub(self.suspect.available_permits());
+        main + suspect
     }
 
     fn is_suspect(&self, revision: &sp::ContentHash) -> bool {

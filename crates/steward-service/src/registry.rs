@@ -39,10 +39,9 @@ impl Service {
         input: NewTenant,
     ) -> ServiceResult<Tenant> {
         let op = Operation::CreateTenant;
-        let target = || Record::new("tenant", &input.slug, json!({}));
         if let Err(e) = authorize(principal, op) {
-            self.record_attempt(principal, op, Outcome::Denied, target())
-                .await;
+            let record = Record::denial("tenant", &input.slug, &e);
+            self.record_denial(principal, op, record).await;
             return Err(e);
         }
         let created = async {
@@ -54,19 +53,13 @@ impl Service {
             let event = self.event(principal, (tenant.id, &tenant.slug), op, Outcome::Ok, Record::new("tenant", tenant.id, after))?;
             self.append(&tx, tenant.id, event).await?;
             tx.commit().await?;
-            self.bump_generation(tenant.id);
             Ok::<Tenant, ServiceError>(tenant)
         }
         .await;
         if let Err(e) = &created {
-            let payload = json!({"error": {"code": e.code(), "message": e.to_string()}});
-            self.record_attempt(
-                principal,
-                op,
-                Outcome::Failed,
-                Record::new("tenant", &input.slug, payload),
-            )
-            .await;
+            let record = Record::failure("tenant", &input.slug, e);
+            self.record_attempt(principal, op, Outcome::Failed, record)
+                .await;
         }
         created
     }

@@ -34,7 +34,8 @@ pub fn audit_keys() -> steward_service::audit::AuditKeys {
 
 pub struct TestApp {
     pub router: Router,
-    pub db: TestDb,
+    pub service: Service,
+    pub db: std::sync::Arc<TestDb>,
     pub auth: AuthConfig,
 }
 
@@ -56,8 +57,13 @@ impl TestApp {
         let db = TestDb::new().await;
         let service =
             Service::new(db.store.clone(), auth.clone(), audit_keys()).with_policy_settings(policy);
-        let router = router(AppState::new(service, api));
-        TestApp { router, db, auth }
+        let router = router(AppState::new(service.clone(), api));
+        TestApp {
+            router,
+            service,
+            db: std::sync::Arc::new(db),
+            auth,
+        }
     }
 
     pub fn token(&self, tenant: &str, roles: &[Role]) -> String {

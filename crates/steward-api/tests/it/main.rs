@@ -4,6 +4,7 @@
 mod app;
 mod audit;
 mod auth;
+mod cache;
 mod hardening;
 mod isolation;
 mod matrix;
