@@ -78,8 +78,25 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// Loads the audit signing key, creating it (mode 0600) on first start when absent.
+///
+/// On PostgreSQL the key must be configured and exist: several replicas, or a fresh container,
+/// would otherwise each mint a key of their own, and checkpoints and redaction HMACs would differ
+/// between them.
 pub fn audit_keys(config: &Config) -> anyhow::Result<steward_service::audit::AuditKeys> {
     let path = config.audit_key_path();
+    if config.database_url.starts_with("postgres") {
+        match &config.audit.signing_key_file {
+            None => bail!(
+                "audit.signing_key_file (STEWARD_AUDIT_SIGNING_KEY_FILE) must be set on PostgreSQL: every replica must sign with the same Ed25519 key; create one with `openssl genpkey -algorithm ed25519 -out audit-ed25519.pem` and give it to every replica"
+            ),
+            Some(p) if !p.exists() => bail!(
+                "audit.signing_key_file {} does not exist; on PostgreSQL Steward does not create it (each replica would mint its own): create it once with `openssl genpkey -algorithm ed25519 -out {}`",
+                p.display(),
+                p.display()
+            ),
+            Some(_) => {}
+        }
+    }
     let key = if path.exists() {
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading the audit signing key {}", path.display()))?;
@@ -246,6 +263,30 @@ mod tests {
         ] {
             assert!(parse_ttl(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn postgres_refuses_to_mint_an_audit_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config {
+            database_url: "postgres://u:p@127.0.0.1/steward".into(),
+            ..Config::default()
+        };
+        let err = audit_keys(&config).err().unwrap().to_string();
+        assert!(err.contains("audit.signing_key_file"), "{err}");
+        let missing = dir.path().join("audit.pem");
+        config.audit.signing_key_file = Some(missing.clone());
+        let err = audit_keys(&config).err().unwrap().to_string();
+        assert!(err.contains("does not exist"), "{err}");
+        assert!(!missing.exists(), "no key may be created on PostgreSQL");
+        // A key that exists (here made by SQLite-mode start-up) is used.
+        let sqlite = Config {
+            database_url: format!("sqlite://{}/s.db?mode=rwc", dir.path().display()),
+            ..Config::default()
+        };
+        audit_keys(&sqlite).unwrap();
+        config.audit.signing_key_file = Some(sqlite.audit_key_path());
+        assert!(audit_keys(&config).is_ok());
     }
 
     #[test]
