@@ -193,19 +193,89 @@ pub fn allows(role: Role, op: Operation) -> bool {
     }
 }
 
-/// An authenticated caller: built by the service layer from a verified token, never from input.
+/// Steward's own callers: the parts of the server that act by themselves. Each has its own
+/// row of the permission matrix ([`system_allows`]) and appears in the audit log as
+/// `system:<name>` (a prefix no token subject may carry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SystemActor {
+    /// Closes monitoring windows and evaluates policies on their schedule.
+    Scheduler,
+    /// Delivers decided actions (notifications, retraining triggers) from the outbox.
+    OutboxRelay,
+    /// Seeds the demo tenants and their data (`steward serve --demo`).
+    DemoSeeder,
+}
+
+/// Token subjects starting with this are refused: it names Steward's system actors.
+pub const SYSTEM_SUBJECT_PREFIX: &str = "system:";
+
+impl SystemActor {
+    pub const ALL: [SystemActor; 3] = [
+        SystemActor::Scheduler,
+        SystemActor::OutboxRelay,
+        SystemActor::DemoSeeder,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SystemActor::Scheduler => "scheduler",
+            SystemActor::OutboxRelay => "outbox_relay",
+            SystemActor::DemoSeeder => "demo_seeder",
+        }
+    }
+
+    /// The subject recorded in the audit log: `system:<name>`.
+    pub fn subject(self) -> String {
+        format!("{SYSTEM_SUBJECT_PREFIX}{}", self.as_str())
+    }
+}
+
+/// The permission matrix of the system actors: may `actor` perform `op`? Like [`allows`], the
+/// only place the answer is written; docs/permissions.md has it as its second table.
+///
+/// - the scheduler reads what it monitors and evaluates policies (as the `service` role may);
+/// - the outbox relay reads what it delivers and changes nothing;
+/// - the demo seeder does what the demo shows: creates the demo tenants and registers, writes
+///   and evaluates on their behalf; it reads no audit log.
+#[allow(clippy::match_like_matches_macro)]
+pub fn system_allows(actor: SystemActor, op: Operation) -> bool {
+    use Operation as O;
+    use SystemActor as S;
+    match (actor, op) {
+        (_, O::ReadRegistry | O::ReadPolicies) => true,
+        (S::Scheduler, O::EvaluatePolicy) => true,
+        (S::DemoSeeder, O::ReadAudit | O::ReadPlatformAudit) => false,
+        (S::DemoSeeder, _) => true,
+        _ => false,
+    }
+}
+
+/// Who a principal is: a person or service holding a verified token, or a system actor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Caller {
+    Token,
+    System(SystemActor),
+}
+
+/// An authenticated caller: built by the service layer from a verified token, or as one of
+/// Steward's [`SystemActor`]s, never from input.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {
     subject: String,
     tenant_slug: String,
     tenant: Option<TenantId>,
     roles: Vec<Role>,
+    caller: Caller,
     request_id: Option<String>,
 }
 
 impl Principal {
     /// Records a verified identity. `tenant` is `None` only when the token names a tenant that does
     /// not exist yet, which only a platform admin may do (to create it).
+    ///
+    /// Only the authenticator (`steward-service/src/auth/`) calls this in production code, and
+    /// test fixtures; everything else acts as a [`SystemActor`] through [`Principal::system`].
+    /// The tidy test (`steward-domain/tests/it/tidy.rs`) fails on any other caller.
     pub fn authenticated(
         subject: String,
         tenant_slug: String,
@@ -219,7 +289,29 @@ impl Principal {
             tenant_slug,
             tenant,
             roles,
+            caller: Caller::Token,
             request_id: None,
+        }
+    }
+
+    /// Steward's own system actor `actor`, acting in `tenant` (`None`: a tenant it is about to
+    /// create). Audited as `system:<name>`; may what [`system_allows`] says, nothing more.
+    pub fn system(actor: SystemActor, tenant_slug: &str, tenant: Option<TenantId>) -> Self {
+        Self {
+            subject: actor.subject(),
+            tenant_slug: tenant_slug.to_string(),
+            tenant,
+            roles: Vec::new(),
+            caller: Caller::System(actor),
+            request_id: None,
+        }
+    }
+
+    /// The system actor this principal is, if it is one.
+    pub fn system_actor(&self) -> Option<SystemActor> {
+        match self.caller {
+            Caller::System(a) => Some(a),
+            Caller::Token => None,
         }
     }
 
@@ -249,9 +341,12 @@ impl Principal {
         &self.roles
     }
 
-    /// True if any of the principal's roles allows `op`.
+    /// True if any of the principal's roles allows `op` (for a system actor: its own row).
     pub fn may(&self, op: Operation) -> bool {
-        self.roles.iter().any(|r| allows(*r, op))
+        match self.caller {
+            Caller::Token => self.roles.iter().any(|r| allows(*r, op)),
+            Caller::System(a) => system_allows(a, op),
+        }
     }
 
     /// The capability to touch this principal's tenant's data, if the tenant exists.
@@ -289,8 +384,21 @@ mod tests {
 
     #[test]
     fn principal_without_tenant_has_no_scope() {
-        let p = Principal::authenticated("a".into(), "new".into(), None, vec![Role::PlatformAdmin]);
+        let p = Principal::system(SystemActor::DemoSeeder, "new", None);
         assert!(p.scope().is_none());
         assert!(p.may(Operation::CreateTenant));
+        assert_eq!(p.subject(), "system:demo_seeder");
+    }
+
+    #[test]
+    fn system_actors_may_only_their_row() {
+        let s = Principal::system(SystemActor::Scheduler, "t", Some(TenantId::generate()));
+        assert!(s.may(Operation::EvaluatePolicy));
+        assert!(!s.may(Operation::RegisterModel));
+        assert!(!s.may(Operation::ReadAudit));
+        let r = Principal::system(SystemActor::OutboxRelay, "t", None);
+        assert!(Operation::ALL.iter().all(
+            |op| r.may(*op) == matches!(op, Operation::ReadRegistry | Operation::ReadPolicies)
+        ));
     }
 }

@@ -137,12 +137,8 @@ async fn version(
 
 /// Seeds the demo data unless tenant `acme` already exists, and returns a 12-hour token for it.
 pub async fn seed(svc: &Service) -> anyhow::Result<String> {
-    let admin = Principal::authenticated(
-        "steward-demo".into(),
-        "acme".into(),
-        None,
-        vec![Role::PlatformAdmin],
-    );
+    // The demo is written by Steward's own demo seeder, audited as `system:demo_seeder`.
+    let admin = Principal::system(SystemActor::DemoSeeder, "acme", None);
     let token = svc.authenticator().mint_dev_token(
         "demo-user",
         "acme",
@@ -153,7 +149,7 @@ pub async fn seed(svc: &Service) -> anyhow::Result<String> {
         ],
         Duration::from_secs(12 * 3600),
     )?;
-    if svc.store().tenant_by_slug("acme").await?.is_some() {
+    if svc.tenant_exists("acme").await? {
         tracing::info!("demo data already present");
         return Ok(token);
     }
@@ -175,12 +171,7 @@ pub async fn seed(svc: &Service) -> anyhow::Result<String> {
             },
         )
         .await?;
-    let owner = Principal::authenticated(
-        "ml-platform-ci".into(),
-        acme.slug.clone(),
-        Some(acme.id),
-        vec![Role::ModelOwner],
-    );
+    let owner = Principal::system(SystemActor::DemoSeeder, &acme.slug, Some(acme.id));
 
     let tx = dataset(
         svc,
@@ -293,12 +284,7 @@ pub async fn seed(svc: &Service) -> anyhow::Result<String> {
     )
     .await?;
 
-    let lender = Principal::authenticated(
-        "globex-ci".into(),
-        globex.slug.clone(),
-        Some(globex.id),
-        vec![Role::ModelOwner],
-    );
+    let lender = Principal::system(SystemActor::DemoSeeder, &globex.slug, Some(globex.id));
     let loans = dataset(
         svc,
         &lender,
@@ -388,14 +374,7 @@ async fn seed_policies(
     globex: &Tenant,
     credit: ModelId,
 ) -> anyhow::Result<()> {
-    let author = |t: &Tenant| {
-        Principal::authenticated(
-            "policy-team".into(),
-            t.slug.clone(),
-            Some(t.id),
-            vec![Role::PolicyAuthor],
-        )
-    };
+    let author = |t: &Tenant| Principal::system(SystemActor::DemoSeeder, &t.slug, Some(t.id));
     let acme_author = author(acme);
     publish(
         svc,
@@ -438,12 +417,7 @@ async fn seed_policies(
     )
     .await?;
 
-    let monitor = Principal::authenticated(
-        "monitoring".into(),
-        acme.slug.clone(),
-        Some(acme.id),
-        vec![Role::Service],
-    );
+    let monitor = Principal::system(SystemActor::DemoSeeder, &acme.slug, Some(acme.id));
     for (hour, eu_auc) in [(9, 0.931), (10, 0.889)] {
         let context = serde_json::json!({
             "window": {"start": format!("2026-11-25T{:02}:00:00Z", hour - 1), "end": format!("2026-11-25T{hour:02}:00:00Z"), "rows": 118_400},
@@ -488,9 +462,8 @@ mod tests {
         let svc = Service::new(db.store.clone(), auth, keys);
         seed(&svc).await.unwrap();
         seed(&svc).await.unwrap();
-        let acme = svc.store().tenant_by_slug("acme").await.unwrap().unwrap();
-        let viewer =
-            Principal::authenticated("v".into(), "acme".into(), Some(acme.id), vec![Role::Viewer]);
+        let acme = db.store.tenant_by_slug("acme").await.unwrap().unwrap();
+        let viewer = Principal::system(SystemActor::OutboxRelay, "acme", Some(acme.id));
         let page = PageRequest {
             first: 10,
             after: None,

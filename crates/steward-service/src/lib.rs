@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod auth;
 mod error;
+mod mutation;
 mod policy;
 mod registry;
 
@@ -20,9 +21,10 @@ pub use steward_store::AuditFilter;
 
 use steward_audit::Outcome;
 use steward_domain::{Operation, Principal, TenantScope};
-use steward_store::{Store, WriteTx};
+use steward_store::Store;
 
 use crate::audit::{AuditKeys, Record};
+pub(crate) use crate::mutation::Writes;
 
 /// The service facade the API and the binary hold. Cheap to clone.
 #[derive(Clone)]
@@ -75,9 +77,9 @@ impl Service {
         &self.auth
     }
 
-    /// The store, for health checks and start-up; use cases go through the methods here.
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// Whether a tenant with this slug exists (start-up and the demo seeder ask).
+    pub async fn tenant_exists(&self, slug: &str) -> ServiceResult<bool> {
+        Ok(self.store.tenant_by_slug(slug).await?.is_some())
     }
 
     /// Readiness: the database answers and no migration is pending.
@@ -140,101 +142,4 @@ pub(crate) fn authorize(principal: &Principal, op: Operation) -> ServiceResult<(
 pub(crate) fn scope_for(principal: &Principal, op: Operation) -> ServiceResult<TenantScope> {
     authorize(principal, op)?;
     principal.scope().ok_or(ServiceError::NotFound("tenant"))
-}
-
-/// An authorized mutation not yet holding a transaction: what its audit event needs. Use cases
-/// that must do slow work before writing (a policy evaluation) hold an `Attempt` while they work,
-/// so no write lock is held meanwhile, then [`Service::open`] it.
-pub(crate) struct Attempt<'p> {
-    pub scope: TenantScope,
-    principal: &'p Principal,
-    op: Operation,
-    target: (&'static str, String),
-}
-
-/// An authorized mutation in progress: the transaction every write of one use case shares, and
-/// what its audit event needs.
-///
-/// Every mutation ends in exactly one audit event: `Service::commit` appends it (outcome ok) in
-/// the same transaction, so the change and its record stand or fall together; `Service::fail`
-/// drops the transaction and records the failure; `Service::begin` records a denial.
-pub(crate) struct Mutation<'p> {
-    pub tx: WriteTx,
-    pub scope: TenantScope,
-    attempt: Attempt<'p>,
-}
-
-impl Service {
-    /// Checks `op` for `principal`; a denial is recorded in the audit log and returned.
-    pub(crate) async fn attempt<'p>(
-        &self,
-        principal: &'p Principal,
-        op: Operation,
-        target: (&'static str, String),
-    ) -> ServiceResult<Attempt<'p>> {
-        if let Err(e) = authorize(principal, op) {
-            self.record_denial(principal, op, Record::denial(target.0, &target.1, &e))
-                .await;
-            return Err(e);
-        }
-        let scope = principal.scope().ok_or(ServiceError::NotFound("tenant"))?;
-        Ok(Attempt {
-            scope,
-            principal,
-            op,
-            target,
-        })
-    }
-
-    /// Opens the write transaction of an authorized attempt.
-    pub(crate) async fn open<'p>(&self, attempt: Attempt<'p>) -> ServiceResult<Mutation<'p>> {
-        let tx = self.store.begin_write().await?;
-        Ok(Mutation {
-            tx,
-            scope: attempt.scope,
-            attempt,
-        })
-    }
-
-    pub(crate) async fn begin<'p>(
-        &self,
-        principal: &'p Principal,
-        op: Operation,
-        target: (&'static str, String),
-    ) -> ServiceResult<Mutation<'p>> {
-        let attempt = self.attempt(principal, op, target).await?;
-        self.open(attempt).await
-    }
-
-    /// Appends the mutation's audit event and commits. If the audit write fails, nothing of the
-    /// mutation remains (fail closed).
-    pub(crate) async fn commit(&self, m: Mutation<'_>, record: Record) -> ServiceResult<()> {
-        let tenant = m.scope.tenant_id();
-        let principal = m.attempt.principal;
-        let event = self.event(
-            principal,
-            (tenant, principal.tenant_slug()),
-            m.attempt.op,
-            Outcome::Ok,
-            record,
-        )?;
-        self.append(&m.tx, tenant, event).await?;
-        m.tx.commit().await?;
-        Ok(())
-    }
-
-    /// Abandons the mutation and records why; returns the error for the caller to propagate.
-    pub(crate) async fn fail<T>(&self, m: Mutation<'_>, err: ServiceError) -> ServiceResult<T> {
-        let Mutation { tx, attempt, .. } = m;
-        drop(tx);
-        self.reject(attempt, err).await
-    }
-
-    /// Records why an attempt failed (before or without its transaction); returns the error.
-    pub(crate) async fn reject<T>(&self, a: Attempt<'_>, err: ServiceError) -> ServiceResult<T> {
-        let record = Record::failure(a.target.0, &a.target.1, &err);
-        self.record_attempt(a.principal, a.op, Outcome::Failed, record)
-            .await;
-        Err(err)
-    }
 }

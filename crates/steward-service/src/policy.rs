@@ -25,7 +25,7 @@ use tokio::sync::Semaphore;
 
 use crate::audit::Record;
 use crate::registry::check_page;
-use crate::{Service, ServiceError, ServiceResult, scope_for};
+use crate::{Service, ServiceError, ServiceResult, Writes, scope_for};
 
 /// How policies are evaluated in this process.
 #[derive(Clone, Debug)]
@@ -278,30 +278,18 @@ impl Service {
         principal: &Principal,
         input: NewPolicy,
     ) -> ServiceResult<Policy> {
-        let m = self
-            .begin(
-                principal,
-                Operation::CreatePolicy,
-                ("policy", input.name.clone()),
-            )
-            .await?;
-        let created = async {
+        let target = ("policy", input.name.clone());
+        self.mutate(principal, Operation::CreatePolicy, target, async |m: Writes| {
             input.validate()?;
-            Ok::<_, ServiceError>(
-                self.store
-                    .create_policy(&m.tx, &m.scope, principal.subject(), &input)
-                    .await?,
-            )
-        }
-        .await;
-        match created {
-            Ok(p) => {
-                let after = json!({"after": {"id": p.id.to_string(), "name": p.name, "description": p.description}});
-                self.commit(m, Record::new("policy", p.id, after)).await?;
-                Ok(p)
-            }
-            Err(e) => self.fail(m, e).await,
-        }
+            let p = self
+                .store
+                .create_policy(&m.tx, &m.scope, principal.subject(), &input)
+                .await?;
+            let after = json!({"after": {"id": p.id.to_string(), "name": p.name, "description": p.description}});
+            let record = Record::new("policy", p.id, after);
+            Ok((p, record))
+        })
+        .await
     }
 
     /// Compiles and lints the source (off the runtime), then stores it as a draft revision.
@@ -355,26 +343,23 @@ impl Service {
             Ok(c) => c,
             Err(e) => return self.reject(a, e).await,
         };
-        let m = self.open(a).await?;
-        let stored = self
-            .store
-            .add_policy_revision(&m.tx, &m.scope, principal.subject(), &input, &hash)
-            .await;
-        match stored {
-            Ok((revision, created)) => {
-                let mut p = revision_payload(&revision);
-                p["created"] = json!(created);
-                p["warnings"] = json!(warnings.len());
-                self.commit(m, Record::new("policy", revision.policy_id, p))
-                    .await?;
-                Ok(ProposedRevision {
-                    revision,
-                    warnings,
-                    created,
-                })
-            }
-            Err(e) => self.fail(m, e.into()).await,
-        }
+        self.complete(a, async |m: Writes| {
+            let (revision, created) = self
+                .store
+                .add_policy_revision(&m.tx, &m.scope, principal.subject(), &input, &hash)
+                .await?;
+            let mut p = revision_payload(&revision);
+            p["created"] = json!(created);
+            p["warnings"] = json!(warnings.len());
+            let record = Record::new("policy", revision.policy_id, p);
+            let proposed = ProposedRevision {
+                revision,
+                warnings,
+                created,
+            };
+            Ok((proposed, record))
+        })
+        .await
     }
 
     /// Makes revision `number` the active one. Publishing an earlier revision is how a policy is
@@ -385,27 +370,23 @@ impl Service {
         policy: PolicyId,
         number: i64,
     ) -> ServiceResult<PolicyRevision> {
-        let m = self
-            .begin(
-                principal,
-                Operation::PublishPolicy,
-                ("policy", policy.to_string()),
-            )
-            .await?;
-        let published = self
-            .store
-            .activate_policy_revision(&m.tx, &m.scope, principal.subject(), policy, number)
-            .await;
-        match published {
-            Ok(a) => {
+        let target = ("policy", policy.to_string());
+        self.mutate(
+            principal,
+            Operation::PublishPolicy,
+            target,
+            async |m: Writes| {
+                let a = self
+                    .store
+                    .activate_policy_revision(&m.tx, &m.scope, principal.subject(), policy, number)
+                    .await?;
                 let mut p = revision_payload(&a.revision);
                 p["previous"] = json!(a.previous);
                 p["changed"] = json!(a.changed);
-                self.commit(m, Record::new("policy", policy, p)).await?;
-                Ok(a.revision)
-            }
-            Err(e) => self.fail(m, e.into()).await,
-        }
+                Ok((a.revision, Record::new("policy", policy, p)))
+            },
+        )
+        .await
     }
 
     pub async fn bind_policy(
@@ -414,25 +395,25 @@ impl Service {
         input: NewPolicyBinding,
     ) -> ServiceResult<PolicyBinding> {
         let target = ("policy", input.policy_id.to_string());
-        let m = self.begin(principal, Operation::BindPolicy, target).await?;
-        let created = async {
-            let input = input.validate()?;
-            Ok::<_, ServiceError>(
-                self.store
+        self.mutate(
+            principal,
+            Operation::BindPolicy,
+            target,
+            async |m: Writes| {
+                let input = input.validate()?;
+                let b = self
+                    .store
                     .create_policy_binding(&m.tx, &m.scope, principal.subject(), &input)
-                    .await?,
-            )
-        }
-        .await;
-        match created {
-            Ok(b) => {
-                let p = json!({"after": binding_payload(&b)});
-                self.commit(m, Record::new("policy_binding", b.id, p))
                     .await?;
-                Ok(b)
-            }
-            Err(e) => self.fail(m, e).await,
-        }
+                let record = Record::new(
+                    "policy_binding",
+                    b.id,
+                    json!({"after": binding_payload(&b)}),
+                );
+                Ok((b, record))
+            },
+        )
+        .await
     }
 
     /// Removes a binding (kept, marked removed). Removing it again changes nothing.
@@ -441,25 +422,21 @@ impl Service {
         principal: &Principal,
         id: PolicyBindingId,
     ) -> ServiceResult<PolicyBinding> {
-        let m = self
-            .begin(
-                principal,
-                Operation::UnbindPolicy,
-                ("policy_binding", id.to_string()),
-            )
-            .await?;
-        let removed = self
-            .store
-            .remove_policy_binding(&m.tx, &m.scope, principal.subject(), id)
-            .await;
-        match removed {
-            Ok((b, changed)) => {
+        let target = ("policy_binding", id.to_string());
+        self.mutate(
+            principal,
+            Operation::UnbindPolicy,
+            target,
+            async |m: Writes| {
+                let (b, changed) = self
+                    .store
+                    .remove_policy_binding(&m.tx, &m.scope, principal.subject(), id)
+                    .await?;
                 let p = json!({"after": binding_payload(&b), "changed": changed});
-                self.commit(m, Record::new("policy_binding", id, p)).await?;
-                Ok(b)
-            }
-            Err(e) => self.fail(m, e.into()).await,
-        }
+                Ok((b, Record::new("policy_binding", id, p)))
+            },
+        )
+        .await
     }
 
     /// Evaluates the policy that governs the version's model and stores the decision record.
@@ -479,23 +456,19 @@ impl Service {
             Ok(r) => r,
             Err(e) => return self.reject(a, e).await,
         };
-        let m = self.open(a).await?;
-        match self
-            .store
-            .insert_decision_record(&m.tx, &m.scope, &record)
-            .await
-        {
-            Ok(rec) => {
-                let p = json!({"policyId": rec.policy_id.to_string(), "revision": rec.revision_number,
-                    "revisionHash": rec.revision_hash, "bindingId": rec.binding_id.to_string(),
-                    "hook": rec.hook.as_str(), "modelVersionId": rec.model_version_id.to_string(),
-                    "inputHash": rec.input_hash, "outcome": rec.outcome["outcome"], "limitHit": rec.limit_hit});
-                self.commit(m, Record::new("decision_record", rec.id, p))
-                    .await?;
-                Ok(rec)
-            }
-            Err(e) => self.fail(m, e.into()).await,
-        }
+        self.complete(a, async |m: Writes| {
+            let rec = self
+                .store
+                .insert_decision_record(&m.tx, &m.scope, &record)
+                .await?;
+            let p = json!({"policyId": rec.policy_id.to_string(), "revision": rec.revision_number,
+                "revisionHash": rec.revision_hash, "bindingId": rec.binding_id.to_string(),
+                "hook": rec.hook.as_str(), "modelVersionId": rec.model_version_id.to_string(),
+                "inputHash": rec.input_hash, "outcome": rec.outcome["outcome"], "limitHit": rec.limit_hit});
+            let audit = Record::new("decision_record", rec.id, p);
+            Ok((rec, audit))
+        })
+        .await
     }
 
     /// Everything an evaluation reads and computes, before anything is written.

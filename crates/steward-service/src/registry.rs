@@ -9,7 +9,7 @@ use serde_json::json;
 use steward_audit::Outcome;
 
 use crate::audit::{Record, payload};
-use crate::{Mutation, Service, ServiceError, ServiceResult, authorize, scope_for};
+use crate::{Service, ServiceError, ServiceResult, Writes, authorize, scope_for};
 
 /// Largest page any list returns; larger requests are refused rather than silently cut.
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -69,33 +69,23 @@ impl Service {
         principal: &Principal,
         input: NewModel,
     ) -> ServiceResult<Model> {
-        let m = self
-            .begin(
-                principal,
-                Operation::RegisterModel,
-                ("model", input.name.clone()),
-            )
-            .await?;
-        let created = async {
-            let input = input.validate()?;
-            Ok::<_, ServiceError>(
-                self.store
+        let target = ("model", input.name.clone());
+        self.mutate(
+            principal,
+            Operation::RegisterModel,
+            target,
+            async |m: Writes| {
+                let input = input.validate()?;
+                let model = self
+                    .store
                     .create_model(&m.tx, &m.scope, principal.subject(), &input)
-                    .await?,
-            )
-        }
-        .await;
-        match created {
-            Ok(model) => {
-                self.commit(
-                    m,
-                    Record::new("model", model.id, json!({"after": payload::model(&model)})),
-                )
-                .await?;
-                Ok(model)
-            }
-            Err(e) => self.fail(m, e).await,
-        }
+                    .await?;
+                let record =
+                    Record::new("model", model.id, json!({"after": payload::model(&model)}));
+                Ok((model, record))
+            },
+        )
+        .await
     }
 
     pub async fn update_model(
@@ -104,26 +94,22 @@ impl Service {
         id: ModelId,
         change: ModelUpdate,
     ) -> ServiceResult<Model> {
-        let m = self
-            .begin(principal, Operation::UpdateModel, ("model", id.to_string()))
-            .await?;
-        let updated = async {
-            let change = change.validate()?;
-            Ok::<_, ServiceError>(
-                self.store
+        let target = ("model", id.to_string());
+        self.mutate(
+            principal,
+            Operation::UpdateModel,
+            target,
+            async |m: Writes| {
+                let change = change.validate()?;
+                let (before, after) = self
+                    .store
                     .update_model(&m.tx, &m.scope, id, &change)
-                    .await?,
-            )
-        }
-        .await;
-        match updated {
-            Ok((before, after)) => {
+                    .await?;
                 let p = json!({"before": payload::model(&before), "after": payload::model(&after)});
-                self.commit(m, Record::new("model", id, p)).await?;
-                Ok(after)
-            }
-            Err(e) => self.fail(m, e).await,
-        }
+                Ok((after, Record::new("model", id, p)))
+            },
+        )
+        .await
     }
 
     pub async fn register_model_version(
@@ -131,34 +117,29 @@ impl Service {
         principal: &Principal,
         input: RegisterModelVersion,
     ) -> ServiceResult<ModelVersion> {
-        let model = input.version.model_id;
-        let m = self
-            .begin(
-                principal,
-                Operation::RegisterModelVersion,
-                ("model", model.to_string()),
-            )
-            .await?;
-        let result = self.register_version_in(&m, principal, input).await;
-        match result {
-            Ok((version, replay)) => {
+        let target = ("model", input.version.model_id.to_string());
+        self.mutate(
+            principal,
+            Operation::RegisterModelVersion,
+            target,
+            async |m: Writes| {
+                let (version, replay) = self.register_version_in(&m, principal, input).await?;
                 let p = match &replay {
                     Some(key) => json!({"replayOf": version.id.to_string(), "idempotencyKey": key}),
                     None => json!({"after": payload::version(&version)}),
                 };
-                self.commit(m, Record::new("model_version", version.id, p))
-                    .await?;
-                Ok(version)
-            }
-            Err(e) => self.fail(m, e).await,
-        }
+                let record = Record::new("model_version", version.id, p);
+                Ok((version, record))
+            },
+        )
+        .await
     }
 
     /// The body of a version registration. Returns the version and, for a retry answered from
     /// its idempotency key, that key.
     async fn register_version_in(
         &self,
-        m: &Mutation<'_>,
+        m: &Writes,
         principal: &Principal,
         input: RegisterModelVersion,
     ) -> ServiceResult<(ModelVersion, Option<String>)> {
@@ -216,33 +197,22 @@ impl Service {
         principal: &Principal,
         input: NewDataset,
     ) -> ServiceResult<Dataset> {
-        let m = self
-            .begin(
-                principal,
-                Operation::RegisterDataset,
-                ("dataset", input.name.clone()),
-            )
-            .await?;
-        let created = async {
-            input.validate()?;
-            Ok::<_, ServiceError>(
-                self.store
+        let target = ("dataset", input.name.clone());
+        self.mutate(
+            principal,
+            Operation::RegisterDataset,
+            target,
+            async |m: Writes| {
+                input.validate()?;
+                let d = self
+                    .store
                     .create_dataset(&m.tx, &m.scope, principal.subject(), &input)
-                    .await?,
-            )
-        }
-        .await;
-        match created {
-            Ok(d) => {
-                self.commit(
-                    m,
-                    Record::new("dataset", d.id, json!({"after": payload::dataset(&d)})),
-                )
-                .await?;
-                Ok(d)
-            }
-            Err(e) => self.fail(m, e).await,
-        }
+                    .await?;
+                let record = Record::new("dataset", d.id, json!({"after": payload::dataset(&d)}));
+                Ok((d, record))
+            },
+        )
+        .await
     }
 
     pub async fn register_dataset_version(
@@ -251,27 +221,18 @@ impl Service {
         input: NewDatasetVersion,
     ) -> ServiceResult<DatasetVersion> {
         let target = ("dataset", input.dataset_id.to_string());
-        let m = self
-            .begin(principal, Operation::RegisterDatasetVersion, target)
-            .await?;
-        let created = async {
+        let op = Operation::RegisterDatasetVersion;
+        self.mutate(principal, op, target, async |m: Writes| {
             input.validate()?;
-            Ok::<_, ServiceError>(
-                self.store
-                    .register_dataset_version(&m.tx, &m.scope, principal.subject(), &input)
-                    .await?,
-            )
-        }
-        .await;
-        match created {
-            Ok(v) => {
-                let p = json!({"after": payload::dataset_version(&v)});
-                self.commit(m, Record::new("dataset_version", v.id, p))
-                    .await?;
-                Ok(v)
-            }
-            Err(e) => self.fail(m, e).await,
-        }
+            let v = self
+                .store
+                .register_dataset_version(&m.tx, &m.scope, principal.subject(), &input)
+                .await?;
+            let p = json!({"after": payload::dataset_version(&v)});
+            let record = Record::new("dataset_version", v.id, p);
+            Ok((v, record))
+        })
+        .await
     }
 
     pub async fn record_training_run(
@@ -280,29 +241,22 @@ impl Service {
         input: NewTrainingRun,
     ) -> ServiceResult<TrainingRun> {
         let target = ("training_run", input.code_commit.chars().take(64).collect());
-        let m = self
-            .begin(principal, Operation::RecordTrainingRun, target)
-            .await?;
-        let created = async {
-            input.validate_at("input")?;
-            Ok::<_, ServiceError>(
-                self.store
+        self.mutate(
+            principal,
+            Operation::RecordTrainingRun,
+            target,
+            async |m: Writes| {
+                input.validate_at("input")?;
+                let run = self
+                    .store
                     .record_training_run(&m.tx, &m.scope, principal.subject(), &input)
-                    .await?,
-            )
-        }
-        .await;
-        match created {
-            Ok(run) => {
-                self.commit(
-                    m,
-                    Record::new("training_run", run.id, json!({"after": payload::run(&run)})),
-                )
-                .await?;
-                Ok(run)
-            }
-            Err(e) => self.fail(m, e).await,
-        }
+                    .await?;
+                let record =
+                    Record::new("training_run", run.id, json!({"after": payload::run(&run)}));
+                Ok((run, record))
+            },
+        )
+        .await
     }
 
     pub async fn models(

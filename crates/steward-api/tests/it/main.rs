@@ -1,6 +1,7 @@
 //! Integration tests of the HTTP/GraphQL API, through the real router with a real database
 //! (SQLite, or PostgreSQL when `STEWARD_TEST_PG_URL` is set).
 
+mod actors;
 mod app;
 mod audit;
 mod auth;

@@ -4,59 +4,97 @@
 
 use serde_json::{Value, json};
 use steward_domain::auth::allows;
-use steward_domain::{Operation, Role};
+use steward_domain::{Operation, Role, SystemActor, system_allows};
 
 use crate::app::*;
 
-#[test]
-fn documented_matrix_equals_the_code() {
+/// The table of `section` in docs/permissions.md: its column names (after `operation` and
+/// `what`) and, per operation row in order, the `yes`/`no` cells.
+fn documented(section: &str) -> (Vec<String>, Vec<(Operation, Vec<bool>)>) {
     let doc = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../docs/permissions.md"
     ))
     .unwrap();
-    let mut rows = doc.lines().filter(|l| l.starts_with("| `"));
-    let header: Vec<&str> = doc
+    let start = doc
+        .find(section)
+        .unwrap_or_else(|| panic!("docs/permissions.md has no `{section}`"));
+    let text = &doc[start..];
+    let table: Vec<&str> = text
         .lines()
-        .find(|l| l.starts_with("| operation |"))
-        .unwrap()
-        .split('|')
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .skip(2)
+        .skip_while(|l| !l.starts_with("| operation |"))
+        .take_while(|l| l.starts_with('|'))
         .collect();
-    let roles: Vec<Role> = header.iter().map(|r| r.parse().unwrap()).collect();
+    let cells = |l: &str| -> Vec<String> {
+        l.split('|')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let columns = cells(table[0]).into_iter().skip(2).collect();
+    let rows = table
+        .iter()
+        .filter(|l| l.starts_with("| `"))
+        .map(|row| {
+            let c = cells(row);
+            let name = c[0].trim_matches('`');
+            let op = *Operation::ALL
+                .iter()
+                .find(|o| o.as_str() == name)
+                .unwrap_or_else(|| panic!("unknown operation {name}"));
+            (op, c[2..].iter().map(|v| v == "yes").collect())
+        })
+        .collect();
+    (columns, rows)
+}
+
+#[test]
+fn documented_matrix_equals_the_code() {
+    let (columns, rows) = documented("# Permissions");
+    let roles: Vec<Role> = columns.iter().map(|r| r.parse().unwrap()).collect();
     assert_eq!(
         roles,
         Role::ALL.to_vec(),
         "docs/permissions.md must list every role"
     );
-    let mut seen = Vec::new();
-    for row in rows.by_ref() {
-        let cells: Vec<&str> = row
-            .split('|')
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .collect();
-        let op_name = cells[0].trim_matches('`');
-        let op = *Operation::ALL
-            .iter()
-            .find(|o| o.as_str() == op_name)
-            .unwrap_or_else(|| panic!("unknown operation {op_name}"));
-        for (role, cell) in roles.iter().zip(&cells[2..]) {
+    for (op, cells) in &rows {
+        for (role, yes) in roles.iter().zip(cells) {
             assert_eq!(
-                allows(*role, op),
-                *cell == "yes",
-                "docs/permissions.md: {role} x {op} says {cell}"
+                allows(*role, *op),
+                *yes,
+                "docs/permissions.md: {role} x {op}"
             );
         }
-        seen.push(op);
     }
+    let ops: Vec<Operation> = rows.iter().map(|r| r.0).collect();
     assert_eq!(
-        seen,
+        ops,
         Operation::ALL.to_vec(),
         "docs/permissions.md must list every operation, in order"
     );
+}
+
+#[test]
+fn documented_system_actors_equal_the_code() {
+    let (columns, rows) = documented("## System actors");
+    let names: Vec<&str> = SystemActor::ALL.iter().map(|a| a.as_str()).collect();
+    assert_eq!(
+        columns, names,
+        "docs/permissions.md must list every system actor"
+    );
+    for (op, cells) in &rows {
+        for (actor, yes) in SystemActor::ALL.iter().zip(cells) {
+            assert_eq!(
+                system_allows(*actor, *op),
+                *yes,
+                "docs/permissions.md: {} x {op}",
+                actor.as_str()
+            );
+        }
+    }
+    let ops: Vec<Operation> = rows.iter().map(|r| r.0).collect();
+    assert_eq!(ops, Operation::ALL.to_vec(), "every operation, in order");
 }
 
 /// One call per operation, written so that it succeeds when allowed.

@@ -135,6 +135,15 @@ impl Authenticator {
     /// Verifies `token` and returns the principal it names.
     pub async fn authenticate(&self, token: &str) -> ServiceResult<Principal> {
         let claims = self.verify(token).await?;
+        if claims
+            .sub
+            .starts_with(steward_domain::auth::SYSTEM_SUBJECT_PREFIX)
+        {
+            return Err(ServiceError::Unauthenticated(format!(
+                "token claim `sub`: `{}` is reserved for Steward's own system actors",
+                steward_domain::validate::truncate(&claims.sub)
+            )));
+        }
         let mut roles = Vec::with_capacity(claims.roles.len());
         for r in &claims.roles {
             roles.push(

@@ -1,0 +1,81 @@
+//! Rules on the source text that the compiler cannot check, in the spirit of rust-analyzer's
+//! tidy test: every source file says what it is, and principals are built only by
+//! authentication or as a system actor.
+
+use std::path::{Path, PathBuf};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Every `.rs` file under `crates/*/src`.
+fn sources() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for krate in std::fs::read_dir(workspace().join("crates"))
+        .unwrap()
+        .flatten()
+    {
+        let src = krate.path().join("src");
+        if src.is_dir() {
+            walk(&src, &mut out);
+        }
+    }
+    assert!(out.len() > 50, "found only {} source files", out.len());
+    out
+}
+
+fn relative(path: &Path) -> String {
+    path.strip_prefix(workspace())
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+#[test]
+fn every_source_file_opens_with_a_doc_comment() {
+    let missing: Vec<String> = sources()
+        .into_iter()
+        .filter(|p| {
+            let text = std::fs::read_to_string(p).unwrap();
+            !text.trim_start().starts_with("//!")
+        })
+        .map(|p| relative(&p))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "files without a `//!` line: {missing:?}"
+    );
+}
+
+#[test]
+fn principals_come_from_authentication_or_a_system_actor() {
+    let offenders: Vec<String> = sources()
+        .into_iter()
+        .filter(|p| {
+            let rel = relative(p);
+            !rel.starts_with("crates/steward-service/src/auth/")
+                && !rel.starts_with("crates/steward-domain/src/")
+                && !rel.ends_with("/testing.rs")
+        })
+        .filter(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .contains("Principal::authenticated(")
+        })
+        .map(|p| relative(&p))
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "only the authenticator builds principals from tokens; use Principal::system(SystemActor::..) in {offenders:?}"
+    );
+}
