@@ -9,6 +9,7 @@ mod audit;
 mod inputs;
 mod mutation;
 mod policy;
+mod policy_inputs;
 mod query;
 mod types;
 

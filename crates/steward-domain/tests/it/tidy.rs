@@ -1,5 +1,5 @@
 //! Rules on the source text that the compiler cannot check, in the spirit of rust-analyzer's
-//! tidy test: every source file says what it is, and principals are built only by
+//! tidy test: every source file says what it is and stays under 600 lines, and principals are built only by
 //! authentication or as a system actor.
 
 use std::path::{Path, PathBuf};
@@ -54,6 +54,24 @@ fn every_source_file_opens_with_a_doc_comment() {
     assert!(
         missing.is_empty(),
         "files without a `//!` line: {missing:?}"
+    );
+}
+
+/// Files of one concept stay readable; a file past this wants splitting along its concepts.
+const MAX_SOURCE_LINES: usize = 600;
+
+#[test]
+fn no_source_file_is_over_600_lines() {
+    let long: Vec<String> = sources()
+        .into_iter()
+        .filter_map(|p| {
+            let n = std::fs::read_to_string(&p).unwrap().lines().count();
+            (n > MAX_SOURCE_LINES).then(|| format!("{} ({n} lines)", relative(&p)))
+        })
+        .collect();
+    assert!(
+        long.is_empty(),
+        "split these along their concepts: {long:?}"
     );
 }
 

@@ -1,0 +1,161 @@
+//! Policy reads: policies, revisions, bindings, which policy governs a model, decision records
+//! and the inputs they were evaluated on.
+
+use serde_json::Value;
+use steward_domain::{
+    DecisionRecord, DecisionRecordFilter, DecisionRecordId, ModelId, Operation, Page, PageRequest,
+    Policy, PolicyBinding, PolicyBindingId, PolicyId, PolicyResolution, PolicyRevision, Principal,
+    validate,
+};
+
+use crate::registry::check_page;
+use crate::{Service, ServiceError, ServiceResult, scope_for};
+
+impl Service {
+    pub async fn policies(
+        &self,
+        principal: &Principal,
+        page: PageRequest,
+    ) -> ServiceResult<Page<Policy>> {
+        let scope = scope_for(principal, Operation::ReadPolicies)?;
+        check_page(&page)?;
+        Ok(self.store.list_policies(&scope, &page).await?)
+    }
+
+    pub async fn policy(&self, principal: &Principal, id: PolicyId) -> ServiceResult<Policy> {
+        let scope = scope_for(principal, Operation::ReadPolicies)?;
+        self.store
+            .policy(&scope, id)
+            .await?
+            .ok_or(ServiceError::NotFound("policy"))
+    }
+
+    pub async fn policy_by_name(&self, principal: &Principal, name: &str) -> ServiceResult<Policy> {
+        let scope = scope_for(principal, Operation::ReadPolicies)?;
+        validate::text("name", name, validate::MAX_NAME_LEN)?;
+        self.store
+            .policy_by_name(&scope, name)
+            .await?
+            .ok_or(ServiceError::NotFound("policy"))
+    }
+
+    pub async fn policy_revisions(
+        &self,
+        principal: &Principal,
+        policy: PolicyId,
+        page: PageRequest,
+    ) -> ServiceResult<Page<PolicyRevision>> {
+        let scope = scope_for(principal, Operation::ReadPolicies)?;
+        check_page(&page)?;
+        Ok(self.store.policy_revisions(&scope, policy, &page).await?)
+    }
+
+    pub async fn policy_revision(
+        &self,
+        principal: &Principal,
+        policy: PolicyId,
+        number: i64,
+    ) -> ServiceResult<PolicyRevision> {
+        let scope = scope_for(principal, Operation::ReadPolicies)?;
+        self.store
+            .policy_revision(&scope, policy, number)
+            .await?
+            .ok_or(ServiceError::NotFound("policy revision"))
+    }
+
+    /// The live bindings of one policy, or of the whole tenant.
+    pub async fn policy_bindings(
+        &self,
+        principal: &Principal,
+        policy: Option<PolicyId>,
+    ) -> ServiceResult<Vec<PolicyBinding>> {
+        let scope = scope_for(principal, Operation::ReadPolicies)?;
+        if let Some(p) = policy {
+            self.store
+                .policy(&scope, p)
+                .await?
+                .ok_or(ServiceError::NotFound("policy"))?;
+        }
+        Ok(self.store.live_policy_bindings(&scope, policy).await?)
+    }
+
+    pub async fn policy_binding(
+        &self,
+        principal: &Principal,
+        id: PolicyBindingId,
+    ) -> ServiceResult<PolicyBinding> {
+        let scope = scope_for(principal, Operation::ReadPolicies)?;
+        self.store
+            .policy_binding(&scope, id)
+            .await?
+            .ok_or(ServiceError::NotFound("policy binding"))
+    }
+
+    /// Which policy governs `model` right now, and why; `None` when nothing is bound.
+    pub async fn policy_resolution(
+        &self,
+        principal: &Principal,
+        model: ModelId,
+    ) -> ServiceResult<Option<PolicyResolution>> {
+        let scope = scope_for(principal, Operation::ReadPolicies)?;
+        let model = self
+            .store
+            .model(&scope, model)
+            .await?
+            .ok_or(ServiceError::NotFound("model"))?;
+        self.resolve_binding(&scope, &model).await
+    }
+
+    /// Decision records, newest first. A filter naming another tenant's policy or model reads
+    /// as NOT_FOUND, exactly like one naming nothing.
+    pub async fn decision_records(
+        &self,
+        principal: &Principal,
+        filter: DecisionRecordFilter,
+        page: PageRequest,
+    ) -> ServiceResult<Page<DecisionRecord>> {
+        let scope = scope_for(principal, Operation::ReadPolicies)?;
+        check_page(&page)?;
+        if let Some(p) = filter.policy_id {
+            self.store
+                .policy(&scope, p)
+                .await?
+                .ok_or(ServiceError::NotFound("policy"))?;
+        }
+        if let Some(m) = filter.model_id {
+            self.store
+                .model(&scope, m)
+                .await?
+                .ok_or(ServiceError::NotFound("model"))?;
+        }
+        Ok(self.store.decision_records(&scope, &filter, &page).await?)
+    }
+
+    pub async fn decision_record(
+        &self,
+        principal: &Principal,
+        id: DecisionRecordId,
+    ) -> ServiceResult<DecisionRecord> {
+        let scope = scope_for(principal, Operation::ReadPolicies)?;
+        self.store
+            .decision_record(&scope, id)
+            .await?
+            .ok_or(ServiceError::NotFound("decision record"))
+    }
+
+    /// The input context a decision record was evaluated on, as stored (canonical JSON).
+    pub async fn decision_input(
+        &self,
+        principal: &Principal,
+        record: &DecisionRecord,
+    ) -> ServiceResult<Value> {
+        let scope = scope_for(principal, Operation::ReadPolicies)?;
+        let body = self
+            .store
+            .policy_input(&scope, &record.input_hash)
+            .await?
+            .ok_or(ServiceError::NotFound("decision input"))?;
+        serde_json::from_str(&body)
+            .map_err(|e| ServiceError::Internal(format!("stored policy input unreadable: {e}")))
+    }
+}
