@@ -84,6 +84,11 @@ impl ResponseCache {
         Some(h.finalize().into())
     }
 
+    /// Bytes of responses held now.
+    pub fn bytes(&self) -> usize {
+        self.inner.lock().map(|e| e.bytes).unwrap_or(0)
+    }
+
     pub fn get(&self, key: &[u8; 32]) -> Option<Bytes> {
         self.inner.lock().ok()?.map.get(key).cloned()
     }

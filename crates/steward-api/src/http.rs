@@ -73,6 +73,11 @@ impl AppState {
             config: Arc::new(config),
         }
     }
+
+    /// Bytes of responses the read cache holds now (for tests and figures).
+    pub fn cached_bytes(&self) -> usize {
+        self.cache.bytes()
+    }
 }
 
 pub fn router(state: AppState) -> Router {

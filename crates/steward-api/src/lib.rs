@@ -9,4 +9,7 @@ mod error;
 pub mod graphql;
 mod http;
 
+pub use cache::{
+    MAX_ENTRY_BYTES as RESPONSE_CACHE_MAX_ENTRY_BYTES, MAX_TOTAL_BYTES as RESPONSE_CACHE_MAX_BYTES,
+};
 pub use http::{ApiConfig, AppState, router};

@@ -130,7 +130,10 @@ fn benches(c: &mut Criterion) {
     eprintln!("bundle of {BIG} events: {} MB", bytes.len() / 1_000_000);
     let mut g = c.benchmark_group("verify bundle");
     g.sample_size(10).measurement_time(Duration::from_secs(30));
-    let fast = VerifyOptions::default();
+    let fast = VerifyOptions {
+        trusted_key: Some(key.public_key()),
+        ..Default::default()
+    };
     g.bench_function("1M events", |b| {
         b.iter(|| verify_bundle(black_box(&bytes), &fast).expect("verifies"))
     });
@@ -140,7 +143,7 @@ fn benches(c: &mut Criterion) {
     let small = bundle(&events, &tree, &key);
     let strict = VerifyOptions {
         strict_events: true,
-        ..Default::default()
+        ..fast.clone()
     };
     g.bench_function("10k events, strict", |b| {
         b.iter(|| verify_bundle(black_box(&small), &strict).expect("verifies"))

@@ -162,14 +162,29 @@ impl BundleWriter {
 pub struct VerifyOptions {
     /// An earlier checkpoint of the same log: the bundle must extend it.
     pub previous: Option<SignedCheckpoint>,
-    /// The key obtained out of band; without it the bundle's own key is used and only its
-    /// fingerprint is reported, for the auditor to compare.
+    /// The key obtained out of band (from the server's operator: `steward audit public-key`).
     pub trusted_key: Option<PublicKey>,
+    /// Accept the key the bundle carries. Anyone can re-sign a forged bundle with a fresh key, so
+    /// this proves only that the bundle is internally consistent; the auditor must compare the
+    /// reported key id with the one they expect. Without this, a `trusted_key` or a `previous`
+    /// checkpoint is required.
+    pub trust_bundle_key: bool,
     /// Also decode every event against the schema and require RFC 8785 form (`--strict`).
     /// Off (the default), only `seq` and `tenant` are read and the bytes are hashed as given:
     /// integrity does not depend on the form, since the signed root commits to the exact bytes,
     /// and the strict check currently costs about 20 us per event.
     pub strict_events: bool,
+}
+
+/// What anchored the verifier's trust in the signing key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// The key is the one the caller obtained out of band.
+    TrustedKey,
+    /// The bundle's key also signed the earlier checkpoint the caller kept.
+    PreviousCheckpoint,
+    /// The caller accepted the key the bundle carries (`--trust-bundle-key`).
+    BundleKey,
 }
 
 /// What a successful verification established.
@@ -185,8 +200,8 @@ pub struct VerifiedSummary {
     pub root_hash: Hash,
     pub timestamp: AuditTime,
     pub key_id: String,
-    /// Whether the key was the caller's trusted key rather than the bundle's own.
-    pub key_trusted: bool,
+    /// Why the signing key was believed.
+    pub trust: Trust,
     /// Size of the previous checkpoint proven to be a prefix, when one was given.
     pub consistent_with: Option<u64>,
 }
@@ -209,6 +224,10 @@ pub enum VerifyError {
     Key(String),
     #[error("bundle is signed by key {bundle}, not by the trusted key {trusted}")]
     UntrustedKey { bundle: String, trusted: String },
+    #[error(
+        "nothing to check the signing key against: the bundle carries its own key {key_id}, and anyone can re-sign a forged bundle with a fresh key; give the key obtained from the server's operator (--key), an earlier checkpoint you kept (--previous-checkpoint), or accept the bundle's key explicitly after comparing its id (--trust-bundle-key)"
+    )]
+    NoTrustAnchor { key_id: String },
     #[error("checkpoint invalid: {0}")]
     Checkpoint(String),
     #[error("checkpoint signature invalid")]
@@ -340,6 +359,18 @@ pub fn verify_bundle(
         Some(trusted) => *trusted,
         None => bundle_key,
     };
+    let trust = if options.trusted_key.is_some() {
+        Trust::TrustedKey
+    } else if options.previous.is_some() {
+        // check_previous below verifies the earlier checkpoint with this same key.
+        Trust::PreviousCheckpoint
+    } else if options.trust_bundle_key {
+        Trust::BundleKey
+    } else {
+        return Err(VerifyError::NoTrustAnchor {
+            key_id: bundle_key.key_id(),
+        });
+    };
 
     // The checkpoint is authenticated first: nothing else in the file is trusted until then.
     let checkpoint_text = std::str::from_utf8(checkpoint_line)
@@ -468,7 +499,7 @@ pub fn verify_bundle(
         root_hash: checkpoint.root_hash,
         timestamp: checkpoint.timestamp.clone(),
         key_id: key.key_id(),
-        key_trusted: options.trusted_key.is_some(),
+        trust,
         consistent_with,
     })
 }

@@ -22,7 +22,7 @@ pub mod redact;
 pub mod tree;
 
 pub use bundle::{
-    BundleHeader, BundleWriter, VerifiedSummary, VerifyError, VerifyOptions, verify_bundle,
+    BundleHeader, BundleWriter, Trust, VerifiedSummary, VerifyError, VerifyOptions, verify_bundle,
 };
 pub use checkpoint::{Checkpoint, CheckpointError, PublicKey, SignedCheckpoint, SigningKey};
 pub use event::{Actor, AuditEvent, AuditTime, EventError, Outcome, Target, TenantRef};

@@ -1,8 +1,13 @@
 //! Redaction of sensitive payload values by keyed hashes (HMAC-SHA256 with a per-tenant key):
 //! secrets never reach the log in clear, yet an auditor who holds a value can prove it was the
-//! one recorded.
+//! one recorded. A value is sensitive when its key names a secret, when a JSON Pointer marks
+//! it personal, or when it looks like a secret whatever its key: credentials in a URL, a PEM
+//! private key, a JWT, a bearer or basic credential, or a token with a well-known issuer prefix.
+
+use std::sync::LazyLock;
 
 use hmac::{Hmac, Mac};
+use regex::RegexSet;
 use serde_json::{Map, Value};
 use sha2::Sha256;
 
@@ -19,12 +24,64 @@ pub const DEFAULT_KEY_NAMES: &[&str] = &[
     "token",
     "password",
     "passwd",
+    "pwd",
+    "passphrase",
     "apikey",
+    "api_key",
     "credential",
     "credentials",
     "authorization",
+    "bearer",
     "cookie",
+    "private_key",
+    "signing_key",
+    "access_key",
+    "dsn",
+    "connection_string",
 ];
+
+/// Shapes of secret values, redacted under any key (ASCII patterns; a string matching one is
+/// replaced whole). Each is specific enough not to catch ordinary names, URIs or digests.
+pub const SECRET_VALUE_PATTERNS: &[(&str, &str)] = &[
+    (
+        "credentials in a URL",
+        r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s@:]*:[^/\s@]+@",
+    ),
+    (
+        "PEM private key",
+        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----",
+    ),
+    (
+        "JWT",
+        r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
+    ),
+    (
+        "bearer or basic credential",
+        r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{16,}",
+    ),
+    (
+        "issuer-prefixed token",
+        r"\b(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|xox[abposr]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{20,}|sk-[A-Za-z0-9_-]{20,}|[rs]k_live_[A-Za-z0-9]{16,}|A[KS]IA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35})\b",
+    ),
+    (
+        "Slack webhook URL",
+        r"hooks\.slack\.com/(services|workflows|triggers)/",
+    ),
+];
+
+static SECRET_VALUES: LazyLock<RegexSet> = LazyLock::new(|| {
+    match RegexSet::new(SECRET_VALUE_PATTERNS.iter().map(|(_, p)| *p)) {
+        Ok(set) => set,
+        // The patterns are constants, compiled in a unit test.
+        Err(e) => unreachable!("secret value patterns: {e}"),
+    }
+});
+
+/// True when `s` contains a secret-shaped value; see [`SECRET_VALUE_PATTERNS`].
+pub fn looks_secret(s: &str) -> bool {
+    // The shortest pattern match is longer than this; most payload strings are skipped here.
+    s.len() >= 16 && SECRET_VALUES.is_match(s)
+}
 
 /// A tenant's redaction key, 32 bytes.
 ///
@@ -91,7 +148,9 @@ impl Redactor {
 
     /// Adds key names. A key matches when one of its words (split at `_`, `-`, `.`, spaces and
     /// lower-to-upper case changes, compared case-insensitively) is a listed name: `token`
-    /// catches `access_token` and `refreshToken` but not `tokenizer`.
+    /// catches `access_token` and `refreshToken` but not `tokenizer`. A name with `_` matches
+    /// consecutive words, or the key written as one word: `private_key` catches
+    /// `private_key_pem`, `gcpPrivateKey` and `PRIVATEKEY` but not `private` or `key`.
     pub fn with_key_names<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
         self.key_names
             .extend(names.into_iter().map(|n| n.into().to_ascii_lowercase()));
@@ -152,9 +211,19 @@ impl Redactor {
     }
 
     fn key_matches(&self, key: &str) -> bool {
-        words(key).any(|w| self.key_names.contains(&w))
+        let (words, whole) = words(key);
+        self.key_names.iter().any(|name| {
+            if name.replace('_', "") == whole {
+                return true;
+            }
+            let parts: Vec<&str> = name.split('_').collect();
+            words
+                .windows(parts.len())
+                .any(|w| w.iter().zip(&parts).all(|(a, b)| a == b))
+        })
     }
 
+    /// Redacts values under secret key names and secret-shaped strings anywhere.
     fn redact_keys(&self, value: &mut Value) -> Result<(), JcsError> {
         match value {
             Value::Object(map) => {
@@ -171,6 +240,10 @@ impl Redactor {
                 Ok(())
             }
             Value::Array(items) => items.iter_mut().try_for_each(|i| self.redact_keys(i)),
+            Value::String(s) if looks_secret(s) => {
+                *value = self.redacted(value)?;
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
@@ -216,8 +289,9 @@ fn mac_input(value: &Value) -> Result<Vec<u8>, JcsError> {
     }
 }
 
-/// Lowercase words of a key: split at separators and at lower-to-upper case changes.
-fn words(key: &str) -> impl Iterator<Item = String> + '_ {
+/// Lowercase words of a key (split at separators and at lower-to-upper case changes), and the
+/// key's letters and digits as one lowercase word ("apikey", "APIKEY").
+fn words(key: &str) -> (Vec<String>, String) {
     let mut out = Vec::new();
     let mut word = String::new();
     let mut prev_lower = false;
@@ -238,12 +312,22 @@ fn words(key: &str) -> impl Iterator<Item = String> + '_ {
     if !word.is_empty() {
         out.push(word);
     }
-    // A key written as one word ("apikey", "APIKEY") is also compared whole.
     let whole: String = key
         .chars()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
         .collect();
-    out.push(whole);
-    out.into_iter()
+    (out, whole)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secret_value_patterns_compile() {
+        assert!(!super::looks_secret("an ordinary description of a model"));
+        assert_eq!(
+            super::SECRET_VALUES.len(),
+            super::SECRET_VALUE_PATTERNS.len()
+        );
+    }
 }

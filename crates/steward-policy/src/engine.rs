@@ -48,7 +48,7 @@ pub struct CompiledPolicy {
 }
 
 impl CompiledPolicy {
-    /// The name it was first compiled under (usually the file name).
+    /// The name it was compiled under (the file or policy name); part of the cache key.
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -182,9 +182,9 @@ impl PolicyEngine {
         self.cache.len()
     }
 
-    /// The cached compilation of the source with this hash, if any.
-    pub fn get_cached(&self, hash: &ContentHash) -> Option<Arc<CompiledPolicy>> {
-        self.cache.get(hash)
+    /// The cached compilation of the source with this hash under this name, if any.
+    pub fn get_cached(&self, name: &str, hash: &ContentHash) -> Option<Arc<CompiledPolicy>> {
+        self.cache.get(name, hash)
     }
 
     /// Compiles and lints without caching; returns every diagnostic (errors and warnings).
@@ -195,15 +195,16 @@ impl PolicyEngine {
         }
     }
 
-    /// Compiles a policy, or returns the cached compilation of the same source.
-    /// Fails when the compiler or the linter reports an error.
+    /// Compiles a policy, or returns the cached compilation of the same source under the same
+    /// name. Fails when the compiler or the linter reports an error.
     pub fn compile(&self, name: &str, source: &str) -> Result<Arc<CompiledPolicy>, CompileError> {
         let hash = ContentHash::of(source);
-        if let Some(hit) = self.cache.get(&hash) {
+        if let Some(hit) = self.cache.get(name, &hash) {
             return Ok(hit);
         }
         let compiled = Arc::new(self.compile_uncached(name, source)?);
-        self.cache.insert(hash, Arc::clone(&compiled));
+        self.cache
+            .insert((name.to_string(), hash), Arc::clone(&compiled));
         Ok(compiled)
     }
 

@@ -1,11 +1,13 @@
 //! `steward audit verify`: checks an exported audit bundle offline, with no server and no
-//! database: the events' hashes against the signed checkpoint, the signature, and consistency
-//! with an earlier checkpoint the auditor kept.
+//! database: the events' hashes against the signed checkpoint, the signature by a key the
+//! auditor trusts, and consistency with an earlier checkpoint the auditor kept.
+//! `steward audit public-key`: prints the public half of the server's signing key, for the
+//! operator to hand to auditors.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use steward_audit::{PublicKey, SignedCheckpoint, VerifyOptions, verify_bundle};
+use steward_audit::{PublicKey, SignedCheckpoint, Trust, VerifyOptions, verify_bundle};
 
 #[derive(clap::Subcommand)]
 pub enum AuditCommand {
@@ -17,12 +19,25 @@ pub enum AuditCommand {
         /// the log must have only grown since.
         #[arg(long)]
         previous_checkpoint: Option<PathBuf>,
-        /// The public key to trust (PEM or base64), instead of the one the bundle carries.
+        /// The public key to trust (PEM or base64), as printed by `steward audit public-key`
+        /// on the server.
         #[arg(long)]
         key: Option<PathBuf>,
+        /// Accept the key the bundle carries. It proves only that the bundle is consistent with
+        /// itself (anyone can re-sign a forged bundle): compare the printed key id yourself.
+        #[arg(long, conflicts_with = "key")]
+        trust_bundle_key: bool,
         /// Also check that every event is schema-valid, canonical JSON (slower).
         #[arg(long)]
         strict: bool,
+    },
+    /// Print the audit log's public key (PEM) for auditors: the server operator runs this where
+    /// the signing key lives and hands the output over out of band.
+    PublicKey {
+        /// The signing key file (default: `audit.signing_key_file` of the configuration, or the
+        /// file beside the SQLite database).
+        #[arg(long)]
+        signing_key_file: Option<PathBuf>,
     },
 }
 
@@ -44,15 +59,66 @@ fn previous(path: &Path) -> Result<SignedCheckpoint, String> {
         .map_err(|e| format!("{}: not a signed checkpoint: {e}", path.display()))
 }
 
-pub fn run(cmd: AuditCommand) -> ExitCode {
-    let AuditCommand::Verify {
-        bundle,
-        previous_checkpoint,
-        key,
-        strict,
-    } = cmd;
+/// Runs an audit command; `default_key_file` resolves the configured signing key file.
+pub fn run(
+    cmd: AuditCommand,
+    default_key_file: impl FnOnce() -> anyhow::Result<PathBuf>,
+) -> ExitCode {
+    match cmd {
+        AuditCommand::Verify {
+            bundle,
+            previous_checkpoint,
+            key,
+            trust_bundle_key,
+            strict,
+        } => verify(&bundle, previous_checkpoint, key, trust_bundle_key, strict),
+        AuditCommand::PublicKey { signing_key_file } => {
+            match public_key(signing_key_file, default_key_file) {
+                Ok((pem, id)) => {
+                    print!("{pem}");
+                    eprintln!("key id {id}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
+}
+
+/// The PEM and key id of the signing key's public half. Never creates a key.
+fn public_key(
+    file: Option<PathBuf>,
+    default_key_file: impl FnOnce() -> anyhow::Result<PathBuf>,
+) -> anyhow::Result<(String, String)> {
+    let path = match file {
+        Some(p) => p,
+        None => default_key_file()?,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read the audit signing key {}: {e} (the server creates it on first start; give --signing-key-file)",
+            path.display()
+        )
+    })?;
+    let key = steward_audit::SigningKey::from_text(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        .public_key();
+    let pem = key.to_pem().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((pem, key.key_id()))
+}
+
+fn verify(
+    bundle: &Path,
+    previous_checkpoint: Option<PathBuf>,
+    key: Option<PathBuf>,
+    trust_bundle_key: bool,
+    strict: bool,
+) -> ExitCode {
     let setup = || -> Result<(Vec<u8>, VerifyOptions), String> {
-        let bytes = read(&bundle, "bundle")?;
+        let bytes = read(bundle, "bundle")?;
         let previous = previous_checkpoint.as_deref().map(previous).transpose()?;
         let trusted_key = match key {
             Some(k) => {
@@ -67,6 +133,7 @@ pub fn run(cmd: AuditCommand) -> ExitCode {
             VerifyOptions {
                 previous,
                 trusted_key,
+                trust_bundle_key,
                 strict_events: strict,
             },
         ))
@@ -89,10 +156,11 @@ pub fn run(cmd: AuditCommand) -> ExitCode {
                 s.tenant.id,
                 s.tree_size,
                 s.key_id,
-                if s.key_trusted {
-                    " (trusted key)"
-                } else {
-                    " (key carried by the bundle: compare its id with the one you expect)"
+                match s.trust {
+                    Trust::TrustedKey => " (the trusted key)",
+                    Trust::PreviousCheckpoint => " (the key of your earlier checkpoint)",
+                    Trust::BundleKey =>
+                        " (the bundle's own key, taken on trust: compare its id with the one you expect)",
                 }
             );
             println!("root {} at {}", s.root_hash.to_hex(), s.timestamp.as_str());

@@ -73,7 +73,7 @@ enum Command {
         #[command(subcommand)]
         command: policy_cmd::PolicyCommand,
     },
-    /// Work with exported audit bundles offline (needs no configuration or database).
+    /// Verify exported audit bundles offline; print the public key auditors should trust.
     Audit {
         #[command(subcommand)]
         command: audit_cmd::AuditCommand,
@@ -90,7 +90,14 @@ fn main() -> ExitCode {
         return policy_cmd::run(command);
     }
     if let Command::Audit { command } = cli.command {
-        return audit_cmd::run(command);
+        let (file, database_url) = (cli.config, cli.database_url);
+        return audit_cmd::run(command, move || {
+            let overrides = Overrides {
+                listen: None,
+                database_url,
+            };
+            Ok(Config::load(file.as_deref(), &overrides)?.audit_key_path())
+        });
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -42,6 +42,7 @@ impl Store {
                 .test_before_acquire_if_idle_for(Duration::from_secs(30));
             Backend::Postgres
         } else {
+            prepare_sqlite_file(url)?;
             // A local file cannot drop a connection: no ping before each use.
             opts.max_connections(8)
                 .test_before_acquire(false)
@@ -111,4 +112,75 @@ impl Store {
             Backend::Postgres => DbBackend::Postgres,
         }
     }
+}
+
+/// Makes the SQLite database file private before SQLite opens it: created empty with mode 0600
+/// (SQLite gives its `-wal`, `-shm` and `-journal` files the database file's mode), in a
+/// directory created 0700 when it does not exist yet. An existing database, or one of its side
+/// files, readable by group or others is narrowed to 0600 with a warning. In-memory databases
+/// have no file.
+fn prepare_sqlite_file(url: &str) -> StoreResult<()> {
+    use std::str::FromStr;
+    let opts = sea_orm::sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(|e| {
+        crate::StoreError::Invalid(format!("database URL is not a SQLite URL: {e}"))
+    })?;
+    let path = opts.get_filename();
+    if url.contains("mode=memory")
+        || path.as_os_str().is_empty()
+        || path == std::path::Path::new(":memory:")
+    {
+        return Ok(());
+    }
+    private_file(path).map_err(|e| crate::StoreError::File {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    })
+}
+
+#[cfg(unix)]
+fn private_file(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    if let Some(dir) = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+    {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    let name = path.as_os_str().to_os_string();
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut file = name.clone();
+        file.push(suffix);
+        let file = std::path::PathBuf::from(file);
+        let Ok(meta) = std::fs::metadata(&file) else {
+            continue;
+        };
+        let mode = meta.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode & 0o700))?;
+            tracing::warn!(
+                file = %file.display(),
+                was = format!("{:o}", mode & 0o777),
+                "database file was readable by other users; narrowed to owner only"
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn private_file(_path: &std::path::Path) -> std::io::Result<()> {
+    Ok(())
 }

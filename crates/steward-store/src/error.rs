@@ -17,6 +17,9 @@ pub enum StoreError {
     /// A stored value could not be decoded; points at corrupted or hand-edited data.
     #[error("stored {what} is unreadable: {detail}")]
     Corrupt { what: &'static str, detail: String },
+    /// The database file or its directory could not be created or made private.
+    #[error("database file {path}: {detail}")]
+    File { path: String, detail: String },
     /// The database refused or failed.
     #[error("database error: {0}")]
     Db(#[from] DbErr),

@@ -108,6 +108,31 @@ fn features(f: Vec<d::Feature>) -> Vec<Feature> {
         .collect()
 }
 
+/// Features returned when `first` is omitted.
+pub const DEFAULT_FEATURES: i32 = 100;
+/// Most features one page may ask for.
+pub const MAX_FEATURES_PAGE: i32 = 1000;
+
+/// A page of a feature list (`offset` then `first`). A schema holds up to 10,000 features, so
+/// it is paged like every other list, and counted in the query's complexity by the page it asks
+/// for (each 10 features one item): an unbounded list would let one cheap-looking query return
+/// megabytes.
+fn feature_page(
+    all: &[Feature],
+    first: Option<i32>,
+    offset: Option<i32>,
+) -> async_graphql::Result<Vec<&Feature>> {
+    let first = first.unwrap_or(DEFAULT_FEATURES);
+    if !(0..=MAX_FEATURES_PAGE).contains(&first) {
+        return Err(crate::error::invalid(format!(
+            "first: must be between 0 and {MAX_FEATURES_PAGE}"
+        )));
+    }
+    let offset = usize::try_from(offset.unwrap_or(0))
+        .map_err(|_| crate::error::invalid("offset: must not be negative"))?;
+    Ok(all.iter().skip(offset).take(first as usize).collect())
+}
+
 #[derive(SimpleObject)]
 pub struct Metric {
     pub name: String,
@@ -181,6 +206,7 @@ pub struct ModelVersion {
     /// `sha256:<hex>`.
     pub artifact_digest: String,
     pub framework: String,
+    #[graphql(skip)]
     pub input_schema: Vec<Feature>,
     /// Holdout metrics, by name.
     pub metrics: Vec<Metric>,
@@ -195,6 +221,23 @@ pub struct ModelVersion {
 
 #[ComplexObject]
 impl ModelVersion {
+    /// The input features, `first` (default 100, at most 1000) from `offset`.
+    #[graphql(
+        complexity = "(first.unwrap_or(DEFAULT_FEATURES).max(0) as usize).div_ceil(10) * child_complexity"
+    )]
+    async fn input_schema(
+        &self,
+        first: Option<i32>,
+        offset: Option<i32>,
+    ) -> async_graphql::Result<Vec<&Feature>> {
+        feature_page(&self.input_schema, first, offset)
+    }
+
+    /// How many input features the version has.
+    async fn input_schema_size(&self) -> usize {
+        self.input_schema.len()
+    }
+
     async fn model(&self, c: &Context<'_>) -> async_graphql::Result<Model> {
         let (svc, p) = ctx(c)?;
         svc.model(p, self.model).await.map(Model::from).map_err(gql)
@@ -293,6 +336,7 @@ pub struct DatasetVersion {
     /// `sha256:<hex>`.
     pub content_hash: String,
     pub row_count: i64,
+    #[graphql(skip)]
     pub schema: Vec<Feature>,
     pub slice: Option<String>,
     pub time_start: Option<DateTime<Utc>>,
@@ -305,6 +349,23 @@ pub struct DatasetVersion {
 
 #[ComplexObject]
 impl DatasetVersion {
+    /// The columns, `first` (default 100, at most 1000) from `offset`.
+    #[graphql(
+        complexity = "(first.unwrap_or(DEFAULT_FEATURES).max(0) as usize).div_ceil(10) * child_complexity"
+    )]
+    async fn schema(
+        &self,
+        first: Option<i32>,
+        offset: Option<i32>,
+    ) -> async_graphql::Result<Vec<&Feature>> {
+        feature_page(&self.schema, first, offset)
+    }
+
+    /// How many columns the schema has.
+    async fn schema_size(&self) -> usize {
+        self.schema.len()
+    }
+
     async fn dataset(&self, c: &Context<'_>) -> async_graphql::Result<Dataset> {
         let (svc, p) = ctx(c)?;
         svc.dataset(p, self.dataset)

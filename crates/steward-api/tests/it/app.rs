@@ -34,6 +34,7 @@ pub fn audit_keys() -> steward_service::audit::AuditKeys {
 
 pub struct TestApp {
     pub router: Router,
+    pub state: AppState,
     pub service: Service,
     pub db: std::sync::Arc<TestDb>,
     pub auth: AuthConfig,
@@ -57,9 +58,11 @@ impl TestApp {
         let db = TestDb::new().await;
         let service =
             Service::new(db.store.clone(), auth.clone(), audit_keys()).with_policy_settings(policy);
-        let router = router(AppState::new(service.clone(), api));
+        let state = AppState::new(service.clone(), api);
+        let router = router(state.clone());
         TestApp {
             router,
+            state,
             service,
             db: std::sync::Arc::new(db),
             auth,

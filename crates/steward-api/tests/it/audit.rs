@@ -324,17 +324,28 @@ async fn exports_verify_offline_and_secrets_stay_hidden() {
         "secrets never appear in clear"
     );
     assert!(text.contains("hmac-sha256"));
-    let summary = verify_bundle(&bundle, &VerifyOptions::default()).unwrap();
+    // The auditor trusts the key they obtained earlier (here: from auditCheckpoint).
+    let pem = app
+        .ok(&officer, "{ auditCheckpoint { publicKeyPem } }", json!({}))
+        .await["auditCheckpoint"]["publicKeyPem"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let trusted = VerifyOptions {
+        trusted_key: Some(steward_audit::PublicKey::from_text(&pem).unwrap()),
+        ..Default::default()
+    };
+    let summary = verify_bundle(&bundle, &trusted).unwrap();
     assert_eq!(summary.event_count, summary.tree_size);
     // A part of the log verifies too.
     let (_, part) = export(&app, &officer, "?from=2&to=6").await;
-    let part_summary = verify_bundle(&part, &VerifyOptions::default()).unwrap();
+    let part_summary = verify_bundle(&part, &trusted).unwrap();
     assert_eq!((part_summary.first_seq, part_summary.event_count), (2, 4));
     // A flipped byte in an event is caught.
     let mut tampered = bundle.clone();
     let at = text.find("s3://m/x3").unwrap();
     tampered[at + 6] = b'y';
-    let err = verify_bundle(&tampered, &VerifyOptions::default()).unwrap_err();
+    let err = verify_bundle(&tampered, &trusted).unwrap_err();
     let line = text[..at].matches('\n').count() as u64; // line 0 is the header: seq = line - 1
     assert_eq!(
         err.to_string(),

@@ -132,6 +132,26 @@ async fn hostile_hs256_tokens_are_refused() {
             "sub",
         ),
         (
+            "empty subject",
+            hs(&claims(json!({"sub": ""})), SECRET),
+            "`sub` is empty",
+        ),
+        (
+            "blank subject",
+            hs(&claims(json!({"sub": " \t "})), SECRET),
+            "`sub` is empty",
+        ),
+        (
+            "over-long subject",
+            hs(&claims(json!({"sub": "a".repeat(256)})), SECRET),
+            "at most 255",
+        ),
+        (
+            "subject with control characters",
+            hs(&claims(json!({"sub": "alice\nsystem:scheduler"})), SECRET),
+            "control characters",
+        ),
+        (
             "no tenant",
             hs(&claims(json!({"tenant": null})), SECRET),
             "malformed",
@@ -235,19 +255,25 @@ async fn rs256_and_es256_from_pem_files() {
     }
 }
 
-/// Serves a JWKS on a loopback port, counting fetches; `keys` can be swapped to rotate.
+/// Serves a JWKS on a loopback port, counting fetches; `keys` can be swapped to rotate. With
+/// `stall`, every fetch after the first waits for a permit: a provider that hangs.
 async fn jwks_server(
     keys: Arc<std::sync::Mutex<JwkSet>>,
     hits: Arc<AtomicUsize>,
     padding: usize,
+    stall: Option<Arc<tokio::sync::Semaphore>>,
 ) -> String {
     let app = axum::Router::new().route(
         "/jwks.json",
         axum::routing::get(move || {
             let keys = keys.clone();
             let hits = hits.clone();
+            let stall = stall.clone();
             async move {
-                hits.fetch_add(1, Ordering::SeqCst);
+                let n = hits.fetch_add(1, Ordering::SeqCst);
+                if let Some(gate) = stall.filter(|_| n > 0) {
+                    gate.acquire().await.unwrap().forget();
+                }
                 let mut v = serde_json::to_value(&*keys.lock().unwrap()).unwrap();
                 if padding > 0 {
                     v["padding"] = json!("x".repeat(padding));
@@ -284,8 +310,9 @@ async fn jwks_app(
     keys: Arc<std::sync::Mutex<JwkSet>>,
     hits: Arc<AtomicUsize>,
     cooldown: Duration,
+    stall: Option<Arc<tokio::sync::Semaphore>>,
 ) -> TestApp {
-    let url = jwks_server(keys, hits, 0).await;
+    let url = jwks_server(keys, hits, 0, stall).await;
     let source = JwksSource::new(url, cooldown).unwrap();
     TestApp::with(
         app_config(KeySource::Jwks(Arc::new(source))),
@@ -301,7 +328,7 @@ async fn jwks_verifies_and_follows_key_rotation() {
     let keys = Arc::new(std::sync::Mutex::new(JwkSet { keys: vec![ec] }));
     let hits = Arc::new(AtomicUsize::new(0));
     // No cooldown: every unknown kid may refetch, so rotation is visible at once.
-    let app = jwks_app(keys.clone(), hits.clone(), Duration::ZERO).await;
+    let app = jwks_app(keys.clone(), hits.clone(), Duration::ZERO, None).await;
     let admin = claims(json!({"roles": ["platform_admin"]}));
     let t = signed(&ec_key, Algorithm::ES256, "ec-1", &admin);
     let v = app
@@ -341,7 +368,7 @@ async fn jwks_refetches_are_rate_limited() {
     let (_, rsa_key) = jwk("rsa-private.pem", Algorithm::RS256, "rsa-2");
     let keys = Arc::new(std::sync::Mutex::new(JwkSet { keys: vec![ec] }));
     let hits = Arc::new(AtomicUsize::new(0));
-    let app = jwks_app(keys, hits.clone(), Duration::from_secs(3600)).await;
+    let app = jwks_app(keys, hits.clone(), Duration::from_secs(3600), None).await;
     let t = signed(
         &ec_key,
         Algorithm::ES256,
@@ -363,10 +390,65 @@ async fn jwks_refetches_are_rate_limited() {
 }
 
 #[tokio::test]
+async fn a_hanging_refetch_delays_no_login_with_a_known_key() {
+    let (ec, ec_key) = jwk("ec-private.pem", Algorithm::ES256, "ec-1");
+    let (_, rsa_key) = jwk("rsa-private.pem", Algorithm::RS256, "rsa-2");
+    let keys = Arc::new(std::sync::Mutex::new(JwkSet { keys: vec![ec] }));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let app = Arc::new(jwks_app(keys, hits.clone(), Duration::ZERO, Some(gate.clone())).await);
+    let valid = signed(
+        &ec_key,
+        Algorithm::ES256,
+        "ec-1",
+        &claims(json!({"roles": ["platform_admin"]})),
+    );
+    assert_eq!(status_of(&app, &valid).await.0, 200);
+
+    // Twenty junk tokens with unknown key ids: the refetch they trigger hangs at the provider.
+    let mut junk = Vec::new();
+    for i in 0..20 {
+        let app = app.clone();
+        let t = signed(
+            &rsa_key,
+            Algorithm::RS256,
+            &format!("junk-{i}"),
+            &claims(json!({})),
+        );
+        junk.push(tokio::spawn(async move { status_of(&app, &t).await }));
+    }
+    while hits.load(Ordering::SeqCst) < 2 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Let the other junk requests reach the fetch and queue behind it.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // While it hangs, a token with a known key still logs in, without waiting for the fetch.
+    let started = std::time::Instant::now();
+    let answer = tokio::time::timeout(Duration::from_secs(30), status_of(&app, &valid)).await;
+    let took = started.elapsed();
+    assert_eq!(
+        answer.expect("a known key must not wait for the refetch").0,
+        200
+    );
+    eprintln!("login with a known key during a hanging JWKS refetch: {took:?}");
+
+    // The provider answers: every junk token is refused, and they shared one fetch.
+    gate.add_permits(100);
+    for j in junk {
+        assert_eq!(j.await.unwrap().1, "UNAUTHENTICATED");
+    }
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        2,
+        "concurrent unknown key ids share one refetch"
+    );
+}
+
+#[tokio::test]
 async fn oversized_jwks_is_refused() {
     let (ec, ec_key) = jwk("ec-private.pem", Algorithm::ES256, "ec-1");
     let keys = Arc::new(std::sync::Mutex::new(JwkSet { keys: vec![ec] }));
-    let url = jwks_server(keys, Arc::new(AtomicUsize::new(0)), 300 * 1024).await;
+    let url = jwks_server(keys, Arc::new(AtomicUsize::new(0)), 300 * 1024, None).await;
     let source = JwksSource::new(url, Duration::from_secs(30)).unwrap();
     let app = TestApp::with(
         app_config(KeySource::Jwks(Arc::new(source))),

@@ -26,8 +26,10 @@ fn replica(app: &TestApp, cache_entries: usize) -> TestApp {
         response_cache_entries: cache_entries,
         ..ApiConfig::default()
     };
+    let state = AppState::new(service.clone(), api);
     TestApp {
-        router: router(AppState::new(service.clone(), api)),
+        router: router(state.clone()),
+        state,
         service,
         db: app.db.clone(),
         auth: app.auth.clone(),
@@ -147,4 +149,83 @@ async fn denied_attempts_cannot_bloat_the_audit_log() {
         .unwrap();
     assert!(largest < 2_048, "a denied event takes {largest} bytes");
     eprintln!("largest denied event: {largest} bytes (the request carried 900,000)");
+}
+
+/// The attack of the security review: versions with 10,000-feature schemas, then 60 viewer
+/// requests that differ only in whitespace (each a new cache key), asking for every feature of
+/// many versions. The unbounded form is refused by the complexity limit; what is allowed is
+/// paged, and the cache never holds more than its byte bound.
+#[tokio::test]
+async fn large_responses_cannot_exhaust_the_read_cache() {
+    let app = TestApp::new().await;
+    app.tenant("acme").await;
+    let owner = app.token("acme", &[Role::ModelOwner]);
+    let viewer = app.token("acme", &[Role::Viewer]);
+    let model = str_at(
+        &app.ok(
+            &owner,
+            REGISTER_MODEL,
+            json!({"i": {"name": "wide", "ownerTeam": "t", "riskTier": "LOW"}}),
+        )
+        .await,
+        &["registerModel", "id"],
+    );
+    let schema: Vec<Value> = (0..10_000)
+        .map(|i| json!({"name": format!("feature_with_a_long_name_{i:05}"), "type": "FLOAT"}))
+        .collect();
+    for i in 0..4 {
+        app.ok(&owner, REGISTER_VERSION, json!({"i": {"modelId": model, "artifactUri": format!("s3://m/{i}"), "artifactDigest": digest(), "framework": "f", "inputSchema": schema}}))
+            .await;
+    }
+
+    // Every feature of 50 versions in one request: refused before it runs.
+    let unbounded = "query($m: ID!) { model(id: $m) { versions(first: 50) { nodes { inputSchema(first: 1000) { name type } } } } }";
+    let v = app.gql(&viewer, unbounded, json!({"m": model})).await;
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("complex"),
+        "{v}"
+    );
+    // More than a page is refused with a clear error.
+    let v = app
+        .gql(&viewer, "query($m: ID!) { model(id: $m) { versions(first: 1) { nodes { inputSchema(first: 10000) { name } } } } }", json!({"m": model}))
+        .await;
+    assert_eq!(code(&v), "INVALID", "{v}");
+
+    // Allowed pages, each request a new cache key: the cache stays under its bound.
+    let mut largest = 0;
+    for i in 0..60 {
+        let q = format!(
+            "query($m: ID!) {{{} model(id: $m) {{ versions(first: 4) {{ nodes {{ inputSchemaSize inputSchema(first: 1000, offset: {}) {{ name type }} }} }} }} }}",
+            " ".repeat(i),
+            (i % 10) * 1000
+        );
+        let (status, body) = app
+            .raw(
+                Some(&viewer),
+                json!({"query": q, "variables": {"m": model}}).to_string(),
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            body["data"]["model"]["versions"]["nodes"][0]["inputSchemaSize"],
+            10_000
+        );
+        assert_eq!(
+            body["data"]["model"]["versions"]["nodes"][0]["inputSchema"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1000
+        );
+        largest = largest.max(body.to_string().len());
+        assert!(app.state.cached_bytes() <= steward_api::RESPONSE_CACHE_MAX_BYTES);
+    }
+    eprintln!(
+        "largest allowed response {largest} bytes; cache after 60 attack requests: {} bytes (bound {})",
+        app.state.cached_bytes(),
+        steward_api::RESPONSE_CACHE_MAX_BYTES
+    );
 }

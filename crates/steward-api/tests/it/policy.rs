@@ -865,3 +865,38 @@ async fn a_runaway_policy_cannot_take_the_permits_of_others() {
         "the normal evaluation waited for the runaway"
     );
 }
+
+#[tokio::test]
+async fn another_tenants_policy_name_never_shows_in_my_warnings() {
+    // The compiled-policy cache is shared by the process; tenant A compiles a source first,
+    // tenant B proposes the same source and must see only its own policy's name.
+    let app = TestApp::new().await;
+    app.tenant("acme").await;
+    app.tenant("globex").await;
+    let a = app.token("acme", &[Role::PolicyAuthor]);
+    let b = app.token("globex", &[Role::PolicyAuthor]);
+    let source = "let x = 1;\nx + 1;\nfn on_window(ctx) { [] }\n";
+    let mut warnings = Vec::new();
+    for (token, name) in [(&a, "acme-secret-pricing"), (&b, "globex-rules")] {
+        let id = str_at(
+            &app.ok(token, CREATE_POLICY, json!({"i": {"name": name}}))
+                .await,
+            &["createPolicy", "id"],
+        );
+        let r = app
+            .ok(
+                token,
+                PROPOSE,
+                json!({"i": {"policyId": id, "source": source}}),
+            )
+            .await;
+        warnings.push(r["proposePolicyRevision"]["warnings"].to_string());
+    }
+    assert!(
+        warnings[0].contains("acme-secret-pricing"),
+        "{}",
+        warnings[0]
+    );
+    assert!(warnings[1].contains("globex-rules"), "{}", warnings[1]);
+    assert!(!warnings[1].contains("acme"), "{}", warnings[1]);
+}

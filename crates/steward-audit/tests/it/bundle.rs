@@ -1,8 +1,8 @@
 //! Bundles that should verify: full, partial, empty, with a previous checkpoint.
 
-use steward_audit::bundle::{VerifyError, VerifyOptions, verify_bundle};
+use steward_audit::bundle::{Trust, VerifyError, VerifyOptions, verify_bundle};
 
-use crate::support::{bundle, checkpoint, full_bundle, key, log};
+use crate::support::{bundle, checkpoint, full_bundle, key, log, trusting_bundle_key};
 
 #[test]
 fn untouched_bundles_verify_at_every_small_size() {
@@ -10,12 +10,12 @@ fn untouched_bundles_verify_at_every_small_size() {
     for n in 0..40 {
         let l = log("acme", n, 1);
         let summary =
-            verify_bundle(&full_bundle(&k, &l), &VerifyOptions::default()).expect("verifies");
+            verify_bundle(&full_bundle(&k, &l), &trusting_bundle_key()).expect("verifies");
         assert_eq!(summary.tree_size, n);
         assert!(summary.is_complete());
         assert_eq!(summary.root_hash, l.tree.root());
         assert_eq!(summary.origin, "steward/acme");
-        assert!(!summary.key_trusted);
+        assert_eq!(summary.trust, Trust::BundleKey);
     }
 }
 
@@ -33,7 +33,7 @@ fn partial_bundles_verify_through_their_frontiers() {
         (20, 30, 60),
     ] {
         let b = bundle(&k, &l, first, count, size);
-        let s = verify_bundle(&b, &VerifyOptions::default()).expect("verifies");
+        let s = verify_bundle(&b, &trusting_bundle_key()).expect("verifies");
         assert_eq!(
             (s.first_seq, s.event_count, s.tree_size),
             (first, count, size)
@@ -50,7 +50,10 @@ fn trusted_key_is_enforced() {
         trusted_key: Some(key().public_key()),
         ..Default::default()
     };
-    assert!(verify_bundle(&b, &opts).expect("trusted").key_trusted);
+    assert_eq!(
+        verify_bundle(&b, &opts).expect("trusted").trust,
+        Trust::TrustedKey
+    );
     opts.trusted_key = Some(steward_audit::SigningKey::from_seed([1; 32]).public_key());
     assert!(matches!(
         verify_bundle(&b, &opts),
@@ -109,7 +112,7 @@ fn a_rewritten_history_is_inconsistent_even_when_signed() {
         rewritten.tree.append_event(e).expect("append");
     }
     let b = full_bundle(&k, &rewritten);
-    assert!(verify_bundle(&b, &VerifyOptions::default()).is_ok());
+    assert!(verify_bundle(&b, &trusting_bundle_key()).is_ok());
     let opts = VerifyOptions {
         previous: Some(earlier.clone()),
         ..Default::default()
@@ -136,11 +139,11 @@ fn fast_mode_hashes_the_same_bytes() {
     let b = full_bundle(&key(), &l);
     let fast = VerifyOptions {
         strict_events: false,
-        ..Default::default()
+        ..trusting_bundle_key()
     };
     assert_eq!(
         verify_bundle(&b, &fast),
-        verify_bundle(&b, &VerifyOptions::default())
+        verify_bundle(&b, &trusting_bundle_key())
     );
 }
 
@@ -154,6 +157,61 @@ fn garbage_is_refused_without_panicking() {
         b"\xff\xfe\n\n\n",
         b"{\"format\":1}\nx\n{}\n",
     ] {
-        assert!(verify_bundle(bytes, &VerifyOptions::default()).is_err());
+        assert!(verify_bundle(bytes, &trusting_bundle_key()).is_err());
     }
+}
+
+#[test]
+fn a_bundle_re_signed_with_a_fresh_key_verifies_only_when_its_key_is_taken_on_trust() {
+    // The forger drops 23 of 25 events, rewrites an actor, and re-signs with a key of their own:
+    // the bundle is internally consistent, so only the key can tell.
+    let real = key();
+    let original = log("acme", 25, 8);
+    let earlier = checkpoint(&real, &original, 10);
+    let mut forged = log("acme", 2, 8);
+    let mut rewritten = crate::support::event(&forged.tenant, 1, 8);
+    rewritten.actor.sub = "someone-else".into();
+    forged.events[1] = rewritten.canonical_bytes().expect("event");
+    forged.tree = steward_audit::MemoryTree::new();
+    for e in &forged.events {
+        forged.tree.append_event(e).expect("append");
+    }
+    let forger = steward_audit::SigningKey::from_seed([9; 32]);
+    let b = full_bundle(&forger, &forged);
+
+    // Nothing to anchor the key: refused, and the message names the three ways out.
+    let err = verify_bundle(&b, &VerifyOptions::default()).unwrap_err();
+    assert_eq!(
+        err,
+        VerifyError::NoTrustAnchor {
+            key_id: forger.public_key().key_id()
+        }
+    );
+    let text = err.to_string();
+    for flag in ["--key", "--previous-checkpoint", "--trust-bundle-key"] {
+        assert!(text.contains(flag), "{text}");
+    }
+    // The operator's key exposes the forger's.
+    let with_key = VerifyOptions {
+        trusted_key: Some(real.public_key()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        verify_bundle(&b, &with_key),
+        Err(VerifyError::UntrustedKey { .. })
+    ));
+    // So does a checkpoint the auditor kept from earlier: the forger cannot sign it.
+    let with_previous = VerifyOptions {
+        previous: Some(earlier),
+        ..Default::default()
+    };
+    assert!(matches!(
+        verify_bundle(&b, &with_previous),
+        Err(VerifyError::Previous(_))
+    ));
+    // Taken on trust, it verifies, and says so: the auditor must compare the key id.
+    let s = verify_bundle(&b, &trusting_bundle_key()).expect("self-consistent");
+    assert_eq!(s.trust, Trust::BundleKey);
+    assert_eq!(s.key_id, forger.public_key().key_id());
+    assert_ne!(s.key_id, real.public_key().key_id());
 }

@@ -67,3 +67,65 @@ fn keys_are_per_tenant_and_match_a_plain_hmac() {
     mac.update(b"hunter2");
     assert_eq!(a["hmac-sha256"], hex::encode(mac.finalize().into_bytes()));
 }
+
+#[test]
+fn secret_shaped_values_are_redacted_under_any_key() {
+    let jwt =
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSIsInRlbmFudCI6ImFjbWUifQ.c2lnbmF0dXJlLWJ5dGVz";
+    let pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n-----END PRIVATE KEY-----\n";
+    let mut payload = json!({
+        "after": {
+            "db_conn": "postgres://svc:hunter2@db.internal:5432/features",
+            "notes": ["pulled with redis://:s3cr3tpass@cache:6379/0", "plain text"],
+            "private_key_pem": "not shaped like a key, but named like one",
+            "gcpPrivateKey": "x",
+            "passphrase": "correct horse",
+            "bearer": "abc",
+            "header": format!("Bearer {}", "A".repeat(40)),
+            "cfg": {"signing": pem, "session": jwt},
+            "github": "ghp_0123456789abcdefghijABCDEFGHIJ012345",
+            "aws": "AKIAIOSFODNN7EXAMPLE",
+            "slack": "https://hooks.slack.com/services/T000/B000/XXXXXXXX",
+            // Not secrets: they stay readable.
+            "artifact": "s3://models/fraud/v3/model.onnx",
+            "source": "https://github.com/acme/fraud@v1.2.0",
+            "digest": "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "description": "a basic model; bearer of good news",
+            "private": false
+        }
+    });
+    redactor("tenant-a").redact(&mut payload).expect("redacts");
+    let text = payload.to_string();
+    for secret in [
+        "hunter2",
+        "s3cr3tpass",
+        "PRIVATE KEY",
+        "eyJ",
+        "correct horse",
+        "AAAAAAAAAAAAAAAAAAAA",
+        "ghp_",
+        "AKIA",
+        "hooks.slack.com",
+        "named like one",
+    ] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+    let after = &payload["after"];
+    for redacted in [
+        &after["db_conn"],
+        &after["notes"][0],
+        &after["gcpPrivateKey"],
+        &after["bearer"],
+        &after["header"],
+        &after["cfg"]["signing"],
+        &after["cfg"]["session"],
+    ] {
+        assert!(redacted["hmac-sha256"].is_string(), "{redacted}");
+    }
+    assert_eq!(after["notes"][1], "plain text");
+    assert_eq!(after["artifact"], "s3://models/fraud/v3/model.onnx");
+    assert_eq!(after["source"], "https://github.com/acme/fraud@v1.2.0");
+    assert!(after["digest"].as_str().unwrap().starts_with("sha256:"));
+    assert_eq!(after["description"], "a basic model; bearer of good news");
+    assert_eq!(after["private"], false);
+}

@@ -139,3 +139,11 @@ pub fn join(lines: &[Vec<u8>]) -> Vec<u8> {
     out.push(b'\n');
     out
 }
+
+/// Options that accept the key the bundle carries: for tests about integrity, not about trust.
+pub fn trusting_bundle_key() -> steward_audit::VerifyOptions {
+    steward_audit::VerifyOptions {
+        trust_bundle_key: true,
+        ..Default::default()
+    }
+}

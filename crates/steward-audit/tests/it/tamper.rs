@@ -5,7 +5,9 @@ use rand::Rng;
 use rand::rngs::StdRng;
 use steward_audit::bundle::{VerifyError, VerifyOptions, verify_bundle};
 
-use crate::support::{Log, bundle, checkpoint, event, full_bundle, join, key, lines, log, rng};
+use crate::support::{
+    Log, bundle, checkpoint, event, full_bundle, join, key, lines, log, rng, trusting_bundle_key,
+};
 
 const TRIALS: u64 = 60;
 
@@ -22,7 +24,7 @@ fn trials(
         let n = r.random_range(2..120);
         let l = log("acme", n, trial);
         let good = full_bundle(&k, &l);
-        let opts = VerifyOptions::default();
+        let opts = trusting_bundle_key();
         verify_bundle(&good, &opts)
             .unwrap_or_else(|e| panic!("{class}: untouched bundle failed: {e}"));
         let bad = join(&tamper(&mut r, &l, lines(&good)));

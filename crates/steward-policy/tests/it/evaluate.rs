@@ -226,22 +226,48 @@ fn helpers_compute_what_the_guide_says() {
 }
 
 #[test]
-fn compiled_policies_are_cached_by_content_hash() {
+fn compiled_policies_are_cached_by_name_and_content_hash() {
     let engine = PolicyEngine::with_cache_capacity(Default::default(), 2);
     let a = engine.compile("a", "fn on_window(ctx) { }").unwrap();
-    let again = engine.compile("renamed", "fn on_window(ctx) { }").unwrap();
+    let again = engine.compile("a", "fn on_window(ctx) { }").unwrap();
     assert!(std::sync::Arc::ptr_eq(&a, &again));
     assert_eq!(
-        engine.get_cached(&a.hash()).map(|p| p.hash()),
+        engine.get_cached("a", &a.hash()).map(|p| p.hash()),
         Some(a.hash())
     );
     engine.compile("b", "fn on_window(ctx) { [] }").unwrap();
     engine.compile("c", "fn on_window(ctx) { () }").unwrap();
     assert_eq!(engine.cached(), 2);
     assert!(
-        engine.get_cached(&a.hash()).is_none(),
+        engine.get_cached("a", &a.hash()).is_none(),
         "oldest entry evicted"
     );
+}
+
+#[test]
+fn the_same_source_under_another_name_never_shows_the_first_name() {
+    // Tenant A compiles its policy first; tenant B submits the same source under its own name.
+    let engine = PolicyEngine::new(Default::default());
+    let source = "let x = 1;\nx + 1;\nfn on_window(ctx) { [] }\n";
+    let first = engine.compile("acme-secret-pricing", source).unwrap();
+    let second = engine.compile("globex-policy", source).unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&first, &second));
+    assert_eq!(second.name(), "globex-policy");
+    assert!(
+        !second.warnings().is_empty(),
+        "the source has top-level code"
+    );
+    for w in second.warnings() {
+        assert_eq!(w.policy, "globex-policy");
+        assert!(!w.to_string().contains("acme"), "{w}");
+    }
+    // A runtime error names the caller's policy too.
+    let failing = "fn on_window(ctx) { let y = ctx.nope.deeper; [] }\n";
+    engine.compile("acme-secret-pricing", failing).unwrap();
+    let b = engine.compile("globex-policy", failing).unwrap();
+    let eval = engine.evaluate_on_window(&b, &window());
+    let err = eval.outcome.expect_err("reading a field of () fails");
+    assert!(!err.to_string().contains("acme"), "{err}");
 }
 
 #[test]

@@ -1,4 +1,5 @@
 //! End-to-end tests of the `steward` binary (one test binary per crate, one module per command).
 
+mod audit;
 mod drift;
 mod policy;

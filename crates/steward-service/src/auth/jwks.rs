@@ -1,11 +1,14 @@
 //! Public keys from an identity provider's JWKS endpoint, cached.
 //!
-//! The key set is fetched on first use and kept. A token with an unknown `kid` triggers one
-//! refetch (the provider may have rotated keys), but at most once per cooldown, so a flood of
-//! tokens with made-up key ids cannot turn Steward into a load generator against the provider.
-//! Responses larger than a cap are refused.
+//! The key set is fetched on first use and kept. Known keys are served from a snapshot that no
+//! fetch ever holds a lock on, so a slow or hanging provider delays only the tokens whose key
+//! is unknown. A token with an unknown `kid` triggers one refetch (the provider may have rotated
+//! keys), at most once per cooldown, so a flood of tokens with made-up key ids cannot turn
+//! Steward into a load generator against the provider; concurrent callers share one fetch
+//! (single flight). Responses larger than a cap are refused.
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
@@ -17,16 +20,25 @@ use crate::{ServiceError, ServiceResult};
 /// Largest JWKS document accepted. Real key sets are a few KiB.
 pub const MAX_JWKS_BYTES: usize = 256 * 1024;
 
-struct Cache {
-    keys: HashMap<String, (DecodingKey, Algorithm)>,
-    fetched_at: Option<Instant>,
+type Keys = HashMap<String, (DecodingKey, Algorithm)>;
+
+/// When fetches ran; guarded by the single-flight lock.
+#[derive(Default)]
+struct Fetches {
+    /// Start of the last attempt, successful or not: the cooldown runs from here.
+    started: Option<Instant>,
+    /// End of the last attempt: callers that arrived before it use its result.
+    finished: Option<Instant>,
 }
 
 pub struct JwksSource {
     url: String,
     client: reqwest::Client,
     cooldown: Duration,
-    cache: Mutex<Cache>,
+    /// The key set as last fetched. Replaced whole; readers never wait for a fetch.
+    keys: RwLock<Arc<Keys>>,
+    /// Held for the duration of one fetch.
+    fetches: Mutex<Fetches>,
 }
 
 impl JwksSource {
@@ -40,10 +52,8 @@ impl JwksSource {
             url,
             client,
             cooldown,
-            cache: Mutex::new(Cache {
-                keys: HashMap::new(),
-                fetched_at: None,
-            }),
+            keys: RwLock::new(Arc::default()),
+            fetches: Mutex::new(Fetches::default()),
         })
     }
 
@@ -51,26 +61,39 @@ impl JwksSource {
         &self.url
     }
 
+    fn known(&self, kid: &str) -> Option<(DecodingKey, Algorithm)> {
+        // A poisoned lock only means a writer panicked between two whole-map swaps.
+        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
+        keys.get(kid).cloned()
+    }
+
     /// The verification key for `kid`, refetching the set once if the id is unknown.
     pub async fn key(&self, kid: &str) -> ServiceResult<(DecodingKey, Algorithm)> {
-        let mut cache = self.cache.lock().await;
-        if let Some(k) = cache.keys.get(kid) {
-            return Ok(k.clone());
+        if let Some(k) = self.known(kid) {
+            return Ok(k);
         }
-        let may_fetch = cache
-            .fetched_at
+        let arrived = Instant::now();
+        let mut fetches = self.fetches.lock().await;
+        // A fetch that finished after this caller arrived already answered it.
+        let answered = fetches.finished.is_some_and(|at| at >= arrived);
+        let may_fetch = fetches
+            .started
             .is_none_or(|at| at.elapsed() >= self.cooldown);
-        if may_fetch {
+        if !answered && may_fetch {
             // Record the attempt before it runs, so failures also respect the cooldown.
-            cache.fetched_at = Some(Instant::now());
-            cache.keys = self.fetch().await?;
+            fetches.started = Some(Instant::now());
+            let fetched = self.fetch().await;
+            fetches.finished = Some(Instant::now());
+            let keys = Arc::new(fetched?);
+            *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
         }
-        cache.keys.get(kid).cloned().ok_or_else(|| {
+        drop(fetches);
+        self.known(kid).ok_or_else(|| {
             ServiceError::Unauthenticated("the token is signed with an unknown key (kid)".into())
         })
     }
 
-    async fn fetch(&self) -> ServiceResult<HashMap<String, (DecodingKey, Algorithm)>> {
+    async fn fetch(&self) -> ServiceResult<Keys> {
         let unavailable = |e: String| {
             tracing::warn!(url = %self.url, error = %e, "JWKS fetch failed");
             ServiceError::Unavailable("the identity provider's key set cannot be fetched".into())
@@ -104,7 +127,7 @@ impl JwksSource {
 }
 
 /// Keeps the RS256 and ES256 (P-256) keys that have a `kid`; others are ignored.
-fn parse_keys(set: &JwkSet) -> HashMap<String, (DecodingKey, Algorithm)> {
+fn parse_keys(set: &JwkSet) -> Keys {
     let mut out = HashMap::new();
     for jwk in &set.keys {
         let Some(kid) = jwk.common.key_id.clone() else {

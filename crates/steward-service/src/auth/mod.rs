@@ -97,6 +97,32 @@ pub struct AuthConfig {
 }
 
 /// Verifies tokens and resolves their tenant. Cheap to clone.
+/// Longest subject accepted, in bytes (OpenID Connect Core 1.0, section 2: at most 255 ASCII
+/// characters).
+pub const MAX_SUBJECT_BYTES: usize = 255;
+
+/// A subject names the actor in every audit event: it must be non-blank, bounded and printable.
+fn check_subject(sub: &str) -> ServiceResult<()> {
+    let refuse = |why: &str| {
+        Err(ServiceError::Unauthenticated(format!(
+            "token claim `sub` {why}"
+        )))
+    };
+    if sub.trim().is_empty() {
+        return refuse("is empty");
+    }
+    if sub.len() > MAX_SUBJECT_BYTES {
+        return refuse(&format!(
+            "is {} bytes long; at most {MAX_SUBJECT_BYTES} are allowed",
+            sub.len()
+        ));
+    }
+    if sub.chars().any(char::is_control) {
+        return refuse("contains control characters");
+    }
+    Ok(())
+}
+
 #[derive(Clone)]
 pub struct Authenticator {
     config: Arc<AuthConfig>,
@@ -135,6 +161,7 @@ impl Authenticator {
     /// Verifies `token` and returns the principal it names.
     pub async fn authenticate(&self, token: &str) -> ServiceResult<Principal> {
         let claims = self.verify(token).await?;
+        check_subject(&claims.sub)?;
         if claims
             .sub
             .starts_with(steward_domain::auth::SYSTEM_SUBJECT_PREFIX)
