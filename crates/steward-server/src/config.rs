@@ -1,12 +1,27 @@
 //! Typed configuration: defaults that work on a fresh machine, then `steward.toml`, then
 //! `STEWARD_*` environment variables, then command-line flags, each overriding the one before.
+//!
+//! The layers are merged by figment: every key of the file is reachable from the environment
+//! with no per-key code. `STEWARD_<KEY>` sets a top-level key (`STEWARD_DATABASE_URL`) and
+//! `STEWARD_<SECTION>_<KEY>` a key of a section (`STEWARD_AUTH_JWKS_URL`,
+//! `STEWARD_API_MAX_DEPTH`, `STEWARD_POLICY_WALL_CLOCK_MS`). Other `STEWARD_*` variables (the
+//! demo's `STEWARD_TOKEN`, `STEWARD_CONFIG`, test settings) are not configuration and are left
+//! alone; an unknown key inside a section is an error that names it.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use figment::value::Uncased;
 use serde::Deserialize;
+
+/// The sections of the configuration; `STEWARD_<SECTION>_<KEY>` reaches their keys.
+const SECTIONS: &[&str] = &["auth", "api", "audit", "policy"];
+/// The top-level keys; `STEWARD_<KEY>` reaches them.
+const TOP_LEVEL: &[&str] = &["listen", "database_url", "log_format"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -163,14 +178,12 @@ impl Config {
     /// Loads `path` if given (it must exist) or `./steward.toml` if present, then applies the
     /// environment and `overrides`.
     pub fn load(path: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config> {
-        let mut config = match path {
-            Some(p) => Self::from_file(p)?,
-            None if Path::new("steward.toml").exists() => {
-                Self::from_file(Path::new("steward.toml"))?
-            }
-            None => Config::default(),
+        let file = match path {
+            Some(p) if !p.exists() => bail!("configuration file {} does not exist", p.display()),
+            Some(p) => Some(p),
+            None => Some(Path::new("steward.toml")).filter(|p| p.exists()),
         };
-        config.apply_env(|k| std::env::var(k).ok())?;
+        let mut config = Self::from_layers(file, Env::prefixed("STEWARD_"))?;
         if let Some(l) = overrides.listen {
             config.listen = l;
         }
@@ -180,47 +193,18 @@ impl Config {
         Ok(config)
     }
 
-    fn from_file(path: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading configuration file {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("in configuration file {}", path.display()))
-    }
-
-    /// Applies `STEWARD_*` variables; `get` is the environment (a function, for tests).
-    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
-        if let Some(v) = get("STEWARD_LISTEN") {
-            self.listen = v.parse().with_context(|| {
-                format!("STEWARD_LISTEN=`{v}` is not an address such as 127.0.0.1:8080")
-            })?;
+    /// The file (when given) under the environment `env`, over the defaults.
+    pub fn from_layers(file: Option<&Path>, env: Env) -> anyhow::Result<Config> {
+        let mut figment = Figment::new();
+        if let Some(p) = file {
+            figment = figment.merge(Toml::file(p));
         }
-        if let Some(v) = get("STEWARD_DATABASE_URL") {
-            self.database_url = v;
-        }
-        if let Some(v) = get("STEWARD_AUTH_ISSUER") {
-            self.auth.issuer = v;
-        }
-        if let Some(v) = get("STEWARD_AUTH_AUDIENCE") {
-            self.auth.audience = v;
-        }
-        if let Some(v) = get("STEWARD_AUTH_JWKS_URL") {
-            self.auth.jwks_url = Some(v);
-        }
-        if let Some(v) = get("STEWARD_AUTH_PUBLIC_KEY_PEM") {
-            self.auth.public_key_pem = Some(v.into());
-        }
-        if let Some(v) = get("STEWARD_AUTH_DEV_SECRET_FILE") {
-            self.auth.dev_secret_file = Some(v.into());
-        }
-        if let Some(v) = get("STEWARD_API_INTROSPECTION") {
-            self.api.introspection = parse_bool("STEWARD_API_INTROSPECTION", &v)?;
-        }
-        if let Some(v) = get("STEWARD_AUDIT_SIGNING_KEY_FILE") {
-            self.audit.signing_key_file = Some(v.into());
-        }
-        if let Some(v) = get("STEWARD_LOG_FORMAT") {
-            self.log_format = v;
-        }
-        Ok(())
+        figment = figment.merge(env.filter_map(|k| env_key(k.as_str())));
+        figment.extract().map_err(|e| {
+            // figment reports every problem with where it came from (file or variable).
+            let all: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
+            anyhow::anyhow!("configuration: {}", all.join("; "))
+        })
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
@@ -277,12 +261,15 @@ impl Config {
     }
 }
 
-fn parse_bool(name: &str, v: &str) -> anyhow::Result<bool> {
-    match v {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        _ => bail!("{name}=`{v}`: expected true or false"),
+/// The configuration key an environment variable (prefix stripped, lowercase) names, or `None`
+/// when it is not configuration: `auth_jwks_url` is `auth.jwks_url`.
+fn env_key(key: &str) -> Option<Uncased<'static>> {
+    let key = key.to_ascii_lowercase();
+    if TOP_LEVEL.contains(&key.as_str()) {
+        return Some(key.into());
     }
+    let (section, rest) = key.split_once('_')?;
+    (SECTIONS.contains(&section) && !rest.is_empty()).then(|| format!("{section}.{rest}").into())
 }
 
 /// The file path of a `sqlite://` URL, without query parameters.
@@ -295,32 +282,93 @@ pub fn sqlite_path(url: &str) -> Option<PathBuf> {
 }
 
 #[cfg(test)]
+// figment::Jail fixes the closures' return type to figment's own (large) error.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn env_overrides_defaults() {
-        let mut c = Config::default();
-        c.apply_env(|k| match k {
-            "STEWARD_LISTEN" => Some("0.0.0.0:9000".into()),
-            "STEWARD_DATABASE_URL" => Some("postgres://x/y".into()),
-            _ => None,
-        })
-        .unwrap();
-        assert_eq!(c.listen.port(), 9000);
-        assert_eq!(c.database_url, "postgres://x/y");
-        assert_eq!(c.dev_secret_path(), PathBuf::from("steward-dev.secret"));
+    /// Runs `f` with a fresh figment test jail: its own working directory and environment.
+    fn jail(f: impl FnOnce(&mut figment::Jail) -> figment::error::Result<()>) {
+        figment::Jail::expect_with(f);
+    }
+
+    fn env() -> Env {
+        Env::prefixed("STEWARD_")
     }
 
     #[test]
-    fn bad_values_are_named() {
-        let mut c = Config::default();
-        let err = c
-            .apply_env(|k| (k == "STEWARD_LISTEN").then(|| "nope".into()))
-            .unwrap_err();
-        assert!(err.to_string().contains("STEWARD_LISTEN"));
-        let err = toml::from_str::<Config>("listen = \"127.0.0.1:1\"\nunknown = 1").unwrap_err();
-        assert!(err.to_string().contains("unknown"));
+    fn every_key_is_reachable_from_the_environment() {
+        jail(|j| {
+            j.set_env("STEWARD_LISTEN", "0.0.0.0:9000");
+            j.set_env("STEWARD_DATABASE_URL", "postgres://x/y");
+            j.set_env("STEWARD_AUTH_JWKS_REFETCH_COOLDOWN_SECS", "5");
+            j.set_env("STEWARD_API_MAX_DEPTH", "7");
+            j.set_env("STEWARD_API_INTROSPECTION", "false");
+            j.set_env("STEWARD_POLICY_WALL_CLOCK_MS", "250");
+            j.set_env("STEWARD_AUDIT_SIGNING_KEY_FILE", "/keys/audit.pem");
+            // Not configuration: ignored rather than refused.
+            j.set_env("STEWARD_TOKEN", "eyJ...");
+            j.set_env("STEWARD_CONFIG", "steward.toml");
+            j.set_env("STEWARD_TEST_PG_URL", "postgres://admin");
+            let c = Config::from_layers(None, env()).unwrap();
+            assert_eq!(c.listen.port(), 9000);
+            assert_eq!(c.database_url, "postgres://x/y");
+            assert_eq!(c.auth.jwks_refetch_cooldown_secs, 5);
+            assert_eq!(c.api.max_depth, 7);
+            assert!(!c.api.introspection);
+            assert_eq!(c.policy.wall_clock_ms, 250);
+            assert_eq!(
+                c.audit.signing_key_file,
+                Some(PathBuf::from("/keys/audit.pem"))
+            );
+            assert_eq!(c.dev_secret_path(), PathBuf::from("steward-dev.secret"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file_which_overrides_defaults() {
+        jail(|j| {
+            j.create_file(
+                "steward.toml",
+                "database_url = \"sqlite://a.db\"\n[api]\nmax_depth = 5\nmax_complexity = 900\n",
+            )?;
+            j.set_env("STEWARD_API_MAX_DEPTH", "6");
+            let c = Config::from_layers(Some(Path::new("steward.toml")), env()).unwrap();
+            assert_eq!(c.database_url, "sqlite://a.db");
+            assert_eq!(c.api.max_depth, 6);
+            assert_eq!(c.api.max_complexity, 900);
+            assert_eq!(c.api.max_body_bytes, ApiSettings::default().max_body_bytes);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_and_unknown_keys_are_named() {
+        jail(|j| {
+            j.set_env("STEWARD_LISTEN", "nope");
+            let err = Config::from_layers(None, env()).unwrap_err().to_string();
+            // "invalid socket address syntax for key "LISTEN" in `STEWARD_` environment variable(s)"
+            assert!(err.contains("socket address"), "{err}");
+            assert!(err.contains("LISTEN"), "{err}");
+            assert!(err.contains("STEWARD_"), "{err}");
+            Ok(())
+        });
+        jail(|j| {
+            j.set_env("STEWARD_AUTH_ISUER", "typo");
+            let err = Config::from_layers(None, env()).unwrap_err().to_string();
+            assert!(err.contains("isuer"), "{err}");
+            Ok(())
+        });
+        jail(|j| {
+            j.create_file("steward.toml", "listen = \"127.0.0.1:1\"\nunknown = 1\n")?;
+            let err = Config::from_layers(Some(Path::new("steward.toml")), env())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("unknown"), "{err}");
+            assert!(err.contains("steward.toml"), "{err}");
+            Ok(())
+        });
     }
 
     #[test]

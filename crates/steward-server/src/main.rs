@@ -1,12 +1,8 @@
 //! The `steward` binary: `serve`, `migrate`, `token`, `drift`, `policy` and `audit`.
 
 mod audit_cmd;
-mod config;
-mod demo;
 mod drift_cmd;
 mod policy_cmd;
-mod startup;
-mod telemetry;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,7 +15,8 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use crate::config::{Config, Overrides};
+use steward_server::config::{Config, Overrides};
+use steward_server::{startup, telemetry};
 
 #[derive(Parser)]
 #[command(

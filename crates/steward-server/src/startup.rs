@@ -8,9 +8,10 @@ use anyhow::{Context, bail};
 use rand::RngCore;
 use steward_domain::Role;
 use steward_service::auth::{JwksSource, mint_hs256};
-use steward_service::{AuthConfig, KeySource, Service};
+use steward_service::{AuthConfig, KeySource};
 use steward_store::Store;
 
+use crate::app::Application;
 use crate::config::Config;
 use crate::demo;
 
@@ -181,28 +182,16 @@ pub fn mint_token(
     Ok(mint_hs256(&auth, sub, tenant, &roles, parse_ttl(ttl)?)?)
 }
 
+/// Runs the server until SIGINT or SIGTERM: builds the [`Application`], seeds the demo data
+/// when asked, prints where it listens, and finishes in-flight requests on shutdown.
 pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
-    let store = open_store(&config).await?;
-    store.migrate().await.context("applying migrations")?;
-    let auth = auth_config(&config, true)?;
-    if config.is_dev_auth() {
-        tracing::warn!(
-            secret = %config.dev_secret_path().display(),
-            "DEVELOPMENT MODE: tokens are verified with a local HS256 secret; configure auth.jwks_url or auth.public_key_pem for production"
-        );
-    }
-    let service = Service::new(store, auth, audit_keys(&config)?)
-        .with_policy_settings(config.policy.to_service());
-    let api = config.api.to_api_config();
-    let state = steward_api::AppState::new(service.clone(), api);
-    let app = steward_api::router(state);
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("binding {}", config.listen))?;
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, database = %redact(&config.database_url), "steward listening");
+    let app = Application::build(config).await?;
+    let addr = app.addr();
+    println!("steward listening on http://{addr}");
     if demo {
-        let token = demo::seed(&service).await.context("seeding demo data")?;
+        let token = demo::seed(app.service())
+            .await
+            .context("seeding demo data")?;
         println!("\nSteward is running at http://{addr}/graphql with demo data.");
         println!("A token for tenant `acme` (model_owner, governance_officer), valid 12 hours:\n");
         println!("export STEWARD_TOKEN={token}\n");
@@ -210,10 +199,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             "curl -s http://{addr}/graphql -H \"Authorization: Bearer $STEWARD_TOKEN\" -H 'Content-Type: application/json' \\\n  -d '{{\"query\":\"{{ modelByName(name: \\\"fraud-detector\\\") {{ name versions {{ nodes {{ version metrics {{ name value }} }} }} }} }}\"}}'\n"
         );
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    app.run_until(shutdown_signal()).await?;
     tracing::info!("steward stopped");
     Ok(())
 }

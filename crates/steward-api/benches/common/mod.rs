@@ -55,6 +55,7 @@ impl Bench {
 pub struct Server {
     pub db: TestDb,
     pub auth: AuthConfig,
+    pub state: AppState,
     pub scope: TenantScope,
     pub url: String,
     pub client: reqwest::Client,
@@ -62,14 +63,28 @@ pub struct Server {
 
 impl Server {
     pub async fn start(api: ApiConfig, policy: PolicySettings) -> Server {
+        Self::start_with_keys(
+            api,
+            policy,
+            KeySource::Hs256 {
+                secret: vec![7; 32],
+            },
+        )
+        .await
+    }
+
+    /// A server verifying tokens with `keys` (`client()` needs HS256 keys).
+    pub async fn start_with_keys(
+        api: ApiConfig,
+        policy: PolicySettings,
+        keys: KeySource,
+    ) -> Server {
         let db = TestDb::new().await;
         let auth = AuthConfig {
             issuer: "steward".into(),
             audience: "steward".into(),
             leeway: Duration::from_secs(5),
-            keys: KeySource::Hs256 {
-                secret: vec![7; 32],
-            },
+            keys,
         };
         let keys =
             steward_service::audit::AuditKeys::new(steward_audit::SigningKey::generate().unwrap())
@@ -100,7 +115,8 @@ impl Server {
         )
         .scope()
         .unwrap();
-        let app = router(AppState::new(service, api));
+        let state = AppState::new(service, api);
+        let app = router(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -111,6 +127,7 @@ impl Server {
         Server {
             db,
             auth,
+            state,
             scope,
             url: format!("http://{addr}/graphql"),
             client,
@@ -170,4 +187,15 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
+}
+
+/// Resident set size of this process, from /proc/self/statm.
+pub fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
 }

@@ -3,3 +3,4 @@
 mod audit;
 mod drift;
 mod policy;
+mod serve;

@@ -1,0 +1,73 @@
+//! The application: one path from configuration to a listening router. `steward serve` builds it
+//! from the loaded configuration; tests build it with `listen = 127.0.0.1:0` and a temporary
+//! database and talk to it over HTTP.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use steward_service::Service;
+
+use crate::config::Config;
+use crate::startup::{audit_keys, auth_config, open_store, redact};
+
+/// A migrated database, the service over it and a bound listener, ready to serve.
+pub struct Application {
+    service: Service,
+    router: axum::Router,
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+}
+
+impl Application {
+    /// Validates the configuration, opens and migrates the database, loads (or, in development,
+    /// creates) the token and audit keys, and binds `config.listen` (port 0 picks a free port).
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        config.validate()?;
+        let store = open_store(&config).await?;
+        store.migrate().await.context("applying migrations")?;
+        let auth = auth_config(&config, true)?;
+        if config.is_dev_auth() {
+            tracing::warn!(
+                secret = %config.dev_secret_path().display(),
+                "DEVELOPMENT MODE: tokens are verified with a local HS256 secret; configure auth.jwks_url or auth.public_key_pem for production"
+            );
+        }
+        let service = Service::new(store, auth, audit_keys(&config)?)
+            .with_policy_settings(config.policy.to_service());
+        let state = steward_api::AppState::new(service.clone(), config.api.to_api_config());
+        let router = steward_api::router(state);
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, database = %redact(&config.database_url), "steward listening");
+        Ok(Application {
+            service,
+            router,
+            listener,
+            addr,
+        })
+    }
+
+    /// The address the server listens on (the real port when `listen` asked for port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The service the router serves, for seeding (the demo) and for tests.
+    pub fn service(&self) -> &Service {
+        &self.service
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving")
+    }
+}
