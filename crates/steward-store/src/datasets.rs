@@ -11,6 +11,7 @@ use steward_domain::{
 };
 
 use crate::entities::{dataset_versions, datasets};
+use crate::lineage::NewNode;
 use crate::models::{decode_cursor, into_page};
 use crate::sql::stmt;
 use crate::{Store, StoreError, StoreResult, WriteTx, codec};
@@ -40,8 +41,16 @@ impl Store {
                 format!("a dataset named `{}` already exists", input.name)
             })
         })?;
-        tx.add_node(scope, id.as_uuid(), NodeKind::Dataset, input.name.clone())
-            .await?;
+        tx.add_lineage(
+            scope,
+            NewNode {
+                id: id.as_uuid(),
+                kind: NodeKind::Dataset,
+                label: input.name.clone(),
+                from: &[],
+            },
+        )
+        .await?;
         Ok(codec::dataset(row))
     }
 
@@ -74,18 +83,14 @@ impl Store {
         }
         .insert(&tx.txn)
         .await?;
-        tx.add_node(
+        tx.add_lineage(
             scope,
-            id.as_uuid(),
-            NodeKind::DatasetVersion,
-            format!("{dataset_name} v{version}"),
-        )
-        .await?;
-        tx.add_edge(
-            scope,
-            input.dataset_id.as_uuid(),
-            id.as_uuid(),
-            EdgeRelation::HasVersion,
+            NewNode {
+                id: id.as_uuid(),
+                kind: NodeKind::DatasetVersion,
+                label: format!("{dataset_name} v{version}"),
+                from: &[(input.dataset_id.as_uuid(), EdgeRelation::HasVersion)],
+            },
         )
         .await?;
         codec::dataset_version(row)

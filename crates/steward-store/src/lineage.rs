@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set, Value};
+use sea_orm::{ConnectionTrait, EntityTrait, Set, Value};
 use steward_domain::{
     EdgeRelation, LineageDirection, LineageEdge, LineageGraph, LineageNode, NodeKind, TenantScope,
 };
@@ -13,40 +13,44 @@ use crate::entities::{lineage_edges, lineage_nodes};
 use crate::sql::stmt;
 use crate::{Store, StoreError, StoreResult, WriteTx};
 
-impl WriteTx {
-    pub(crate) async fn add_node(
-        &self,
-        scope: &TenantScope,
-        id: Uuid,
-        kind: NodeKind,
-        label: String,
-    ) -> StoreResult<()> {
-        lineage_nodes::ActiveModel {
-            id: Set(id),
-            tenant_id: Set(scope.tenant_id().as_uuid()),
-            kind: Set(kind.as_str().to_string()),
-            label: Set(label),
-        }
-        .insert(&self.txn)
-        .await?;
-        Ok(())
-    }
+/// A node to write and the edges that lead into it.
+pub(crate) struct NewNode<'a> {
+    pub id: Uuid,
+    pub kind: NodeKind,
+    pub label: String,
+    /// `(source node, relation)` of each edge into this node.
+    pub from: &'a [(Uuid, EdgeRelation)],
+}
 
-    pub(crate) async fn add_edge(
+impl WriteTx {
+    /// Writes a registry record's lineage node and its incoming edges: two statements at most
+    /// (the node, then all edges in one multi-row insert), neither read back.
+    pub(crate) async fn add_lineage(
         &self,
         scope: &TenantScope,
-        from: Uuid,
-        to: Uuid,
-        relation: EdgeRelation,
+        node: NewNode<'_>,
     ) -> StoreResult<()> {
-        lineage_edges::ActiveModel {
-            tenant_id: Set(scope.tenant_id().as_uuid()),
-            src_id: Set(from),
-            dst_id: Set(to),
-            relation: Set(relation.as_str().to_string()),
-        }
-        .insert(&self.txn)
+        let tenant = scope.tenant_id().as_uuid();
+        lineage_nodes::Entity::insert(lineage_nodes::ActiveModel {
+            id: Set(node.id),
+            tenant_id: Set(tenant),
+            kind: Set(node.kind.as_str().to_string()),
+            label: Set(node.label),
+        })
+        .exec_without_returning(&self.txn)
         .await?;
+        if !node.from.is_empty() {
+            lineage_edges::Entity::insert_many(node.from.iter().map(|(src, relation)| {
+                lineage_edges::ActiveModel {
+                    tenant_id: Set(tenant),
+                    src_id: Set(*src),
+                    dst_id: Set(node.id),
+                    relation: Set(relation.as_str().to_string()),
+                }
+            }))
+            .exec_without_returning(&self.txn)
+            .await?;
+        }
         Ok(())
     }
 }

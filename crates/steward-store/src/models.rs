@@ -17,6 +17,7 @@ use steward_domain::{
 use uuid::Uuid;
 
 use crate::entities::{model_tags, models};
+use crate::lineage::NewNode;
 use crate::{Store, StoreError, StoreResult, WriteTx, codec};
 
 pub(crate) fn encode_cursor(key: &str) -> String {
@@ -78,8 +79,16 @@ impl Store {
             })
         })?;
         write_tags(tx, scope, id.as_uuid(), &input.tags).await?;
-        tx.add_node(scope, id.as_uuid(), NodeKind::Model, input.name.clone())
-            .await?;
+        tx.add_lineage(
+            scope,
+            NewNode {
+                id: id.as_uuid(),
+                kind: NodeKind::Model,
+                label: input.name.clone(),
+                from: &[],
+            },
+        )
+        .await?;
         codec::model(row, input.tags.clone())
     }
 

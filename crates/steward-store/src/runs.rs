@@ -9,6 +9,7 @@ use steward_domain::{
 use uuid::Uuid;
 
 use crate::entities::{dataset_versions, model_versions, training_run_inputs, training_runs};
+use crate::lineage::NewNode;
 use crate::{Store, StoreError, StoreResult, WriteTx, codec};
 
 impl Store {
@@ -82,16 +83,23 @@ impl Store {
             .exec(&tx.txn)
             .await?;
         }
-        tx.add_node(scope, id.as_uuid(), NodeKind::TrainingRun, run_label(input))
-            .await?;
-        for d in &input_ids {
-            tx.add_edge(scope, *d, id.as_uuid(), EdgeRelation::InputTo)
-                .await?;
-        }
+        let mut from: Vec<(uuid::Uuid, EdgeRelation)> = input_ids
+            .iter()
+            .map(|d| (*d, EdgeRelation::InputTo))
+            .collect();
         if let Some(parent) = input.parent_model_version {
-            tx.add_edge(scope, parent.as_uuid(), id.as_uuid(), EdgeRelation::BaseOf)
-                .await?;
+            from.push((parent.as_uuid(), EdgeRelation::BaseOf));
         }
+        tx.add_lineage(
+            scope,
+            NewNode {
+                id: id.as_uuid(),
+                kind: NodeKind::TrainingRun,
+                label: run_label(input),
+                from: &from,
+            },
+        )
+        .await?;
         codec::training_run(row, input.input_dataset_versions.clone())
     }
 

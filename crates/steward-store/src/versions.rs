@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::datasets::version_cursor;
 use crate::entities::{idempotency_keys, model_versions, training_runs};
+use crate::lineage::NewNode;
 use crate::models::into_page;
 use crate::{Store, StoreError, StoreResult, WriteTx, codec};
 
@@ -77,24 +78,20 @@ impl Store {
                 "this training run already produced a model version; register a new run".into()
             })
         })?;
-        tx.add_node(
-            scope,
-            id.as_uuid(),
-            NodeKind::ModelVersion,
-            format!("{model_name} v{version}"),
-        )
-        .await?;
-        tx.add_edge(
-            scope,
-            input.model_id.as_uuid(),
-            id.as_uuid(),
-            EdgeRelation::HasVersion,
-        )
-        .await?;
+        let mut from = vec![(input.model_id.as_uuid(), EdgeRelation::HasVersion)];
         if let Some(run) = run_id {
-            tx.add_edge(scope, run.as_uuid(), id.as_uuid(), EdgeRelation::Produced)
-                .await?;
+            from.push((run.as_uuid(), EdgeRelation::Produced));
         }
+        tx.add_lineage(
+            scope,
+            NewNode {
+                id: id.as_uuid(),
+                kind: NodeKind::ModelVersion,
+                label: format!("{model_name} v{version}"),
+                from: &from,
+            },
+        )
+        .await?;
         codec::model_version(row)
     }
 
