@@ -4,7 +4,7 @@
 //! - `registerModelVersion` through GraphQL from one client (versions/s);
 //! - the model page (a model with 50 versions and their metrics) under 50 concurrent clients
 //!   (requests/s, p50, p99);
-//! - lineage at depth 10 in a graph of 100,000 nodes (through GraphQL and at the store).
+//! - lineage at depth 10 in a graph of 100,000 nodes (through GraphQL and at the service).
 //!
 //! Run: `cargo bench -p steward-api --bench registry` (SQLite in a temporary directory), or with
 //! `STEWARD_TEST_PG_URL=postgres://...` for PostgreSQL.
@@ -19,7 +19,6 @@ use serde_json::{Value, json};
 use steward_api::ApiConfig;
 use steward_domain::{EdgeRelation, LineageDirection, NodeKind, Role};
 use steward_service::PolicySettings;
-use steward_store::testing::TestDb;
 
 // The same allocator as the `steward` binary: glibc malloc spent a third of the CPU here under
 // many threads.
@@ -218,30 +217,29 @@ fn lineage_graph(n: usize) -> (Nodes, Edges, uuid::Uuid) {
     (nodes, edges, start)
 }
 
-async fn lineage(
-    db: &TestDb,
-    b: &Bench,
-    scope: &steward_domain::TenantScope,
-) -> (Duration, Duration, usize, usize) {
+async fn lineage(server: &Server, b: &Bench) -> (Duration, Duration, usize, usize) {
     let (nodes, edges, start) = lineage_graph(100_000);
-    db.store
-        .import_lineage(scope, &nodes, &edges)
+    let service = server.state.service.clone();
+    let owner = &server.owner;
+    server
+        .db
+        .import_lineage(owner, &nodes, &edges)
         .await
         .unwrap();
-    let (mut http, mut store) = (Vec::new(), Vec::new());
+    let (mut http, mut direct) = (Vec::new(), Vec::new());
     let mut sizes = (0, 0);
     let t = Instant::now();
     for _ in 0..20 {
-        db.store.ping().await.unwrap();
+        service.ready().await.unwrap();
     }
     println!(
-        "(store round trip: {:.3} ms)",
+        "(database round trip: {:.3} ms)",
         t.elapsed().as_secs_f64() * 1e3 / 20.0
     );
     let t = Instant::now();
     for _ in 0..20 {
-        db.store
-            .lineage(scope, start, LineageDirection::Upstream, 1)
+        service
+            .lineage(owner, start, LineageDirection::Upstream, 1)
             .await
             .unwrap();
     }
@@ -251,13 +249,11 @@ async fn lineage(
     );
     for _ in 0..ROUNDS * 4 {
         let t = Instant::now();
-        let g = db
-            .store
-            .lineage(scope, start, LineageDirection::Upstream, 10)
+        let g = service
+            .lineage(owner, start, LineageDirection::Upstream, 10)
             .await
-            .unwrap()
             .unwrap();
-        store.push(t.elapsed().as_secs_f64());
+        direct.push(t.elapsed().as_secs_f64());
         sizes = (g.nodes.len(), g.edges.len());
         let t = Instant::now();
         let v = b
@@ -268,7 +264,7 @@ async fn lineage(
     }
     (
         Duration::from_secs_f64(median(http)),
-        Duration::from_secs_f64(median(store)),
+        Duration::from_secs_f64(median(direct)),
         sizes.0,
         sizes.1,
     )
@@ -287,7 +283,6 @@ fn main() {
             ..ApiConfig::default()
         };
         let server = Server::start(api, PolicySettings::default()).await;
-        let (db, scope) = (&server.db, server.scope);
         let b = Arc::new(server.client(&[Role::ModelOwner]));
         let backend = server.backend();
         let cache = if cache_off { "off" } else { "on" };
@@ -305,11 +300,11 @@ fn main() {
             p99.as_secs_f64() * 1e3,
             cpu.as_secs_f64() * 1e3
         );
-        let (http, store, n, e) = lineage(db, &b, &scope).await;
+        let (http, direct, n, e) = lineage(&server, &b).await;
         println!(
-            "lineage depth 10, 100,000-node graph:   {:.2} ms via GraphQL, {:.2} ms at the store ({n} nodes, {e} edges returned)   (goal < 50 ms)",
+            "lineage depth 10, 100,000-node graph:   {:.2} ms via GraphQL, {:.2} ms at the service ({n} nodes, {e} edges returned)   (goal < 50 ms)",
             http.as_secs_f64() * 1e3,
-            store.as_secs_f64() * 1e3
+            direct.as_secs_f64() * 1e3
         );
     });
 }

@@ -16,6 +16,10 @@ use steward_store::{AuditFilter, WriteTx};
 
 use crate::{Service, ServiceError, ServiceResult, authorize};
 
+/// The audit log's record types as the service hands them out (events, outcomes, tree hashes,
+/// keys); callers above the service name them from here.
+pub use steward_audit::{AuditEvent as Event, Hash as TreeHash, Outcome as EventOutcome};
+
 /// The keys of the audit log: the Ed25519 key that signs checkpoints, and the secret that keys
 /// the per-tenant HMACs replacing sensitive values.
 pub struct AuditKeys {
@@ -37,6 +41,13 @@ impl AuditKeys {
             signing,
             redaction_master: h.finalize().into(),
         })
+    }
+
+    /// Keys from a freshly generated signing key (tests and benchmarks).
+    pub fn generate() -> ServiceResult<Self> {
+        let signing = SigningKey::generate()
+            .map_err(|e| ServiceError::Internal(format!("audit key: {e}")))?;
+        Self::new(signing)
     }
 
     pub fn public_key(&self) -> PublicKey {

@@ -12,6 +12,8 @@ mod error;
 mod mutation;
 mod policy;
 mod registry;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 pub use auth::{AuthConfig, Authenticator, Claims, KeySource};
 pub use error::{ServiceError, ServiceResult};

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use steward_api::{ApiConfig, AppState, router};
-use steward_domain::{Principal, Role, TenantScope};
+use steward_domain::{Principal, Role};
 use steward_service::auth::mint_hs256;
-use steward_service::{AuthConfig, KeySource, PolicySettings, Service};
-use steward_store::testing::TestDb;
+use steward_service::testing::TestBackend;
+use steward_service::{AuthConfig, KeySource, PolicySettings};
 
 pub struct Bench {
     pub client: reqwest::Client,
@@ -53,10 +53,11 @@ impl Bench {
 
 /// A running server over a fresh database with one tenant, `bench`.
 pub struct Server {
-    pub db: TestDb,
+    pub db: TestBackend,
     pub auth: AuthConfig,
     pub state: AppState,
-    pub scope: TenantScope,
+    /// A model owner of tenant `bench`, as authentication makes one.
+    pub owner: Principal,
     pub url: String,
     pub client: reqwest::Client,
 }
@@ -79,25 +80,41 @@ impl Server {
         policy: PolicySettings,
         keys: KeySource,
     ) -> Server {
-        let db = TestDb::new().await;
+        let db = TestBackend::new().await;
         let auth = AuthConfig {
             issuer: "steward".into(),
             audience: "steward".into(),
             leeway: Duration::from_secs(5),
             keys,
         };
-        let keys =
-            steward_service::audit::AuditKeys::new(steward_audit::SigningKey::generate().unwrap())
-                .unwrap();
-        let service =
-            Service::new(db.store.clone(), auth.clone(), keys).with_policy_settings(policy);
-        let admin = Principal::authenticated(
-            "bench".into(),
-            "bench".into(),
-            None,
-            vec![Role::PlatformAdmin],
+        let service = db
+            .service(
+                auth.clone(),
+                steward_service::audit::AuditKeys::generate().unwrap(),
+            )
+            .with_policy_settings(policy);
+        // The principals come from tokens, as in production; JWKS benches bring their own keys
+        // and only need the tenant, so the tenant is created with a development token when the
+        // server verifies HS256.
+        let dev = AuthConfig {
+            keys: KeySource::Hs256 {
+                secret: vec![7; 32],
+            },
+            ..auth.clone()
+        };
+        let token = |roles: &[Role]| {
+            mint_hs256(&dev, "bench", "bench", roles, Duration::from_secs(3600)).unwrap()
+        };
+        let seeder = db.service(
+            dev.clone(),
+            steward_service::audit::AuditKeys::generate().unwrap(),
         );
-        let tenant = service
+        let admin = seeder
+            .authenticator()
+            .authenticate(&token(&[Role::PlatformAdmin]))
+            .await
+            .unwrap();
+        seeder
             .create_tenant(
                 &admin,
                 steward_domain::NewTenant {
@@ -107,14 +124,11 @@ impl Server {
             )
             .await
             .unwrap();
-        let scope = Principal::authenticated(
-            "bench".into(),
-            "bench".into(),
-            Some(tenant.id),
-            vec![Role::ModelOwner],
-        )
-        .scope()
-        .unwrap();
+        let owner = seeder
+            .authenticator()
+            .authenticate(&token(&[Role::ModelOwner]))
+            .await
+            .unwrap();
         let state = AppState::new(service, api);
         let app = router(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -128,7 +142,7 @@ impl Server {
             db,
             auth,
             state,
-            scope,
+            owner,
             url: format!("http://{addr}/graphql"),
             client,
         }
@@ -152,7 +166,7 @@ impl Server {
     }
 
     pub fn backend(&self) -> &'static str {
-        if self.db.url.starts_with("postgres") {
+        if self.db.is_postgres() {
             "PostgreSQL"
         } else {
             "SQLite"

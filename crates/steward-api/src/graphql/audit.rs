@@ -2,8 +2,8 @@
 
 use async_graphql::{Context, Enum, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use steward_audit as a;
 use steward_service::AuditFilter;
+use steward_service::audit::{Event, EventOutcome, TreeHash};
 
 use super::ctx;
 use crate::error::{gql, invalid};
@@ -15,12 +15,12 @@ pub enum AuditOutcome {
     Failed,
 }
 
-impl From<a::Outcome> for AuditOutcome {
-    fn from(o: a::Outcome) -> Self {
+impl From<EventOutcome> for AuditOutcome {
+    fn from(o: EventOutcome) -> Self {
         match o {
-            a::Outcome::Ok => AuditOutcome::Ok,
-            a::Outcome::Denied => AuditOutcome::Denied,
-            a::Outcome::Failed => AuditOutcome::Failed,
+            EventOutcome::Ok => AuditOutcome::Ok,
+            EventOutcome::Denied => AuditOutcome::Denied,
+            EventOutcome::Failed => AuditOutcome::Failed,
         }
     }
 }
@@ -64,8 +64,8 @@ pub struct AuditEvent {
     pub canonical: String,
 }
 
-impl From<a::AuditEvent> for AuditEvent {
-    fn from(e: a::AuditEvent) -> Self {
+impl From<Event> for AuditEvent {
+    fn from(e: Event) -> Self {
         let canonical = e
             .canonical_bytes()
             .ok()
@@ -141,7 +141,7 @@ pub struct ConsistencyProof {
     pub to_root: String,
 }
 
-fn hexes(hs: &[a::Hash]) -> Vec<String> {
+fn hexes(hs: &[TreeHash]) -> Vec<String> {
     hs.iter().map(|h| h.to_hex()).collect()
 }
 

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use steward_api::{ApiConfig, AppState, router};
 use steward_domain::Role;
 use steward_service::auth::mint_hs256;
+use steward_service::testing::TestBackend;
 use steward_service::{AuthConfig, KeySource, PolicySettings, Service};
-use steward_store::testing::TestDb;
 use tower::ServiceExt;
 
 pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
@@ -29,14 +29,14 @@ pub fn hs256_config() -> AuthConfig {
 }
 
 pub fn audit_keys() -> steward_service::audit::AuditKeys {
-    steward_service::audit::AuditKeys::new(steward_audit::SigningKey::generate().unwrap()).unwrap()
+    steward_service::audit::AuditKeys::generate().unwrap()
 }
 
 pub struct TestApp {
     pub router: Router,
     pub state: AppState,
     pub service: Service,
-    pub db: std::sync::Arc<TestDb>,
+    pub db: std::sync::Arc<TestBackend>,
     pub auth: AuthConfig,
 }
 
@@ -55,9 +55,10 @@ impl TestApp {
     }
 
     async fn build(auth: AuthConfig, api: ApiConfig, policy: PolicySettings) -> TestApp {
-        let db = TestDb::new().await;
-        let service =
-            Service::new(db.store.clone(), auth.clone(), audit_keys()).with_policy_settings(policy);
+        let db = TestBackend::new().await;
+        let service = db
+            .service(auth.clone(), audit_keys())
+            .with_policy_settings(policy);
         let state = AppState::new(service.clone(), api);
         let router = router(state.clone());
         TestApp {
@@ -302,7 +303,7 @@ pub fn str_at(v: &Value, path: &[&str]) -> String {
 /// so tests that must cover every field fail when a field is added.
 pub fn schema_fields(app: &TestApp, root: &str) -> Vec<String> {
     let sdl = steward_api::graphql::build_schema(
-        Service::new(app.db.store.clone(), app.auth.clone(), audit_keys()),
+        app.db.service(app.auth.clone(), audit_keys()),
         &ApiConfig::default(),
     )
     .sdl();

@@ -137,7 +137,7 @@ async fn a_failing_audit_write_refuses_the_mutation_and_leaves_no_trace() {
         policies { nodes { name activeRevisionNumber revisions { nodes { number } } } } policyBindings { id removedAt }
         decisionRecords { nodes { id } } }";
     let before = app.ok(&owner, snapshot, json!({})).await;
-    let sabotage = if app.db.url.starts_with("postgres") {
+    let sabotage = if app.db.is_postgres() {
         "CREATE FUNCTION fail_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$ LANGUAGE plpgsql;
          CREATE TRIGGER fail_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION fail_audit()"
     } else {

@@ -8,7 +8,6 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use steward_api::{ApiConfig, AppState, router};
 use steward_domain::Role;
-use steward_service::Service;
 
 use crate::app::*;
 
@@ -21,7 +20,7 @@ async fn names(app: &TestApp, token: &str, prefix: &str) -> usize {
 
 /// A second app on the same database with its own service and cache, as a second replica.
 fn replica(app: &TestApp, cache_entries: usize) -> TestApp {
-    let service = Service::new(app.db.store.clone(), app.auth.clone(), audit_keys());
+    let service = app.db.service(app.auth.clone(), audit_keys());
     let api = ApiConfig {
         response_cache_entries: cache_entries,
         ..ApiConfig::default()

@@ -1,6 +1,7 @@
 //! The layering rules of docs/ARCHITECTURE.md, checked on the resolved dependency graph
 //! (`cargo metadata`): pure crates pull in no async runtime, ORM or web framework; the API never
-//! reaches the store; rhai's `unchecked` feature is never enabled.
+//! reaches the store, the audit log or the policy engine but through the service; rhai's
+//! `unchecked` feature is never enabled.
 
 use std::collections::{BTreeSet, HashMap};
 use std::process::Command;
@@ -143,7 +144,8 @@ fn pure_crates_stay_pure() {
 #[test]
 fn edges_follow_the_layers() {
     let g = graph();
-    // The API reaches storage only through the service, never directly.
+    // The API reaches storage, the audit log and policies only through the service, never
+    // directly: of the workspace's crates it names only the domain and the service.
     let api = g.direct("steward-api");
     for b in ["steward-store", "steward-migrations", "sea-orm"] {
         assert!(
@@ -151,6 +153,16 @@ fn edges_follow_the_layers() {
             "steward-api must not depend on {b} directly"
         );
     }
+    let steward: BTreeSet<&str> = api
+        .iter()
+        .map(String::as_str)
+        .filter(|d| d.starts_with("steward-"))
+        .collect();
+    assert_eq!(
+        steward,
+        BTreeSet::from(["steward-domain", "steward-service"]),
+        "steward-api names only the domain and the service"
+    );
     let rules: &[(&str, &[&str])] = &[
         ("steward-service", &["axum", "async-graphql"]),
         (
