@@ -1,6 +1,6 @@
 //! GraphQL fields of the audit log: events, signed checkpoints and proofs (governance officers).
 
-use async_graphql::{Context, Enum, InputObject, Json, Object, SimpleObject};
+use async_graphql::{Context, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use steward_service::AuditFilter;
 use steward_service::audit::{Event, EventOutcome, TreeHash};
@@ -8,22 +8,7 @@ use steward_service::audit::{Event, EventOutcome, TreeHash};
 use super::ctx;
 use crate::error::{gql, invalid};
 
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum AuditOutcome {
-    Ok,
-    Denied,
-    Failed,
-}
-
-impl From<EventOutcome> for AuditOutcome {
-    fn from(o: EventOutcome) -> Self {
-        match o {
-            EventOutcome::Ok => AuditOutcome::Ok,
-            EventOutcome::Denied => AuditOutcome::Denied,
-            EventOutcome::Failed => AuditOutcome::Failed,
-        }
-    }
-}
+mirror_enum!(AuditOutcome, EventOutcome, { Ok, Denied, Failed });
 
 impl AuditOutcome {
     fn as_str(self) -> &'static str {

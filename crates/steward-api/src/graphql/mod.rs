@@ -5,6 +5,22 @@
 //! lists are connections (`first`/`after`, `nodes`, `pageInfo`); ids are UUID strings; errors
 //! carry `extensions.code`.
 
+/// Declares a GraphQL enum that mirrors a domain enum variant for variant, with `From` both
+/// ways: a variant added on one side and not the other is a compile error, not a silent gap.
+macro_rules! mirror_enum {
+    ($(#[$meta:meta])* $name:ident, $domain:ty, { $($(#[$vmeta:meta])* $variant:ident),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+        pub enum $name { $($(#[$vmeta])* $variant),* }
+        impl From<$domain> for $name {
+            fn from(v: $domain) -> Self { match v { $(<$domain>::$variant => $name::$variant),* } }
+        }
+        impl From<$name> for $domain {
+            fn from(v: $name) -> Self { match v { $($name::$variant => <$domain>::$variant),* } }
+        }
+    };
+}
+
 mod audit;
 mod inputs;
 mod mutation;

@@ -13,49 +13,16 @@ use crate::error::gql;
 
 type R<T> = async_graphql::Result<T>;
 
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum RevisionStatus {
+mirror_enum!(RevisionStatus, d::RevisionStatus, {
     /// Proposed, never published.
     Draft,
     /// The revision evaluations use.
     Active,
     /// Published once, replaced since.
     Superseded,
-}
+});
 
-impl From<d::RevisionStatus> for RevisionStatus {
-    fn from(s: d::RevisionStatus) -> Self {
-        match s {
-            d::RevisionStatus::Draft => Self::Draft,
-            d::RevisionStatus::Active => Self::Active,
-            d::RevisionStatus::Superseded => Self::Superseded,
-        }
-    }
-}
-
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum PolicyHook {
-    OnWindow,
-    OnPromotion,
-}
-
-impl From<PolicyHook> for d::PolicyHook {
-    fn from(h: PolicyHook) -> Self {
-        match h {
-            PolicyHook::OnWindow => d::PolicyHook::OnWindow,
-            PolicyHook::OnPromotion => d::PolicyHook::OnPromotion,
-        }
-    }
-}
-
-impl From<d::PolicyHook> for PolicyHook {
-    fn from(h: d::PolicyHook) -> Self {
-        match h {
-            d::PolicyHook::OnWindow => PolicyHook::OnWindow,
-            d::PolicyHook::OnPromotion => PolicyHook::OnPromotion,
-        }
-    }
-}
+mirror_enum!(PolicyHook, d::PolicyHook, { OnWindow, OnPromotion });
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum BindingKind {

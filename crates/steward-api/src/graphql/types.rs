@@ -1,24 +1,11 @@
 //! GraphQL output types: thin wrappers over domain records, converted explicitly.
 
-use async_graphql::{ComplexObject, Context, Enum, ID, Json, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, Json, SimpleObject};
 use chrono::{DateTime, Utc};
 use steward_domain as d;
 
 use super::{ctx, page};
 use crate::error::gql;
-
-macro_rules! mirror_enum {
-    ($name:ident, $domain:ty, { $($variant:ident),* $(,)? }) => {
-        #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-        pub enum $name { $($variant),* }
-        impl From<$domain> for $name {
-            fn from(v: $domain) -> Self { match v { $(<$domain>::$variant => $name::$variant),* } }
-        }
-        impl From<$name> for $domain {
-            fn from(v: $name) -> Self { match v { $($name::$variant => <$domain>::$variant),* } }
-        }
-    };
-}
 
 mirror_enum!(RiskTier, d::RiskTier, { High, Medium, Low });
 mirror_enum!(FeatureType, d::FeatureType, { Float, Integer, Boolean, String, Categorical, Timestamp });

@@ -1,5 +1,6 @@
 //! Rules on the source text that the compiler cannot check, in the spirit of rust-analyzer's
-//! tidy test: every source file says what it is and stays under 600 lines, and principals are built only by
+//! tidy test: every source file says what it is and stays under 600 lines, never unwraps outside
+//! tests, and principals are built only by
 //! authentication or as a system actor.
 
 use std::path::{Path, PathBuf};
@@ -95,5 +96,37 @@ fn principals_come_from_authentication_or_a_system_actor() {
     assert!(
         offenders.is_empty(),
         "only the authenticator builds principals from tokens; use Principal::system(SystemActor::..) in {offenders:?}"
+    );
+}
+
+/// Source files that may panic on a failed `unwrap`/`expect`, and why: test support, where a
+/// failed set-up must stop the test. Everywhere else a failure is an error value, and a proven
+/// invariant is written as `unreachable!` with the proof beside it.
+const MAY_UNWRAP: &[(&str, &str)] = &[(
+    "crates/steward-store/src/testing.rs",
+    "test support: a test database that cannot be created fails the test",
+)];
+
+#[test]
+fn no_unwrap_or_expect_outside_tests() {
+    let mut offenders = Vec::new();
+    for p in sources() {
+        let rel = relative(&p);
+        if MAY_UNWRAP.iter().any(|(f, _)| *f == rel) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&p).unwrap();
+        // Unit tests sit in a `#[cfg(test)]` module at the end of a file.
+        let code = text.split("#[cfg(test)]").next().unwrap_or("");
+        for (i, line) in code.lines().enumerate() {
+            let line = line.split("//").next().unwrap_or("");
+            if line.contains(".unwrap()") || line.contains(".expect(") {
+                offenders.push(format!("{rel}:{}", i + 1));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "return an error instead (or list a proven invariant in MAY_UNWRAP): {offenders:?}"
     );
 }
