@@ -8,6 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::ids::TenantId;
+use crate::registry::RiskTier;
 
 /// A role carried in a token's `roles` claim.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -193,6 +194,38 @@ pub fn allows(role: Role, op: Operation) -> bool {
     }
 }
 
+/// What an operation acts on, as far as the permission rules look at it. The matrix
+/// ([`allows`]) decides by role and operation before anything is read; the rules here decide, once
+/// the resource is loaded inside the mutation's transaction, what only some roles may do to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resource {
+    /// A model, and whether the change moves its risk tier.
+    Model {
+        risk_tier: RiskTier,
+        changes_risk_tier: bool,
+    },
+}
+
+/// Whether `role` may perform `op` on `resource`: the matrix allows it and no rule on the resource
+/// forbids it. Rules:
+/// - a model's risk tier decides its approval requirements, so only a governance officer moves
+///   it (a model owner may change the rest of the model's metadata).
+pub fn allows_on(role: Role, op: Operation, resource: &Resource) -> bool {
+    if !allows(role, op) {
+        return false;
+    }
+    match (op, resource) {
+        (
+            Operation::UpdateModel,
+            Resource::Model {
+                changes_risk_tier: true,
+                ..
+            },
+        ) => role == Role::GovernanceOfficer,
+        _ => true,
+    }
+}
+
 /// Steward's own callers: the parts of the server that act by themselves. Each has its own
 /// row of the permission matrix ([`system_allows`]) and appears in the audit log as
 /// `system:<name>` (a prefix no token subject may carry).
@@ -345,6 +378,15 @@ impl Principal {
     pub fn may(&self, op: Operation) -> bool {
         match self.caller {
             Caller::Token => self.roles.iter().any(|r| allows(*r, op)),
+            Caller::System(a) => system_allows(a, op),
+        }
+    }
+
+    /// Whether the principal may perform `op` on `resource` ([`allows_on`]). System actors have
+    /// no rules on resources: their row of the matrix is all they may do.
+    pub fn may_on(&self, op: Operation, resource: &Resource) -> bool {
+        match self.caller {
+            Caller::Token => self.roles.iter().any(|r| allows_on(*r, op, resource)),
             Caller::System(a) => system_allows(a, op),
         }
     }

@@ -52,7 +52,9 @@ pub mod policy;
 pub mod registry;
 pub mod validate;
 
-pub use auth::{Operation, Principal, Role, SystemActor, TenantScope, system_allows};
+pub use auth::{
+    Operation, Principal, Resource, Role, SystemActor, TenantScope, allows_on, system_allows,
+};
 pub use ids::*;
 pub use lineage::{
     EdgeRelation, LineageDirection, LineageEdge, LineageGraph, LineageNode, MAX_LINEAGE_DEPTH,

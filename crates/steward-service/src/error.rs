@@ -10,9 +10,14 @@ pub enum ServiceError {
     /// No credentials, or credentials that do not verify.
     #[error("{0}")]
     Unauthenticated(String),
-    /// Authenticated, but no role of the caller allows the operation.
-    #[error("your roles ({roles}) do not allow {operation}")]
-    Forbidden { roles: String, operation: Operation },
+    /// Authenticated, but no role of the caller allows the operation, or a rule on the resource
+    /// (`rule`, see `steward_domain::allows_on`) forbids it.
+    #[error("your roles ({roles}) do not allow {operation}{}", .rule.map(|r| format!(" here: {r}")).unwrap_or_default())]
+    Forbidden {
+        roles: String,
+        operation: Operation,
+        rule: Option<&'static str>,
+    },
     /// The object does not exist in the caller's tenant.
     #[error("{0} not found")]
     NotFound(&'static str),

@@ -136,7 +136,43 @@ pub(crate) fn authorize(principal: &Principal, op: Operation) -> ServiceResult<(
     Err(ServiceError::Forbidden {
         roles,
         operation: op,
+        rule: None,
     })
+}
+
+/// Checks a rule on the resource itself ([`steward_domain::allows_on`]), once the resource is
+/// loaded inside the mutation; a refusal is audited as a denial by the mutation path.
+pub(crate) fn authorize_on(
+    principal: &Principal,
+    op: Operation,
+    resource: &steward_domain::Resource,
+) -> ServiceResult<()> {
+    if principal.may_on(op, resource) {
+        return Ok(());
+    }
+    authorize(principal, op)?;
+    let roles = principal
+        .roles()
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    tracing::info!(sub = principal.subject(), tenant = principal.tenant_slug(), operation = %op, ?resource, "denied on the resource");
+    Err(ServiceError::Forbidden {
+        roles,
+        operation: op,
+        rule: Some(resource_rule(op, resource)),
+    })
+}
+
+/// The rule that refused `op` on `resource`, for people.
+fn resource_rule(op: Operation, resource: &steward_domain::Resource) -> &'static str {
+    match (op, resource) {
+        (Operation::UpdateModel, steward_domain::Resource::Model { .. }) => {
+            "only a governance officer changes a model's risk tier"
+        }
+        _ => "a rule on the resource forbids it",
+    }
 }
 
 /// The caller's tenant scope, after checking `op` is allowed (for reads: denied reads are not

@@ -158,10 +158,22 @@ impl Service {
         Ok(())
     }
 
-    /// Abandons the mutation and records why; returns the error for the caller to propagate.
+    /// Abandons the mutation and records why; returns the error for the caller to propagate. A
+    /// rule on the resource that refused the change (checked once the resource is loaded) is a
+    /// denial, recorded as such.
     async fn fail<T>(&self, m: Mutation<'_>, err: ServiceError) -> ServiceResult<T> {
         let Mutation { tx, attempt, .. } = m;
         drop(tx);
+        if matches!(err, ServiceError::Forbidden { .. }) {
+            let (kind, id) = (attempt.target.0, attempt.target.1.as_str());
+            self.record_denial(
+                attempt.principal,
+                attempt.op,
+                Record::denial(kind, id, &err),
+            )
+            .await;
+            return Err(err);
+        }
         self.reject(attempt, err).await
     }
 

@@ -9,7 +9,7 @@ use serde_json::json;
 use steward_audit::Outcome;
 
 use crate::audit::{Record, payload};
-use crate::{Service, ServiceError, ServiceResult, Writes, authorize, scope_for};
+use crate::{Service, ServiceError, ServiceResult, Writes, authorize, authorize_on, scope_for};
 
 /// Largest page any list returns; larger requests are refused rather than silently cut.
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -105,6 +105,13 @@ impl Service {
                     .store
                     .update_model(&m.tx, &m.scope, id, &change)
                     .await?;
+                // The rule on the model is checked against the row as the transaction read it;
+                // a refusal drops the transaction, so nothing of the change remains.
+                let resource = Resource::Model {
+                    risk_tier: before.risk_tier,
+                    changes_risk_tier: after.risk_tier != before.risk_tier,
+                };
+                authorize_on(principal, Operation::UpdateModel, &resource)?;
                 let p = json!({"before": payload::model(&before), "after": payload::model(&after)});
                 Ok((after, Record::new("model", id, p)))
             },

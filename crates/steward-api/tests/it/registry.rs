@@ -215,3 +215,76 @@ async fn cached_reads_follow_writes_and_principals() {
         .len();
     assert_eq!(after, before + 1, "audit reads are never served stale");
 }
+
+/// The risk tier decides a model's approval requirements: an owner cannot lower it to escape
+/// them (nor raise it), while the rest of the metadata stays theirs. The refusal is audited as a
+/// denial and changes nothing.
+#[tokio::test]
+async fn only_a_governance_officer_moves_a_models_risk_tier() {
+    let app = TestApp::new().await;
+    app.tenant("acme").await;
+    let owner = app.token("acme", &[Role::ModelOwner]);
+    let officer = app.token("acme", &[Role::GovernanceOfficer]);
+    let s = seed(&app, &owner).await;
+    let update =
+        "mutation($i: UpdateModelInput!) { updateModel(input: $i) { riskTier description } }";
+    let read = "query($id: ID!) { model(id: $id) { riskTier description } }";
+
+    let v = app
+        .gql(
+            &owner,
+            update,
+            json!({"i": {"id": s.model, "riskTier": "LOW", "description": "cheaper"}}),
+        )
+        .await;
+    assert_eq!(code(&v), "FORBIDDEN", "{v}");
+    let message = v["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("risk tier"), "{message}");
+    let m = app.ok(&owner, read, json!({"id": s.model})).await;
+    assert_eq!(
+        m["model"]["riskTier"], "HIGH",
+        "nothing of the refused change remains"
+    );
+    assert_ne!(m["model"]["description"], "cheaper");
+
+    // Naming the tier the model already has is no move; other metadata is the owner's.
+    let v = app
+        .ok(
+            &owner,
+            update,
+            json!({"i": {"id": s.model, "riskTier": "HIGH", "description": "owned"}}),
+        )
+        .await;
+    assert_eq!(
+        v["updateModel"],
+        json!({"riskTier": "HIGH", "description": "owned"})
+    );
+    let v = app
+        .ok(
+            &officer,
+            update,
+            json!({"i": {"id": s.model, "riskTier": "MEDIUM"}}),
+        )
+        .await;
+    assert_eq!(v["updateModel"]["riskTier"], "MEDIUM");
+
+    let events = app
+        .ok(&officer, "{ auditEvents(first: 100, filter: {action: \"model.update\"}) { nodes { outcome actor { sub } } } }", json!({}))
+        .await;
+    let outcomes: Vec<&str> = events["auditEvents"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == "DENIED").count(),
+        1,
+        "{events}"
+    );
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == "OK").count(),
+        2,
+        "{events}"
+    );
+}
