@@ -3,7 +3,6 @@
 //! 2 = error (unreadable or inconsistent input, bad arguments).
 
 mod columns;
-mod fastbin;
 mod outcome;
 mod performance;
 mod profile;

@@ -20,8 +20,8 @@ use steward_drift::{
 };
 
 use super::columns::{labels, numeric_values, text_chunks};
-use super::fastbin::{BinLookup, reference_bins};
 use super::read::Table;
+use steward_drift::fastbin::{BinLookup, reference_bins};
 
 /// One column to compare.
 #[derive(Debug, Clone)]
