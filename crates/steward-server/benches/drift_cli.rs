@@ -3,8 +3,10 @@
 //! 0.25 sd) at several sizes, runs the release binary several times per size and prints the
 //! median wall time and peak memory (through `/usr/bin/time` when present).
 //!
-//! Run: `CARGO_TARGET_DIR=/work/target-drift cargo bench -p steward-server --bench drift_cli --
-//! [--runs 5] [--dir /tmp/steward-drift-bench] [ROWS ...]` (default rows: 10000 100000 1000000).
+//! Run: `cargo bench -p steward-server --bench drift_cli -- [--runs 5]
+//! [--dir /tmp/steward-drift-bench] [--before PATH] [ROWS ...]` (default rows: 10000 100000
+//! 1000000). `--before PATH` runs another `steward` binary (say, a build of the previous commit)
+//! side by side: the two alternate run by run on the same files, and each gets its own row.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -77,8 +79,7 @@ struct Run {
     max_rss_kib: Option<u64>,
 }
 
-fn run_once(reference: &Path, current: &Path) -> Result<Run, BoxError> {
-    let exe = env!("CARGO_BIN_EXE_steward");
+fn run_once(exe: &Path, reference: &Path, current: &Path) -> Result<Run, BoxError> {
     let timer = Path::new("/usr/bin/time");
     let mut cmd = if timer.exists() {
         let mut c = Command::new(timer);
@@ -122,12 +123,17 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() -> Result<(), BoxError> {
     let mut runs = 5usize;
     let mut dir = PathBuf::from("/tmp/steward-drift-bench");
+    let mut binaries = vec![("this", PathBuf::from(env!("CARGO_BIN_EXE_steward")))];
     let mut sizes = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--runs" => runs = args.next().ok_or("--runs needs a value")?.parse()?,
             "--dir" => dir = PathBuf::from(args.next().ok_or("--dir needs a value")?),
+            "--before" => binaries.push((
+                "before",
+                PathBuf::from(args.next().ok_or("--before needs a value")?),
+            )),
             // Flags cargo bench passes to every bench binary.
             "--bench" => {}
             other => sizes.push(other.replace('_', "").parse::<usize>()?),
@@ -138,8 +144,10 @@ fn main() -> Result<(), BoxError> {
     }
     let runs = runs.max(1);
     std::fs::create_dir_all(&dir)?;
-    println!("| rows per side | file size (ref) | median wall | min | max | median peak RSS |");
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| binary | rows per side | file size (ref) | median wall | min | max | median peak RSS |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     for rows in sizes {
         let reference = dir.join(format!("ref_{rows}.parquet"));
         let current = dir.join(format!("cur_{rows}.parquet"));
@@ -152,31 +160,40 @@ fn main() -> Result<(), BoxError> {
             write_file(&reference, rows, 1, false)?;
             write_file(&current, rows, 2, true)?;
         }
-        // One warm-up run so that every measured run reads the files from the page cache.
-        run_once(&reference, &current)?;
-        let mut times = Vec::with_capacity(runs);
-        let mut rss = Vec::with_capacity(runs);
+        // One warm-up run each so that every measured run reads the files from the page cache.
+        for (_, exe) in &binaries {
+            run_once(exe, &reference, &current)?;
+        }
+        let mut times = vec![Vec::with_capacity(runs); binaries.len()];
+        let mut rss = vec![Vec::with_capacity(runs); binaries.len()];
         for _ in 0..runs {
-            let r = run_once(&reference, &current)?;
-            times.push(r.seconds);
-            if let Some(k) = r.max_rss_kib {
-                rss.push(k as f64);
+            // Alternating, so that both binaries see the same machine load.
+            for (b, (_, exe)) in binaries.iter().enumerate() {
+                let r = run_once(exe, &reference, &current)?;
+                times[b].push(r.seconds);
+                if let Some(k) = r.max_rss_kib {
+                    rss[b].push(k as f64);
+                }
             }
         }
         let size_mib = std::fs::metadata(&reference)?.len() as f64 / (1024.0 * 1024.0);
-        let (min, max) = (
-            times.iter().copied().fold(f64::INFINITY, f64::min),
-            times.iter().copied().fold(0.0, f64::max),
-        );
-        let rss = if rss.is_empty() {
-            "n/a".to_owned()
-        } else {
-            format!("{:.0} MiB", median(rss) / 1024.0)
-        };
-        println!(
-            "| {rows} | {size_mib:.1} MiB | {:.3} s | {min:.3} s | {max:.3} s | {rss} |",
-            median(times)
-        );
+        for (b, (label, _)) in binaries.iter().enumerate() {
+            let times = std::mem::take(&mut times[b]);
+            let rss = std::mem::take(&mut rss[b]);
+            let (min, max) = (
+                times.iter().copied().fold(f64::INFINITY, f64::min),
+                times.iter().copied().fold(0.0, f64::max),
+            );
+            let rss = if rss.is_empty() {
+                "n/a".to_owned()
+            } else {
+                format!("{:.0} MiB", median(rss) / 1024.0)
+            };
+            println!(
+                "| {label} | {rows} | {size_mib:.1} MiB | {:.3} s | {min:.3} s | {max:.3} s | {rss} |",
+                median(times)
+            );
+        }
     }
     Ok(())
 }

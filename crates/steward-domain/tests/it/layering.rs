@@ -1,7 +1,8 @@
 //! The layering rules of docs/ARCHITECTURE.md, checked on the resolved dependency graph
-//! (`cargo metadata`): pure crates pull in no async runtime, ORM or web framework; the API never
-//! reaches the store, the audit log or the policy engine but through the service; rhai's
-//! `unchecked` feature is never enabled.
+//! (`cargo metadata`): pure crates (and steward-ingest, sync and storage-free) pull in no async
+//! runtime, ORM or web framework; steward-ingest uses no Steward crate but the domain, and the
+//! statistics never read files; the API never reaches the store, the audit log or the policy
+//! engine but through the service; rhai's `unchecked` feature is never enabled.
 
 use std::collections::{BTreeSet, HashMap};
 use std::process::Command;
@@ -130,7 +131,12 @@ fn pure_crates_stay_pure() {
         "reqwest",
         "tower",
     ];
-    for krate in ["steward-domain", "steward-drift", "steward-policy"] {
+    for krate in [
+        "steward-domain",
+        "steward-drift",
+        "steward-policy",
+        "steward-ingest",
+    ] {
         let deps = g.closure(krate);
         for f in forbidden {
             assert!(
@@ -176,6 +182,28 @@ fn edges_follow_the_layers() {
         for b in *banned {
             assert!(!deps.contains(*b), "{krate} must not depend on {b}");
         }
+    }
+}
+
+#[test]
+fn ingest_sits_on_the_domain_and_drift_reads_no_files() {
+    let g = graph();
+    let internal: BTreeSet<String> = g
+        .direct("steward-ingest")
+        .into_iter()
+        .filter(|d| d.starts_with("steward-"))
+        .collect();
+    let allowed: BTreeSet<String> = ["steward-domain".to_owned()].into();
+    assert_eq!(
+        internal, allowed,
+        "steward-ingest may use steward-domain only (ARCHITECTURE.md)"
+    );
+    let drift = g.closure("steward-drift");
+    for b in ["arrow", "parquet", "steward-ingest"] {
+        assert!(
+            !drift.contains(b),
+            "steward-drift stays free of IO and formats, but depends on {b}"
+        );
     }
 }
 

@@ -12,7 +12,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type};
 use steward_drift::FeatureKind;
 
-use super::read::{Table, TableColumn};
+use super::read::Side;
 
 /// The kind an Arrow type maps to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,20 +53,17 @@ pub fn classify(data_type: &DataType) -> Option<ArrowKind> {
 }
 
 /// The kind a column is compared as, given its Arrow types in both files.
-pub fn resolve_kind(reference: &Table, current: &Table, name: &str) -> Result<FeatureKind> {
-    let (Some(rc), Some(cc)) = (reference.column(name), current.column(name)) else {
-        bail!("column {name:?} was not loaded from both files");
-    };
-    let kind_in = |table: &Table, col: &TableColumn| {
-        classify(&col.data_type).with_context(|| {
+pub fn resolve_kind(reference: &Side, current: &Side, name: &str) -> Result<FeatureKind> {
+    let kind_in = |side: &Side| {
+        let data_type = side.data_type(name);
+        classify(&data_type).with_context(|| {
             format!(
-                "{}: column {name:?} has type {}, which is neither numeric nor categorical",
-                table.path.display(),
-                col.data_type
+                "{}: column {name:?} has type {data_type}, which is neither numeric nor categorical",
+                side.path.display(),
             )
         })
     };
-    let (rk, ck) = (kind_in(reference, rc)?, kind_in(current, cc)?);
+    let (rk, ck) = (kind_in(reference)?, kind_in(current)?);
     match (rk, ck) {
         (ArrowKind::Numeric, ArrowKind::Numeric | ArrowKind::Null)
         | (ArrowKind::Null, ArrowKind::Numeric) => Ok(FeatureKind::Numeric),
@@ -79,19 +76,20 @@ pub fn resolve_kind(reference: &Table, current: &Table, name: &str) -> Result<Fe
 }
 
 /// The error for a column that is numeric in one file and categorical in the other, naming the
-/// first row of the categorical side that is not a number when there is one.
-fn mismatch(numeric: &Table, text: &Table, name: &str) -> anyhow::Error {
-    let (Some(nc), Some(tc)) = (numeric.column(name), text.column(name)) else {
-        return anyhow::anyhow!("column {name:?} was not loaded from both files");
+/// first row of the categorical side that is not a number when there is one (that column is
+/// read to find it).
+fn mismatch(numeric: &Side, text: &Side, name: &str) -> anyhow::Error {
+    let culprit = match text.columns(&[name]) {
+        Ok((mut chunks, _)) => first_non_number(&chunks.pop().unwrap_or_default())
+            .map(|(row, value)| format!(": {} holds {value:?}", text.locate(row as u64)))
+            .unwrap_or_default(),
+        Err(e) => return e,
     };
-    let culprit = first_non_number(&tc.chunks)
-        .map(|(row, value)| format!(": {} holds {value:?}", text.locate(row)))
-        .unwrap_or_default();
     anyhow::anyhow!(
         "type mismatch in column {name:?}: numeric ({}) in {} but categorical ({}) in {}{culprit}",
-        nc.data_type,
+        numeric.data_type(name),
         numeric.path.display(),
-        tc.data_type,
+        text.data_type(name),
         text.path.display()
     )
 }
@@ -113,94 +111,70 @@ fn first_non_number(chunks: &[ArrayRef]) -> Option<(usize, String)> {
     None
 }
 
-/// Finite values of a numeric column into `values` (cleared first; passing the same buffer for
-/// every column saves fresh pages per column) and its number of missing values; a NaN or
-/// infinite value is an error naming the file, column and row.
-pub fn numeric_values(table: &Table, name: &str, values: &mut Vec<f64>) -> Result<u64> {
-    let col = table
-        .column(name)
-        .with_context(|| format!("column {name:?} was not loaded"))?;
-    values.clear();
-    values.reserve(table.rows);
-    let mut missing = 0u64;
-    let mut offset = 0usize;
-    for chunk in &col.chunks {
-        if chunk.data_type() == &DataType::Null {
-            missing += chunk.len() as u64;
-            offset += chunk.len();
-            continue;
-        }
-        let floats = cast(chunk, &DataType::Float64).with_context(|| {
-            format!(
-                "{}: column {name:?} cannot be read as numbers",
-                table.path.display()
-            )
-        })?;
-        let floats = floats.as_primitive::<Float64Type>();
-        if floats.null_count() == 0 {
-            values.extend_from_slice(floats.values());
-        } else {
-            values.extend(floats.iter().flatten());
-            missing += floats.null_count() as u64;
-        }
-        offset += chunk.len();
+/// Appends the present values of one chunk of numeric column `name` (whose first row is data
+/// row `offset`) to `values` and returns its number of missing values; a NaN or infinite value
+/// is an error naming the file, column and row.
+pub fn append_numbers(
+    side: &Side,
+    name: &str,
+    chunk: &ArrayRef,
+    offset: u64,
+    values: &mut Vec<f64>,
+) -> Result<u64> {
+    if chunk.data_type() == &DataType::Null {
+        return Ok(chunk.len() as u64);
     }
-    if let Some(pos) = values.iter().position(|v| !v.is_finite()) {
-        let value = values[pos];
-        let row = row_of_value(&col.chunks, pos);
+    let floats = cast(chunk, &DataType::Float64).with_context(|| {
+        format!(
+            "{}: column {name:?} cannot be read as numbers",
+            side.path.display()
+        )
+    })?;
+    let floats = floats.as_primitive::<Float64Type>();
+    let start = values.len();
+    if floats.null_count() == 0 {
+        values.extend_from_slice(floats.values());
+    } else {
+        values.extend(floats.iter().flatten());
+    }
+    if let Some(pos) = values[start..].iter().position(|v| !v.is_finite()) {
+        let value = values[start + pos];
+        let row = offset + row_of_value(chunk, pos) as u64;
         bail!(
             "{}: column {name:?} has a non-finite value ({value}) at {}",
-            table.path.display(),
-            table.locate(row)
+            side.path.display(),
+            side.locate(row)
         );
     }
-    debug_assert_eq!(offset, table.rows);
-    Ok(missing)
+    Ok(floats.null_count() as u64)
 }
 
-/// The row of the `index`-th non-missing value of a column.
-fn row_of_value(chunks: &[ArrayRef], index: usize) -> usize {
+/// The row within `chunk` of its `index`-th present value.
+fn row_of_value(chunk: &ArrayRef, index: usize) -> usize {
     let mut seen = 0usize;
-    let mut offset = 0usize;
-    for chunk in chunks {
-        let present = chunk.len() - chunk.logical_null_count();
-        if seen + present <= index {
-            seen += present;
-            offset += chunk.len();
-            continue;
-        }
-        for i in 0..chunk.len() {
-            if chunk.is_valid(i) {
-                if seen == index {
-                    return offset + i;
-                }
-                seen += 1;
+    for i in 0..chunk.len() {
+        if chunk.is_valid(i) {
+            if seen == index {
+                return i;
             }
+            seen += 1;
         }
     }
-    offset
+    chunk.len()
 }
 
-/// A categorical column as text arrays (booleans, dictionaries and string variants cast to
-/// `Utf8`); [`labels`] borrows per-row labels from it.
-pub fn text_chunks(table: &Table, name: &str) -> Result<Vec<ArrayRef>> {
-    let col = table
-        .column(name)
-        .with_context(|| format!("column {name:?} was not loaded"))?;
-    col.chunks
-        .iter()
-        .map(|chunk| {
-            cast(chunk, &DataType::Utf8).with_context(|| {
-                format!(
-                    "{}: column {name:?} cannot be read as text",
-                    table.path.display()
-                )
-            })
-        })
-        .collect()
+/// A chunk of categorical column `name` as text (booleans, dictionaries and string variants
+/// cast to `Utf8`); [`labels`] borrows per-row labels from such chunks.
+pub fn text_chunk(side: &Side, name: &str, chunk: &ArrayRef) -> Result<ArrayRef> {
+    cast(chunk, &DataType::Utf8).with_context(|| {
+        format!(
+            "{}: column {name:?} cannot be read as text",
+            side.path.display()
+        )
+    })
 }
 
-/// Per-row labels (`None` = missing) borrowed from [`text_chunks`].
+/// Per-row labels (`None` = missing) borrowed from [`text_chunk`]s.
 pub fn labels(chunks: &[ArrayRef]) -> Vec<Option<&str>> {
     let mut out = Vec::with_capacity(chunks.iter().map(|c| c.len()).sum());
     for chunk in chunks {

@@ -1,9 +1,9 @@
-//! `steward drift REFERENCE CURRENT`: compares two CSV or Parquet files column by column and
-//! prints a table, JSON or a self-contained HTML page. Exit code 0 = no drift, 1 = drift,
+//! `steward drift REFERENCE CURRENT`: compares two data files (CSV, JSON lines, Parquet or
+//! Arrow IPC, read through steward-ingest) column by column and prints a table, JSON or a
+//! self-contained HTML page. Exit code 0 = no drift, 1 = drift,
 //! 2 = error (unreadable or inconsistent input, bad arguments).
 
 mod columns;
-mod fastbin;
 mod outcome;
 mod performance;
 mod profile;
@@ -21,7 +21,7 @@ use steward_drift::{Correction, DriftConfig, FeatureRole, Method, ProfileConfig,
 
 use self::outcome::Outcome;
 use self::profile::{Planned, profile_all};
-use self::read::Source;
+use self::read::Side;
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -50,9 +50,9 @@ pub enum MethodArg {
 /// Arguments of `steward drift`.
 #[derive(Debug, Args)]
 pub struct DriftArgs {
-    /// Reference data set (CSV with a header line, or Parquet).
+    /// Reference data set (CSV with a header line, JSON lines, Parquet or Arrow IPC).
     pub reference: PathBuf,
-    /// Current data set, compared with the reference (CSV or Parquet).
+    /// Current data set, compared with the reference (any of the same formats).
     pub current: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -93,38 +93,29 @@ pub fn run(args: &DriftArgs) -> ExitCode {
 fn execute(args: &DriftArgs) -> Result<bool> {
     let config = drift_config(args)?;
     let (reference, current) = std::thread::scope(|s| {
-        let r = s.spawn(|| Source::open(&args.reference));
-        let c = Source::open(&args.current);
+        let r = s.spawn(|| Side::open(&args.reference));
+        let c = Side::open(&args.current);
         (r.join(), c)
     });
     let reference = reference.map_err(|_| anyhow::anyhow!("reading the reference panicked"))??;
     let current = current?;
     let names = select_columns(args, &reference, &current)?;
-    let wanted: Vec<&str> = names.iter().map(|(n, _)| n.as_str()).collect();
-    let (ref_table, cur_table) = std::thread::scope(|s| {
-        let r = s.spawn(|| reference.load(&wanted));
-        let c = current.load(&wanted);
-        (r.join(), c)
-    });
-    let ref_table = ref_table.map_err(|_| anyhow::anyhow!("reading the reference panicked"))??;
-    let cur_table = cur_table?;
     let mut plan = Vec::with_capacity(names.len());
     for (name, role) in names {
-        let kind = columns::resolve_kind(&ref_table, &cur_table, &name)?;
+        let kind = columns::resolve_kind(&reference, &current, &name)?;
         plan.push(Planned { name, role, kind });
     }
     let profiled = profile_all(
-        &ref_table,
-        &cur_table,
+        &reference,
+        &current,
         &plan,
         &ProfileConfig::default(),
         args.method == MethodArg::Evidently,
     )?;
     let performance = match (&args.target, &args.prediction) {
-        (Some(t), Some(p)) => Some(performance::compare(&ref_table, &cur_table, t, p)?),
+        (Some(t), Some(p)) => Some(performance::compare(&reference, &current, t, p)?),
         _ => None,
     };
-    drop((ref_table, cur_table));
     let report = compare(&profiled.reference, &profiled.window, &config)
         .context("cannot compare the profiles")?;
     let mut outcome = Outcome::new(args, &reference, &current, &plan, report, profiled);
@@ -163,8 +154,8 @@ fn drift_config(args: &DriftArgs) -> Result<DriftConfig> {
 /// can be compared), plus `--target` and `--prediction`; every one must exist in both files.
 fn select_columns(
     args: &DriftArgs,
-    reference: &Source,
-    current: &Source,
+    reference: &Side,
+    current: &Side,
 ) -> Result<Vec<(String, FeatureRole)>> {
     let mut names: Vec<String> = match &args.columns {
         Some(list) => list
@@ -174,7 +165,7 @@ fn select_columns(
             .collect(),
         None => {
             let mut all = Vec::new();
-            for f in reference.schema.fields() {
+            for f in reference.schema().fields() {
                 if columns::classify(f.data_type()).is_some() {
                     all.push(f.name().clone());
                 } else {
@@ -228,9 +219,9 @@ fn select_columns(
         .collect())
 }
 
-fn column_list(source: &Source) -> String {
+fn column_list(source: &Side) -> String {
     const SHOWN: usize = 12;
-    let fields = source.schema.fields();
+    let fields = source.schema().fields();
     let mut list: Vec<String> = fields
         .iter()
         .take(SHOWN)

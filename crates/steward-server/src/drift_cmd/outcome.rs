@@ -9,7 +9,7 @@ use steward_drift::evidently::{EvidentlyResult, StatTest};
 use steward_drift::{DriftReport, FeatureKind, FeatureRole, Verdict};
 
 use super::profile::{Planned, Profiled};
-use super::read::Source;
+use super::read::Side;
 use super::{DriftArgs, MethodArg};
 
 /// Share of drifted columns at which Evidently declares dataset drift (its default).
@@ -20,7 +20,7 @@ const EVIDENTLY_SHARE: f64 = 0.5;
 pub struct FileInfo {
     /// Path as given.
     pub path: String,
-    /// `csv` or `parquet`.
+    /// `csv`, `jsonl`, `parquet`, `arrow` or `arrow_stream`.
     pub format: String,
     /// Data rows.
     pub rows: u64,
@@ -106,10 +106,10 @@ pub fn name_of<T: Serialize>(value: &T) -> String {
     }
 }
 
-fn file_info(source: &Source, rows: u64) -> FileInfo {
+fn file_info(side: &Side, rows: u64) -> FileInfo {
     FileInfo {
-        path: source.path.display().to_string(),
-        format: source.format.to_string(),
+        path: side.path.display().to_string(),
+        format: side.format_name().to_owned(),
         rows,
     }
 }
@@ -118,8 +118,8 @@ impl Outcome {
     /// Gathers one run's results.
     pub fn new(
         args: &DriftArgs,
-        reference: &Source,
-        current: &Source,
+        reference: &Side,
+        current: &Side,
         plan: &[Planned],
         report: DriftReport,
         profiled: Profiled,

@@ -8,7 +8,7 @@
 //! exit code 1: a model whose inputs look the same but whose answers got worse has concept drift.
 
 use anyhow::{Result, bail};
-use arrow::array::{Array, AsArray};
+use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type};
 use serde::Serialize;
@@ -17,7 +17,7 @@ use steward_drift::performance::{
     regression_metrics,
 };
 
-use super::read::Table;
+use super::read::Side;
 
 const THRESHOLD: f64 = 0.5;
 const CLASSIFICATION_TOLERANCE: f64 = 0.02;
@@ -37,15 +37,13 @@ pub struct Performance {
     pub degraded: bool,
 }
 
-/// Row-aligned (target, prediction) pairs of one file; rows missing either are skipped, a
-/// non-finite value is an error naming the row.
-fn pairs(table: &Table, target: &str, prediction: &str) -> Result<Vec<(f64, f64)>> {
-    let column = |name: &str| -> Result<Vec<Option<f64>>> {
-        let Some(col) = table.column(name) else {
-            bail!("column {name:?} was not loaded");
-        };
-        let mut out = Vec::with_capacity(table.rows);
-        for chunk in &col.chunks {
+/// Row-aligned (target, prediction) pairs of one file (only those two columns are read); rows
+/// missing either are skipped, a non-finite value is an error naming the row.
+fn pairs(side: &Side, target: &str, prediction: &str) -> Result<Vec<(f64, f64)>> {
+    let (chunks, rows) = side.columns(&[target, prediction])?;
+    let column = |name: &str, chunks: &[ArrayRef]| -> Result<Vec<Option<f64>>> {
+        let mut out = Vec::with_capacity(rows as usize);
+        for chunk in chunks {
             let as_float = if chunk.data_type() == &DataType::Boolean {
                 cast(chunk, &DataType::UInt8).and_then(|c| cast(&c, &DataType::Float64))
             } else {
@@ -54,7 +52,7 @@ fn pairs(table: &Table, target: &str, prediction: &str) -> Result<Vec<(f64, f64)
             let Ok(floats) = as_float else {
                 bail!(
                     "{}: column {name:?} must be numeric or boolean to score the model",
-                    table.path.display()
+                    side.path.display()
                 );
             };
             let floats = floats.as_primitive::<Float64Type>();
@@ -62,15 +60,15 @@ fn pairs(table: &Table, target: &str, prediction: &str) -> Result<Vec<(f64, f64)
         }
         Ok(out)
     };
-    let (t, p) = (column(target)?, column(prediction)?);
+    let (t, p) = (column(target, &chunks[0])?, column(prediction, &chunks[1])?);
     let mut out = Vec::with_capacity(t.len());
     for (row, (t, p)) in t.into_iter().zip(p).enumerate() {
         if let (Some(t), Some(p)) = (t, p) {
             if !t.is_finite() || !p.is_finite() {
                 bail!(
                     "{}: a non-finite target or prediction at {}",
-                    table.path.display(),
-                    table.locate(row)
+                    side.path.display(),
+                    side.locate(row as u64)
                 );
             }
             out.push((t, p));
@@ -79,7 +77,7 @@ fn pairs(table: &Table, target: &str, prediction: &str) -> Result<Vec<(f64, f64)
     if out.is_empty() {
         bail!(
             "{}: no row has both a target and a prediction",
-            table.path.display()
+            side.path.display()
         );
     }
     Ok(out)
@@ -87,8 +85,8 @@ fn pairs(table: &Table, target: &str, prediction: &str) -> Result<Vec<(f64, f64)
 
 /// Scores both files and compares the current one with the reference.
 pub fn compare(
-    reference: &Table,
-    current: &Table,
+    reference: &Side,
+    current: &Side,
     target: &str,
     prediction: &str,
 ) -> Result<Performance> {

@@ -324,7 +324,7 @@ fn bad_files_exit_2_naming_file_column_and_row() {
         (
             "binary file",
             dir.path().join("random.bin"),
-            vec!["random.bin is neither CSV nor Parquet"],
+            vec!["random.bin is not CSV, JSON lines, Parquet or Arrow IPC"],
         ),
         (
             "broken parquet",

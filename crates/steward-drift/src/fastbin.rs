@@ -1,14 +1,14 @@
 //! Faster, exact replacements for the two hot loops of numeric profiling: the reference's
 //! percentile edges and bin counts without a full sort, and window bin lookup through a table.
 //!
-//! Both give exactly what steward-drift's `quantile_edges` on a sorted copy, `bin_counts` and
-//! `bin_index` give (the unit tests below and `profile`'s equivalence test check it): the
+//! Both give exactly what `quantile_edges` on a sorted copy, `bin_counts` and `bin_index` give
+//! (the unit tests below and [`crate::numeric`]'s equivalence test check it): the
 //! order statistics the edges interpolate between are found by selection, which also leaves
 //! the values partitioned around them, so the count below each edge is known without looking
 //! at the values again; ties at an edge fall back to the crate's `bin_counts`.
 
-use steward_drift::DriftError;
-use steward_drift::binning::{bin_counts, bin_index, quantile_edges};
+use crate::binning::{bin_counts, bin_index, quantile_edges};
+use crate::error::DriftError;
 
 /// The (lower, upper) order statistics `quantile_sorted` reads for probability `p`, exactly as
 /// it computes them.
@@ -79,17 +79,18 @@ const CELLS: usize = 4096;
 
 /// `bin_index(edges, x)` through a table of the answer at each cell's start, corrected by a few
 /// comparisons, so most values cost one multiplication and one or two comparisons.
-pub struct BinLookup<'a> {
-    edges: &'a [f64],
+#[derive(Debug, Clone)]
+pub struct BinLookup {
+    edges: Vec<f64>,
     lo: f64,
     hi: f64,
     scale: f64,
     start: Vec<u32>,
 }
 
-impl<'a> BinLookup<'a> {
+impl BinLookup {
     /// A lookup for ascending inner `edges`.
-    pub fn new(edges: &'a [f64]) -> BinLookup<'a> {
+    pub fn new(edges: &[f64]) -> BinLookup {
         let (lo, hi) = match (edges.first(), edges.last()) {
             (Some(&lo), Some(&hi)) => (lo, hi),
             _ => (0.0, 0.0),
@@ -105,7 +106,7 @@ impl<'a> BinLookup<'a> {
             Vec::new()
         };
         BinLookup {
-            edges,
+            edges: edges.to_vec(),
             lo,
             hi,
             scale,
@@ -116,7 +117,7 @@ impl<'a> BinLookup<'a> {
     /// The bin of finite `x`: the number of edges `<= x`.
     #[inline]
     pub fn index(&self, x: f64) -> usize {
-        let edges = self.edges;
+        let edges = self.edges.as_slice();
         if edges.is_empty() || x < self.lo {
             return 0;
         }
@@ -143,7 +144,7 @@ impl<'a> BinLookup<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use steward_drift::synth::SplitMix64;
+    use crate::synth::SplitMix64;
 
     fn samples() -> Vec<Vec<f64>> {
         let mut rng = SplitMix64::new(11);
