@@ -4,6 +4,7 @@
 
 pub mod binning;
 pub mod chi2;
+pub mod concept;
 pub mod divergence;
 pub mod error;
 pub mod evidently;

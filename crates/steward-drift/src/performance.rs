@@ -1,5 +1,6 @@
 //! Model performance when labels arrive: binary classification (accuracy, precision, recall, F1,
-//! ROC AUC, log loss) and regression (MAE, RMSE, R²), and their change against a baseline.
+//! ROC AUC, log loss) and regression (MAE, RMSE, R²). Whether a change against a baseline is a
+//! degradation is decided by tests in [`crate::concept`].
 
 use serde::{Deserialize, Serialize};
 
@@ -72,7 +73,7 @@ pub fn classification_metrics(
 }
 
 /// ROC AUC by the rank-sum (Mann-Whitney) formula with average ranks for ties.
-fn roc_auc(y_true: &[bool], y_score: &[f64]) -> f64 {
+pub(crate) fn roc_auc(y_true: &[bool], y_score: &[f64]) -> f64 {
     let mut idx: Vec<usize> = (0..y_score.len()).collect();
     idx.sort_by(|&a, &b| y_score[a].total_cmp(&y_score[b]));
     let (mut rank_sum, mut i) = (0.0, 0usize);
@@ -133,7 +134,8 @@ pub fn regression_metrics(y_true: &[f64], y_pred: &[f64]) -> Result<RegressionMe
     })
 }
 
-/// A metric's baseline value, current value and change.
+/// A metric's baseline value, current value, change, and the one-sided test of "current is
+/// worse" (see [`crate::concept`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricChange {
     /// Metric name.
@@ -144,92 +146,18 @@ pub struct MetricChange {
     pub current: f64,
     /// `current - baseline`.
     pub delta: f64,
-    /// True when the change is for the worse by more than the tolerance.
+    /// Rows the metric rests on in the baseline and in the current sample (for precision: the
+    /// rows predicted positive; for recall: the positives).
+    pub baseline_n: u64,
+    pub current_n: u64,
+    /// One-sided p-value of "the current value is worse"; `None` for metrics reported without a
+    /// test (F1, R²).
+    pub p_value: Option<f64>,
+    /// The p-value after the correction across the metrics tested together.
+    pub adjusted_p_value: Option<f64>,
+    /// True when the adjusted p-value is below the significance level and the metric is worse by
+    /// more than the minimum effect.
     pub degraded: bool,
-}
-
-fn change(
-    metric: &str,
-    baseline: f64,
-    current: f64,
-    higher_is_better: bool,
-    tolerance: f64,
-) -> MetricChange {
-    let delta = current - baseline;
-    let worse = if higher_is_better { -delta } else { delta };
-    MetricChange {
-        metric: metric.to_owned(),
-        baseline,
-        current,
-        delta,
-        degraded: worse > tolerance,
-    }
-}
-
-/// Changes of classification metrics; `tolerance` is the allowed absolute degradation.
-pub fn compare_classification(
-    baseline: &ClassificationMetrics,
-    current: &ClassificationMetrics,
-    tolerance: f64,
-) -> Vec<MetricChange> {
-    vec![
-        change(
-            "accuracy",
-            baseline.accuracy,
-            current.accuracy,
-            true,
-            tolerance,
-        ),
-        change(
-            "precision",
-            baseline.precision,
-            current.precision,
-            true,
-            tolerance,
-        ),
-        change("recall", baseline.recall, current.recall, true, tolerance),
-        change("f1", baseline.f1, current.f1, true, tolerance),
-        change(
-            "roc_auc",
-            baseline.roc_auc,
-            current.roc_auc,
-            true,
-            tolerance,
-        ),
-        change(
-            "log_loss",
-            baseline.log_loss,
-            current.log_loss,
-            false,
-            tolerance,
-        ),
-    ]
-}
-
-/// Changes of regression metrics; `tolerance` is relative to the baseline error for MAE and
-/// RMSE and absolute for R².
-pub fn compare_regression(
-    baseline: &RegressionMetrics,
-    current: &RegressionMetrics,
-    tolerance: f64,
-) -> Vec<MetricChange> {
-    vec![
-        change(
-            "mae",
-            baseline.mae,
-            current.mae,
-            false,
-            tolerance * baseline.mae,
-        ),
-        change(
-            "rmse",
-            baseline.rmse,
-            current.rmse,
-            false,
-            tolerance * baseline.rmse,
-        ),
-        change("r2", baseline.r2, current.r2, true, tolerance),
-    ]
 }
 
 #[cfg(test)]
@@ -258,16 +186,5 @@ mod tests {
         assert!((m.mae - 1.0 / 3.0).abs() < 1e-15);
         assert!((m.rmse - (1.0f64 / 3.0).sqrt()).abs() < 1e-15);
         assert!((m.r2 - 0.5).abs() < 1e-15);
-        let c = compare_regression(
-            &m,
-            &RegressionMetrics {
-                count: 3,
-                mae: 1.0,
-                rmse: 1.0,
-                r2: 0.0,
-            },
-            0.1,
-        );
-        assert!(c.iter().all(|x| x.degraded));
     }
 }

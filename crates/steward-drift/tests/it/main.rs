@@ -1,6 +1,7 @@
 //! Integration tests of steward-drift against the shared scipy/evidently reference vectors.
 
 mod chi2;
+mod concept;
 mod divergence;
 mod evidently;
 mod generator;

@@ -2,26 +2,25 @@
 //! reference file is the baseline and the current file is scored against it.
 //!
 //! Classification when every target is 0/1 (or boolean) and every prediction a probability in
-//! [0, 1] (scores at or above 0.5 count as positive); regression otherwise. A metric that is worse
-//! than the baseline by more than the tolerance (0.02 absolute for classification, 10% relative
-//! error or 0.05 R² for regression) marks performance as degraded, which, like drift, makes the
-//! exit code 1: a model whose inputs look the same but whose answers got worse has concept drift.
+//! [0, 1] (scores at or above 0.5 count as positive); regression otherwise. Each metric is tested
+//! for "worse than the baseline" (`steward_drift::concept`: two-proportion tests, DeLong for ROC
+//! AUC, Welch on per-row losses; Bonferroni across the metrics at 5%), and a metric is degraded
+//! only when significant and worse by more than a minimum effect (0.02 absolute for
+//! classification, 10% relative error for regression). Degraded performance, like drift, makes
+//! the exit code 1: a model whose inputs look the same but whose answers got worse has concept
+//! drift.
 
 use anyhow::{Result, bail};
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type};
 use serde::Serialize;
-use steward_drift::performance::{
-    MetricChange, classification_metrics, compare_classification, compare_regression,
-    regression_metrics,
-};
+use steward_drift::concept::{ConceptConfig, Scored, test_classification, test_regression};
+use steward_drift::performance::MetricChange;
 
 use super::read::Side;
 
 const THRESHOLD: f64 = 0.5;
-const CLASSIFICATION_TOLERANCE: f64 = 0.02;
-const REGRESSION_TOLERANCE: f64 = 0.10;
 
 /// The performance part of a `steward drift` result.
 #[derive(Debug, Serialize)]
@@ -33,7 +32,7 @@ pub struct Performance {
     pub current_rows: usize,
     /// Baseline, current and change per metric.
     pub metrics: Vec<MetricChange>,
-    /// True when some metric got worse by more than the tolerance.
+    /// True when some metric got significantly worse, by more than its minimum effect.
     pub degraded: bool,
 }
 
@@ -96,23 +95,31 @@ pub fn compare(
         v.iter()
             .all(|(t, p)| (*t == 0.0 || *t == 1.0) && (0.0..=1.0).contains(p))
     };
+    let config = ConceptConfig::default();
     let (task, metrics) = if binary(&r) && binary(&c) {
-        let score = |v: &[(f64, f64)]| {
-            let labels: Vec<bool> = v.iter().map(|(t, _)| *t == 1.0).collect();
-            let scores: Vec<f64> = v.iter().map(|(_, p)| *p).collect();
-            classification_metrics(&labels, &scores, THRESHOLD)
+        let split = |v: &[(f64, f64)]| -> (Vec<bool>, Vec<f64>) {
+            v.iter().map(|(t, p)| (*t == 1.0, *p)).unzip()
         };
-        let metrics = compare_classification(&score(&r)?, &score(&c)?, CLASSIFICATION_TOLERANCE);
+        let ((lr, sr), (lc, sc)) = (split(&r), split(&c));
+        let metrics = test_classification(
+            Scored {
+                labels: &lr,
+                scores: &sr,
+            },
+            Scored {
+                labels: &lc,
+                scores: &sc,
+            },
+            THRESHOLD,
+            &config,
+        )?;
         ("classification", metrics)
     } else {
-        let score = |v: &[(f64, f64)]| {
-            let t: Vec<f64> = v.iter().map(|(t, _)| *t).collect();
-            let p: Vec<f64> = v.iter().map(|(_, p)| *p).collect();
-            regression_metrics(&t, &p)
-        };
+        let split = |v: &[(f64, f64)]| -> (Vec<f64>, Vec<f64>) { v.iter().copied().unzip() };
+        let ((tr, pr), (tc, pc)) = (split(&r), split(&c));
         (
             "regression",
-            compare_regression(&score(&r)?, &score(&c)?, REGRESSION_TOLERANCE),
+            test_regression((&tr, &pr), (&tc, &pc), &config)?,
         )
     };
     Ok(Performance {

@@ -35,11 +35,14 @@ pub fn write(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
         for m in &p.metrics {
             writeln!(
                 out,
-                "  {:<10} baseline {:>9.4}  current {:>9.4}  change {:>+9.4}{}",
+                "  {:<10} baseline {:>9.4}  current {:>9.4}  change {:>+9.4}  n {:>7}/{:<7}  p(worse) {:>9}{}",
                 m.metric,
                 m.baseline,
                 m.current,
                 m.delta,
+                m.baseline_n,
+                m.current_n,
+                m.adjusted_p_value.map_or_else(|| "-".into(), p_value),
                 if m.degraded { "  worse" } else { "" }
             )?;
         }
