@@ -19,7 +19,7 @@ use steward_domain::Principal;
 use steward_service::{Service, ServiceError};
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::cache::ResponseCache;
+use crate::cache::{DocumentCache, ResponseCache};
 use crate::error::rest;
 use crate::graphql::{StewardSchema, build_schema};
 
@@ -61,6 +61,7 @@ pub struct AppState {
     pub schema: StewardSchema,
     pub config: Arc<ApiConfig>,
     cache: Arc<ResponseCache>,
+    documents: Arc<DocumentCache>,
 }
 
 impl AppState {
@@ -70,6 +71,7 @@ impl AppState {
             service,
             schema,
             cache: Arc::new(ResponseCache::new(config.response_cache_entries)),
+            documents: Arc::new(DocumentCache::new()),
             config: Arc::new(config),
         }
     }
@@ -223,7 +225,7 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             "batched requests are not accepted; send one operation per request".into(),
         ));
     }
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
             return service_error_response(&ServiceError::Invalid(format!(
@@ -232,10 +234,20 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         }
     };
     let tenant = principal.tenant_slug().to_string();
+    // Parsed once (or taken from the document cache) and handed to execution as parsed.
+    let document = state.documents.parse(&request.query);
     let cache_key = state
         .cache
-        .key(&state.service, &principal, &request.query, &body)
+        .key(
+            &state.service,
+            &principal,
+            (&request.query, document.as_ref()),
+            &body,
+        )
         .await;
+    if let Some(doc) = document {
+        request.set_parsed_query(doc);
+    }
     if let Some(bytes) = cache_key.as_ref().and_then(|k| state.cache.get(k)) {
         tracing::info!(
             tenant,
