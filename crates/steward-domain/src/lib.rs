@@ -58,7 +58,7 @@ pub use auth::{
 pub use ids::*;
 pub use lineage::{
     EdgeRelation, LineageDirection, LineageEdge, LineageGraph, LineageNode, MAX_LINEAGE_DEPTH,
-    NodeKind,
+    MAX_LINEAGE_STEPS, NodeKind,
 };
 pub use policy::*;
 pub use registry::*;

@@ -57,8 +57,16 @@ pub struct LineageEdge {
     pub relation: EdgeRelation,
 }
 
+/// Most steps (a node reached by an edge) one lineage walk returns; past it the walk keeps the
+/// nearest steps and says it was cut, so a hub (a data set behind thousands of runs) cannot turn
+/// one request into megabytes.
+pub const MAX_LINEAGE_STEPS: usize = 5_000;
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LineageGraph {
     pub nodes: Vec<LineageNode>,
     pub edges: Vec<LineageEdge>,
+    /// True when the walk reached more than [`MAX_LINEAGE_STEPS`] steps and only the nearest
+    /// were kept; ask again from a node further out, or with a smaller depth.
+    pub truncated: bool,
 }

@@ -5,7 +5,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use sea_orm::{ConnectionTrait, EntityTrait, Set, Value};
 use steward_domain::{
-    EdgeRelation, LineageDirection, LineageEdge, LineageGraph, LineageNode, NodeKind, TenantScope,
+    EdgeRelation, LineageDirection, LineageEdge, LineageGraph, LineageNode, MAX_LINEAGE_STEPS,
+    NodeKind, TenantScope,
 };
 use uuid::Uuid;
 
@@ -99,11 +100,13 @@ impl Store {
                 "SELECT * FROM up UNION ALL SELECT * FROM down".to_string(),
             ),
         };
+        // The nearest steps first, one more than the cap to tell whether it was reached.
         let sql = format!(
             "WITH RECURSIVE {ctes}
              SELECT w.id, w.depth, w.e_src, w.e_dst, w.e_rel, n.kind, n.label
              FROM ({union}) w CROSS JOIN lineage_nodes n
-             WHERE n.id = w.id AND n.tenant_id = $2"
+             WHERE n.id = w.id AND n.tenant_id = $2
+             ORDER BY w.depth LIMIT $4"
         );
         let rows = self
             .db
@@ -114,12 +117,15 @@ impl Store {
                     Value::from(start),
                     Value::from(scope.tenant_id().as_uuid()),
                     Value::from(i64::from(depth)),
+                    Value::from(MAX_LINEAGE_STEPS as i64 + 1),
                 ],
             ))
             .await?;
         if rows.is_empty() {
             return Ok(None);
         }
+        let truncated = rows.len() > MAX_LINEAGE_STEPS;
+        let rows = rows.into_iter().take(MAX_LINEAGE_STEPS);
         let mut nodes: HashMap<Uuid, LineageNode> = HashMap::new();
         let mut edges = BTreeSet::new();
         for row in rows {
@@ -155,9 +161,16 @@ impl Store {
         }
         let mut nodes: Vec<LineageNode> = nodes.into_values().collect();
         nodes.sort_by(|a, b| a.depth.cmp(&b.depth).then(a.label.cmp(&b.label)));
+        // A kept edge may lead to a node whose own row was cut: keep only edges between kept
+        // nodes, so the graph stays consistent.
+        let kept: std::collections::HashSet<Uuid> = nodes.iter().map(|n| n.id).collect();
         Ok(Some(LineageGraph {
             nodes,
-            edges: edges.into_iter().collect(),
+            edges: edges
+                .into_iter()
+                .filter(|e| kept.contains(&e.from) && kept.contains(&e.to))
+                .collect(),
+            truncated,
         }))
     }
 

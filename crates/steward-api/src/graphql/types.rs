@@ -472,6 +472,8 @@ pub struct LineageEdge {
 pub struct LineageGraph {
     pub nodes: Vec<LineageNode>,
     pub edges: Vec<LineageEdge>,
+    /// True when the walk reached more than 5,000 steps and only the nearest were kept.
+    pub truncated: bool,
 }
 
 impl From<d::LineageGraph> for LineageGraph {
@@ -496,6 +498,7 @@ impl From<d::LineageGraph> for LineageGraph {
                     relation: e.relation.into(),
                 })
                 .collect(),
+            truncated: g.truncated,
         }
     }
 }

@@ -115,3 +115,44 @@ async fn unknown_start_is_none() {
         .unwrap();
     assert!(got.is_none());
 }
+
+/// A hub (one data set version behind thousands of runs) cannot make one walk return an
+/// unbounded graph: the nearest steps are kept, the cut is said, and the graph stays consistent.
+#[tokio::test]
+async fn a_walk_from_a_hub_is_cut_at_its_nearest_steps() {
+    let db = db().await;
+    let scope = tenant(&db.store, "acme").await;
+    let hub = uuid::Uuid::now_v7();
+    let mut nodes = vec![(hub, NodeKind::DatasetVersion, "hub v1".to_string())];
+    let mut edges = Vec::new();
+    for i in 0..(MAX_LINEAGE_STEPS + 500) {
+        let run = uuid::Uuid::now_v7();
+        nodes.push((run, NodeKind::TrainingRun, format!("run {i}")));
+        edges.push((hub, run, EdgeRelation::InputTo));
+    }
+    db.store.import_lineage(&scope, &nodes, &edges).await.unwrap();
+
+    let g = db
+        .store
+        .lineage(&scope, hub, LineageDirection::Downstream, 3)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(g.truncated);
+    assert_eq!(g.nodes.len(), MAX_LINEAGE_STEPS);
+    assert_eq!(g.nodes[0].id, hub, "the start comes first");
+    let kept: std::collections::HashSet<_> = g.nodes.iter().map(|n| n.id).collect();
+    assert!(g.edges.iter().all(|e| kept.contains(&e.from) && kept.contains(&e.to)));
+    assert_eq!(g.edges.len(), MAX_LINEAGE_STEPS - 1);
+
+    // A small walk is whole and says so.
+    let run = nodes[1].0;
+    let g = db
+        .store
+        .lineage(&scope, run, LineageDirection::Upstream, 3)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!g.truncated);
+    assert_eq!(g.nodes.len(), 2);
+}
