@@ -130,7 +130,10 @@ async fn a_walk_from_a_hub_is_cut_at_its_nearest_steps() {
         nodes.push((run, NodeKind::TrainingRun, format!("run {i}")));
         edges.push((hub, run, EdgeRelation::InputTo));
     }
-    db.store.import_lineage(&scope, &nodes, &edges).await.unwrap();
+    db.store
+        .import_lineage(&scope, &nodes, &edges)
+        .await
+        .unwrap();
 
     let g = db
         .store
@@ -142,7 +145,11 @@ async fn a_walk_from_a_hub_is_cut_at_its_nearest_steps() {
     assert_eq!(g.nodes.len(), MAX_LINEAGE_STEPS);
     assert_eq!(g.nodes[0].id, hub, "the start comes first");
     let kept: std::collections::HashSet<_> = g.nodes.iter().map(|n| n.id).collect();
-    assert!(g.edges.iter().all(|e| kept.contains(&e.from) && kept.contains(&e.to)));
+    assert!(
+        g.edges
+            .iter()
+            .all(|e| kept.contains(&e.from) && kept.contains(&e.to))
+    );
     assert_eq!(g.edges.len(), MAX_LINEAGE_STEPS - 1);
 
     // A small walk is whole and says so.
