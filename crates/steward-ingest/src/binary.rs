@@ -61,7 +61,7 @@ pub(crate) fn parquet_batches<'a>(
     source: &'a Source,
     out: &SchemaRef,
 ) -> Result<Inner<'a>, IngestError> {
-    let roots = projection(source, out)?;
+    let roots = source.projection(out)?;
     let name = source.name.as_str();
     let decode = move |e: arrow::error::ArrowError| IngestError::Decode {
         input: name.to_owned(),
@@ -85,23 +85,6 @@ pub(crate) fn parquet_batches<'a>(
         ParquetInput::File(b) => read!(b),
         ParquetInput::Bytes(b) => read!(b),
     })
-}
-
-/// The stored columns the batch schema's names come from, in stored order.
-fn projection(source: &Source, out: &SchemaRef) -> Result<Vec<usize>, IngestError> {
-    let mut roots: Vec<usize> = out
-        .fields()
-        .iter()
-        .map(|f| {
-            source
-                .file_schema
-                .index_of(f.name())
-                .map_err(|_| source.missing_column(f.name()))
-        })
-        .collect::<Result<_, _>>()?;
-    roots.sort_unstable();
-    roots.dedup();
-    Ok(roots)
 }
 
 /// The stored schema of an Arrow IPC file or stream.
@@ -145,7 +128,7 @@ pub(crate) fn ipc_batches<'a>(
     source: &'a Source,
     out: &SchemaRef,
 ) -> Result<Inner<'a>, IngestError> {
-    let roots = projection(source, out)?;
+    let roots = source.projection(out)?;
     let (name, format) = (source.name.as_str(), source.format);
     let bad = move |e: arrow::error::ArrowError| malformed(name, format, e);
     let decode = move |e: arrow::error::ArrowError| IngestError::Decode {

@@ -260,6 +260,22 @@ impl Source {
         self.format.locate(row)
     }
 
+    /// The stored columns the batch schema's names come from, in stored order.
+    pub(crate) fn projection(&self, out: &SchemaRef) -> Result<Vec<usize>, IngestError> {
+        let mut roots: Vec<usize> = out
+            .fields()
+            .iter()
+            .map(|f| {
+                self.file_schema
+                    .index_of(f.name())
+                    .map_err(|_| self.missing_column(f.name()))
+            })
+            .collect::<Result<_, _>>()?;
+        roots.sort_unstable();
+        roots.dedup();
+        Ok(roots)
+    }
+
     /// The error for a column this source lacks.
     pub fn missing_column(&self, column: &str) -> IngestError {
         missing(&self.name, column, &self.schema)

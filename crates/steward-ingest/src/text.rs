@@ -55,14 +55,7 @@ pub(crate) fn csv_schema(
                 .with_header(true)
                 .infer_schema(reader, None)
                 .map_err(|e| csv_error(name, e))?;
-            let schema = Arc::new(Schema::new(schema.fields().clone()));
-            check_names(name, &schema)?;
-            if records == 0 {
-                return Err(IngestError::NoRows {
-                    input: name.to_owned(),
-                });
-            }
-            Ok((Arc::clone(&schema), schema, Some(records as u64)))
+            inferred(name, &schema, records)
         }
         Some(given) => {
             let header = header_schema(name, reader)?;
@@ -122,18 +115,7 @@ pub(crate) fn csv_batches<'a>(
     source: &'a Source,
     out: &SchemaRef,
 ) -> Result<Inner<'a>, IngestError> {
-    let mut projection: Vec<usize> = out
-        .fields()
-        .iter()
-        .map(|f| {
-            source
-                .file_schema
-                .index_of(f.name())
-                .map_err(|_| source.missing_column(f.name()))
-        })
-        .collect::<Result<_, _>>()?;
-    projection.sort_unstable();
-    projection.dedup();
+    let projection = source.projection(out)?;
     let (reader, header) = match source.reader()? {
         Opened::Whole(r) => (r, true),
         Opened::Rest(Pending::Text(r)) => (r, false),
@@ -277,6 +259,11 @@ pub(crate) fn json_schema(
         Ok(found) => found,
         Err(e) => return Err(locate_json_error(name, data, e)),
     };
+    inferred(name, &schema, records)
+}
+
+/// The schemas of an inferred text file of `records` rows: its names checked, at least one row.
+fn inferred(name: &str, schema: &Schema, records: usize) -> Result<Schemas, IngestError> {
     let schema = Arc::new(Schema::new(schema.fields().clone()));
     check_names(name, &schema)?;
     if records == 0 {

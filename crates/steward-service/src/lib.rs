@@ -126,18 +126,23 @@ pub(crate) fn authorize(principal: &Principal, op: Operation) -> ServiceResult<(
     if principal.may(op) {
         return Ok(());
     }
+    tracing::info!(sub = principal.subject(), tenant = principal.tenant_slug(), operation = %op, "denied");
+    Err(forbidden(principal, op, None))
+}
+
+/// The refusal of `op` for `principal`, naming its roles and, when one decided, the rule.
+fn forbidden(principal: &Principal, op: Operation, rule: Option<&'static str>) -> ServiceError {
     let roles = principal
         .roles()
         .iter()
         .map(|r| r.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    tracing::info!(sub = principal.subject(), tenant = principal.tenant_slug(), operation = %op, "denied");
-    Err(ServiceError::Forbidden {
+    ServiceError::Forbidden {
         roles,
         operation: op,
-        rule: None,
-    })
+        rule,
+    }
 }
 
 /// Checks a rule on the resource itself ([`steward_domain::allows_on`]), once the resource is
@@ -151,18 +156,8 @@ pub(crate) fn authorize_on(
         return Ok(());
     }
     authorize(principal, op)?;
-    let roles = principal
-        .roles()
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
     tracing::info!(sub = principal.subject(), tenant = principal.tenant_slug(), operation = %op, ?resource, "denied on the resource");
-    Err(ServiceError::Forbidden {
-        roles,
-        operation: op,
-        rule: Some(resource_rule(op, resource)),
-    })
+    Err(forbidden(principal, op, Some(resource_rule(op, resource))))
 }
 
 /// The rule that refused `op` on `resource`, for people.
