@@ -36,6 +36,8 @@ pub struct ApiConfig {
     pub introspection: bool,
     /// "Did you mean" hints on misspelt fields (off: they leak the schema like introspection).
     pub suggestions: bool,
+    /// Largest upload (baselines, observations) accepted, in bytes.
+    pub max_upload_bytes: usize,
     /// Entries of the read-response cache; 0 turns it off. Safe with several replicas: it is
     /// keyed on the tenant's data version in the database.
     pub response_cache_entries: usize,
@@ -45,6 +47,7 @@ impl Default for ApiConfig {
     fn default() -> Self {
         Self {
             max_body_bytes: 1024 * 1024,
+            max_upload_bytes: 64 * 1024 * 1024,
             max_depth: 12,
             max_complexity: 2_000,
             introspection: false,
@@ -84,6 +87,7 @@ impl AppState {
 
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
+    let uploads = crate::upload::routes(state.config.max_upload_bytes);
     Router::new()
         .route("/graphql", post(graphql))
         .route("/v1/audit/export", get(audit_export))
@@ -91,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
+        .merge(uploads)
         .with_state(state)
 }
 
@@ -112,7 +117,7 @@ fn error_response(code: StatusCode, gql_code: &str, message: &str) -> Response {
     resp
 }
 
-fn service_error_response(err: &ServiceError) -> Response {
+pub(crate) fn service_error_response(err: &ServiceError) -> Response {
     let (status, code, message) = rest(err);
     error_response(status, code, &message)
 }
@@ -150,7 +155,10 @@ fn request_id(headers: &HeaderMap) -> String {
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
 }
 
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, Response> {
+pub(crate) async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Principal, Response> {
     let token = bearer(headers).map_err(|e| service_error_response(&e))?;
     let principal = state
         .service

@@ -1,4 +1,5 @@
-//! Steward's HTTP interface: GraphQL at `/graphql`, and `/healthz` and `/readyz`.
+//! Steward's HTTP interface: GraphQL at `/graphql`, bulk uploads under `/v1/` (baselines and
+//! observations of a model version, the audit export), and `/healthz` and `/readyz`.
 //!
 //! The API knows no storage: it authenticates the bearer token through the service, hands the
 //! resulting principal to the GraphQL resolvers, and maps [`ServiceError`] to codes in exactly
@@ -8,6 +9,7 @@ mod cache;
 mod error;
 pub mod graphql;
 mod http;
+mod upload;
 
 pub use cache::{
     MAX_ENTRY_BYTES as RESPONSE_CACHE_MAX_ENTRY_BYTES, MAX_TOTAL_BYTES as RESPONSE_CACHE_MAX_BYTES,

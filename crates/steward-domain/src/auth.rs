@@ -101,10 +101,22 @@ pub enum Operation {
     UnbindPolicy,
     /// Evaluate the policy that governs a model and store the decision record.
     EvaluatePolicy,
+    /// Read baselines, windows, drift results, incidents and pending actions.
+    ReadMonitoring,
+    /// Upload a model version's baseline or choose its active one.
+    WriteBaseline,
+    /// Change how a model is monitored (slice columns, lateness, hysteresis).
+    ConfigureMonitoring,
+    /// Send production observations (and later labels and KPIs) of a model version.
+    IngestObservations,
+    /// Close and evaluate a model version's due windows now (the scheduler does it on time).
+    EvaluateWindows,
+    /// Acknowledge or resolve an incident.
+    ManageIncident,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 17] = [
+    pub const ALL: [Operation; 23] = [
         Operation::ReadRegistry,
         Operation::RegisterModel,
         Operation::UpdateModel,
@@ -122,6 +134,12 @@ impl Operation {
         Operation::BindPolicy,
         Operation::UnbindPolicy,
         Operation::EvaluatePolicy,
+        Operation::ReadMonitoring,
+        Operation::WriteBaseline,
+        Operation::ConfigureMonitoring,
+        Operation::IngestObservations,
+        Operation::EvaluateWindows,
+        Operation::ManageIncident,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -143,6 +161,12 @@ impl Operation {
             Operation::BindPolicy => "policy.bind",
             Operation::UnbindPolicy => "policy.unbind",
             Operation::EvaluatePolicy => "policy.evaluate",
+            Operation::ReadMonitoring => "monitoring.read",
+            Operation::WriteBaseline => "baseline.write",
+            Operation::ConfigureMonitoring => "monitoring.configure",
+            Operation::IngestObservations => "observations.ingest",
+            Operation::EvaluateWindows => "monitoring.evaluate",
+            Operation::ManageIncident => "incident.manage",
         }
     }
 }
@@ -165,14 +189,20 @@ impl fmt::Display for Operation {
 /// - only governance officers read the audit log (platform admins: its platform events only);
 /// - everyone in a tenant reads its policies and decision records; policy authors write, publish
 ///   and bind them; evaluations are run by service accounts (the monitoring jobs) and by policy
-///   authors trying a published policy on real data.
+///   authors trying a published policy on real data;
+/// - everyone reads monitoring results; model owners and their CI upload baselines and production
+///   data; model owners and SREs tune how their model is monitored; SREs run evaluations on demand
+///   and acknowledge and resolve incidents (the people on call).
 // One row per grant reads as the table it is; `matches!` would fold it into one expression.
 #[allow(clippy::match_like_matches_macro)]
 pub fn allows(role: Role, op: Operation) -> bool {
     use Operation as O;
     use Role as R;
     match (role, op) {
-        (_, O::ReadRegistry | O::ReadPolicies) => true,
+        (_, O::ReadRegistry | O::ReadPolicies | O::ReadMonitoring) => true,
+        (R::ModelOwner | R::Service, O::WriteBaseline | O::IngestObservations) => true,
+        (R::ModelOwner | R::Sre, O::ConfigureMonitoring) => true,
+        (R::Sre, O::EvaluateWindows | O::ManageIncident) => true,
         (R::ModelOwner, O::RegisterModel | O::UpdateModel) => true,
         (R::ModelOwner | R::Service, O::RegisterModelVersion) => true,
         (R::ModelOwner | R::Service, O::RegisterDataset | O::RegisterDatasetVersion) => true,
@@ -266,7 +296,8 @@ impl SystemActor {
 /// The permission matrix of the system actors: may `actor` perform `op`? Like [`allows`], the
 /// only place the answer is written; docs/permissions.md has it as its second table.
 ///
-/// - the scheduler reads what it monitors and evaluates policies (as the `service` role may);
+/// - the scheduler reads what it monitors, closes and evaluates windows and evaluates policies
+///   (opening and resolving incidents is part of a window's evaluation);
 /// - the outbox relay reads what it delivers and changes nothing;
 /// - the demo seeder does what the demo shows: creates the demo tenants and registers, writes
 ///   and evaluates on their behalf; it reads no audit log.
@@ -275,8 +306,8 @@ pub fn system_allows(actor: SystemActor, op: Operation) -> bool {
     use Operation as O;
     use SystemActor as S;
     match (actor, op) {
-        (_, O::ReadRegistry | O::ReadPolicies) => true,
-        (S::Scheduler, O::EvaluatePolicy) => true,
+        (_, O::ReadRegistry | O::ReadPolicies | O::ReadMonitoring) => true,
+        (S::Scheduler, O::EvaluatePolicy | O::EvaluateWindows) => true,
         (S::DemoSeeder, O::ReadAudit | O::ReadPlatformAudit) => false,
         (S::DemoSeeder, _) => true,
         _ => false,
@@ -438,9 +469,16 @@ mod tests {
         assert!(s.may(Operation::EvaluatePolicy));
         assert!(!s.may(Operation::RegisterModel));
         assert!(!s.may(Operation::ReadAudit));
+        assert!(s.may(Operation::EvaluateWindows));
+        assert!(
+            !s.may(Operation::ManageIncident),
+            "people acknowledge incidents"
+        );
         let r = Principal::system(SystemActor::OutboxRelay, "t", None);
-        assert!(Operation::ALL.iter().all(
-            |op| r.may(*op) == matches!(op, Operation::ReadRegistry | Operation::ReadPolicies)
-        ));
+        assert!(Operation::ALL.iter().all(|op| r.may(*op)
+            == matches!(
+                op,
+                Operation::ReadRegistry | Operation::ReadPolicies | Operation::ReadMonitoring
+            )));
     }
 }

@@ -79,3 +79,23 @@ typed_id!(
     /// One stored policy evaluation.
     DecisionRecordId
 );
+typed_id!(
+    /// A model version's baseline: a reference profile per feature and for the prediction.
+    BaselineId
+);
+typed_id!(
+    /// One accepted upload of observations (or labels) for a model version.
+    ObservationBatchId
+);
+typed_id!(
+    /// A monitoring window of one model version: a span of production time evaluated together.
+    WindowId
+);
+typed_id!(
+    /// An incident: one episode of trouble of a model under one key.
+    IncidentId
+);
+typed_id!(
+    /// A pending action in the outbox (an alert, a retraining, a rollback).
+    ActionId
+);

@@ -48,6 +48,7 @@ pub(crate) use text_enum;
 pub mod auth;
 pub mod ids;
 pub mod lineage;
+pub mod monitoring;
 pub mod policy;
 pub mod registry;
 pub mod validate;
@@ -60,6 +61,7 @@ pub use lineage::{
     EdgeRelation, LineageDirection, LineageEdge, LineageGraph, LineageNode, MAX_LINEAGE_DEPTH,
     MAX_LINEAGE_STEPS, NodeKind,
 };
+pub use monitoring::*;
 pub use policy::*;
 pub use registry::*;
 pub use validate::ValidationError;

@@ -34,7 +34,7 @@ pub fn arrow_type(kind: FeatureType) -> DataType {
         FeatureType::Integer => DataType::Int64,
         FeatureType::Boolean => DataType::Boolean,
         FeatureType::String | FeatureType::Categorical => DataType::Utf8,
-        FeatureType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        FeatureType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
     }
 }
 

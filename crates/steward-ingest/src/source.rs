@@ -32,6 +32,10 @@ pub struct Options {
     pub schema: Option<SchemaRef>,
     /// Rows per batch.
     pub batch_rows: usize,
+    /// Columns of `schema` the input may lack (a prediction id, an event time): when the input
+    /// has no such column it is left out of the source's schema (JSON lines, which have no
+    /// header, keep it, holding nulls). Every other column of `schema` is required.
+    pub optional: Vec<String>,
 }
 
 impl Default for Options {
@@ -40,6 +44,7 @@ impl Default for Options {
             format: None,
             schema: None,
             batch_rows: DEFAULT_BATCH_ROWS,
+            optional: Vec::new(),
         }
     }
 }
@@ -165,15 +170,15 @@ impl Source {
                 })?
                 .map_err(|e| malformed(&name, format, e))?;
                 let stored = stream.schema();
-                let schema = conform_schema(&name, options.schema.as_ref(), &stored)?;
+                let schema = conform_schema(&name, options, &stored)?;
                 (schema, stored, Pending::Arrow(stream))
             }
             Format::Csv => {
                 let header = text::read_header_line(&name, &mut reader)?;
-                let given = options
-                    .schema
-                    .clone()
-                    .unwrap_or_else(|| Arc::clone(&header));
+                let given = match &options.schema {
+                    Some(g) => prune(g, &header, &options.optional),
+                    None => Arc::clone(&header),
+                };
                 let file_schema = text::csv_file_schema(&name, &header, &given)?;
                 (given, file_schema, Pending::Text(reader))
             }
@@ -202,15 +207,15 @@ impl Source {
     ) -> Result<Source, IngestError> {
         let given = options.schema.as_ref();
         let read = || match format {
-            Format::Csv => text::csv_schema(&name, &data, given),
+            Format::Csv => text::csv_schema(&name, &data, given, &options.optional),
             Format::JsonLines => text::json_schema(&name, &data, given),
             Format::Parquet => {
                 let (stored, rows) = binary::parquet_schema(&name, &data)?;
-                Ok((conform_schema(&name, given, &stored)?, stored, Some(rows)))
+                Ok((conform_schema(&name, options, &stored)?, stored, Some(rows)))
             }
             Format::ArrowFile | Format::ArrowStream => {
                 let stored = binary::ipc_schema(&name, format, &data)?;
-                Ok((conform_schema(&name, given, &stored)?, stored, None))
+                Ok((conform_schema(&name, options, &stored)?, stored, None))
             }
         };
         let (schema, file_schema, rows) = guard(&name, format, read)??;
@@ -393,14 +398,30 @@ pub(crate) fn check_names(name: &str, schema: &Schema) -> Result<(), IngestError
 
 /// The schema a binary input's batches carry: its stored one, or the given one after checking
 /// that every given column is stored under its name with a type that casts to the given type.
+/// `given` without the optional columns `present` lacks.
+pub(crate) fn prune(given: &SchemaRef, present: &Schema, optional: &[String]) -> SchemaRef {
+    let absent = |f: &Field| optional.contains(f.name()) && present.index_of(f.name()).is_err();
+    if !given.fields().iter().any(|f| absent(f)) {
+        return Arc::clone(given);
+    }
+    let kept: Vec<Field> = given
+        .fields()
+        .iter()
+        .filter(|f| !absent(f))
+        .map(|f| f.as_ref().clone())
+        .collect();
+    Arc::new(Schema::new(kept))
+}
+
 fn conform_schema(
     name: &str,
-    given: Option<&SchemaRef>,
+    options: &Options,
     stored: &SchemaRef,
 ) -> Result<SchemaRef, IngestError> {
-    let Some(given) = given else {
+    let Some(given) = options.schema.as_ref() else {
         return Ok(Arc::clone(stored));
     };
+    let given = &prune(given, stored, &options.optional);
     for f in given.fields() {
         let Ok(at) = stored.index_of(f.name()) else {
             return Err(missing(name, f.name(), stored));

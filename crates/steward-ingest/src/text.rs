@@ -47,6 +47,7 @@ pub(crate) fn csv_schema(
     name: &str,
     data: &Data,
     given: Option<&SchemaRef>,
+    optional: &[String],
 ) -> Result<Schemas, IngestError> {
     let reader = whole(name, data)?;
     match given {
@@ -59,8 +60,9 @@ pub(crate) fn csv_schema(
         }
         Some(given) => {
             let header = header_schema(name, reader)?;
-            let file_schema = csv_file_schema(name, &header, given)?;
-            Ok((Arc::clone(given), file_schema, None))
+            let given = crate::source::prune(given, &header, optional);
+            let file_schema = csv_file_schema(name, &header, &given)?;
+            Ok((given, file_schema, None))
         }
     }
 }

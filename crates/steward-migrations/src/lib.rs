@@ -8,6 +8,7 @@ use sea_orm_migration::prelude::*;
 mod m0001_registry;
 mod m0002_audit;
 mod m0003_policies;
+mod m0004_monitoring;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_registry::Migration),
             Box::new(m0002_audit::Migration),
             Box::new(m0003_policies::Migration),
+            Box::new(m0004_monitoring::Migration),
         ]
     }
 }

@@ -88,6 +88,10 @@ pub struct SliceReport {
     pub metrics: BTreeMap<String, f64>,
     #[serde(default)]
     pub baseline_metrics: BTreeMap<String, f64>,
+    /// The slice's drift state after this window under the model's hysteresis (`stable` or
+    /// `drifting`), when Steward's monitoring computed the report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
 }
 
 /// The window's drift report.
@@ -102,6 +106,11 @@ pub struct DriftReport {
     pub prediction: Option<FeatureDrift>,
     #[serde(default)]
     pub slices: Vec<SliceReport>,
+    /// The whole window's drift state after this window under the model's hysteresis
+    /// (`stable` or `drifting`): enter above the high threshold for some windows, leave below the
+    /// low one, so a rule on it does not flap when the score hovers around one threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
 }
 
 /// A data-quality finding (missing values, out-of-range values, unseen categories, ...).
@@ -295,6 +304,7 @@ impl WindowContext {
                 "drift",
                 map([
                     ("composite", Dynamic::from_float(drift.composite)),
+                    ("state", opt_str(drift.state.as_deref())),
                     ("features", list(&drift.features, FeatureDrift::to_dynamic)),
                     (
                         "prediction",
@@ -320,6 +330,7 @@ impl WindowContext {
                                 ("composite", Dynamic::from_float(sl.composite)),
                                 ("metrics", metrics(&sl.metrics)),
                                 ("baseline_metrics", metrics(&sl.baseline_metrics)),
+                                ("state", opt_str(sl.state.as_deref())),
                             ])
                         }),
                     ),

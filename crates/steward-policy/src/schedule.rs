@@ -84,6 +84,21 @@ impl Schedule {
     }
 }
 
+impl Schedule {
+    /// The tumbling window `[start, end)` that holds `t`: `end` is the first run strictly after
+    /// `t` (the run that evaluates it), `start` the last run at or before `t` (for a cron
+    /// expression, looked up at most 366 days back; `None` past that).
+    pub fn window_of(&self, t: Timestamp) -> Option<(Timestamp, Timestamp)> {
+        let end = self.next_after(t)?;
+        let start = match self {
+            Self::Hourly => Timestamp(t.0.div_euclid(3_600) * 3_600),
+            Self::Daily => Timestamp(t.0.div_euclid(86_400) * 86_400),
+            Self::Cron(cron) => cron.last_at_or_before(t)?,
+        };
+        Some((start, end))
+    }
+}
+
 impl fmt::Display for Schedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -142,6 +157,29 @@ impl Cron {
             (true, true) => dom || dow,
             _ => dom && dow,
         }
+    }
+
+    fn matches(&self, t: i64) -> bool {
+        let Some(dt) = DateTime::from_timestamp(t, 0) else {
+            return false;
+        };
+        self.months & (1 << dt.month()) != 0
+            && self.day_matches(dt.day(), dt.weekday().num_days_from_sunday())
+            && self.hours & (1 << dt.hour()) != 0
+            && self.minutes & (1 << dt.minute()) != 0
+    }
+
+    fn last_at_or_before(&self, at: Timestamp) -> Option<Timestamp> {
+        let floor = at.0.div_euclid(60) * 60;
+        let horizon = floor.saturating_sub(366 * 86_400);
+        let mut t = floor;
+        while t >= horizon {
+            if self.matches(t) {
+                return Some(Timestamp(t));
+            }
+            t -= 60;
+        }
+        None
     }
 
     fn next_after(&self, after: Timestamp) -> Option<Timestamp> {
@@ -248,6 +286,51 @@ mod tests {
             "a b c d e",
         ] {
             assert!(Schedule::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_time_falls_in_the_window_between_two_runs() {
+        let t = |s: &str| Timestamp::parse(s).unwrap();
+        let cases = [
+            (
+                "hourly",
+                "2025-03-01T10:20:00Z",
+                "2025-03-01T10:00:00Z",
+                "2025-03-01T11:00:00Z",
+            ),
+            (
+                "hourly",
+                "2025-03-01T10:00:00Z",
+                "2025-03-01T10:00:00Z",
+                "2025-03-01T11:00:00Z",
+            ),
+            (
+                "daily",
+                "2025-03-01T10:20:00Z",
+                "2025-03-01T00:00:00Z",
+                "2025-03-02T00:00:00Z",
+            ),
+            (
+                "*/15 * * * *",
+                "2025-03-01T10:20:00Z",
+                "2025-03-01T10:15:00Z",
+                "2025-03-01T10:30:00Z",
+            ),
+            (
+                "0 6 * * mon",
+                "2025-03-05T10:00:00Z",
+                "2025-03-03T06:00:00Z",
+                "2025-03-10T06:00:00Z",
+            ),
+        ];
+        for (expr, at, start, end) in cases {
+            let s = Schedule::parse(expr).unwrap();
+            assert_eq!(
+                s.window_of(t(at)),
+                Some((t(start), t(end))),
+                "{expr} at {at}"
+            );
         }
     }
 

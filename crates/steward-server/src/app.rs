@@ -4,6 +4,8 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use steward_service::Service;
@@ -17,12 +19,22 @@ pub struct Application {
     router: axum::Router,
     listener: tokio::net::TcpListener,
     addr: SocketAddr,
+    scheduler: Option<Duration>,
 }
 
 impl Application {
     /// Validates the configuration, opens and migrates the database, loads (or, in development,
     /// creates) the token and audit keys, and binds `config.listen` (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Application> {
+        Self::build_with_clock(config, None).await
+    }
+
+    /// As [`Application::build`], with the clock the service reads (the demo and tests drive
+    /// one; `None` is the machine's clock).
+    pub async fn build_with_clock(
+        config: Config,
+        clock: Option<Arc<dyn steward_service::monitoring::Clock>>,
+    ) -> anyhow::Result<Application> {
         config.validate()?;
         let store = open_store(&config).await?;
         store.migrate().await.context("applying migrations")?;
@@ -33,8 +45,12 @@ impl Application {
                 "DEVELOPMENT MODE: tokens are verified with a local HS256 secret; configure auth.jwks_url or auth.public_key_pem for production"
             );
         }
-        let service = Service::new(store, auth, audit_keys(&config)?)
-            .with_policy_settings(config.policy.to_service());
+        let mut service = Service::new(store, auth, audit_keys(&config)?)
+            .with_policy_settings(config.policy.to_service())
+            .with_monitoring_settings(config.monitoring.to_service());
+        if let Some(clock) = clock {
+            service = service.with_clock(clock);
+        }
         let state = steward_api::AppState::new(service.clone(), config.api.to_api_config());
         let router = steward_api::router(state);
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -47,6 +63,7 @@ impl Application {
             router,
             listener,
             addr,
+            scheduler: config.monitoring.interval(),
         })
     }
 
@@ -60,14 +77,55 @@ impl Application {
         &self.service
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    /// Serves until `shutdown` completes, then lets in-flight requests finish. The scheduler
+    /// (unless configured off) runs beside the server as the `scheduler` system actor and stops
+    /// with it.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router)
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let scheduler = self
+            .scheduler
+            .map(|every| tokio::spawn(run_scheduler(self.service.clone(), every, stopped)));
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        };
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
-            .context("serving")
+            .context("serving");
+        if let Some(s) = scheduler {
+            let _ = s.await;
+        }
+        served
+    }
+}
+
+/// The scheduler loop: a pass every `every` until `stop` changes. A failing pass (the database
+/// away) is logged and the next one tries again.
+async fn run_scheduler(
+    service: Service,
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        match service.run_scheduler_tick().await {
+            Ok(t) if t.evaluated + t.failed > 0 => {
+                tracing::info!(
+                    evaluated = t.evaluated,
+                    failed = t.failed,
+                    skipped = t.skipped,
+                    "scheduler pass"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "scheduler pass failed"),
+        }
     }
 }

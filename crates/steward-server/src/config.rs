@@ -19,7 +19,7 @@ use figment::value::Uncased;
 use serde::Deserialize;
 
 /// The sections of the configuration; `STEWARD_<SECTION>_<KEY>` reaches their keys.
-const SECTIONS: &[&str] = &["auth", "api", "audit", "policy"];
+const SECTIONS: &[&str] = &["auth", "api", "audit", "policy", "monitoring"];
 /// The top-level keys; `STEWARD_<KEY>` reaches them.
 const TOP_LEVEL: &[&str] = &["listen", "database_url", "log_format"];
 
@@ -34,6 +34,7 @@ pub struct Config {
     pub api: ApiSettings,
     pub audit: AuditSettings,
     pub policy: PolicySettings,
+    pub monitoring: MonitoringSettings,
     /// `text` (default) or `json` log lines.
     pub log_format: String,
 }
@@ -99,10 +100,51 @@ impl PolicySettings {
     }
 }
 
+/// The scheduler that closes and evaluates monitoring windows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MonitoringSettings {
+    /// Milliseconds between scheduler passes; 0 turns the scheduler off in this process (another
+    /// replica, or `evaluateNow`, then evaluates windows).
+    pub scheduler_interval_ms: u64,
+    /// Seconds a replica holds a window it evaluates before another may take it over.
+    pub lease_seconds: i64,
+    /// Most windows one pass evaluates.
+    pub windows_per_tick: u64,
+}
+
+impl Default for MonitoringSettings {
+    fn default() -> Self {
+        let d = steward_service::monitoring::MonitoringSettings::default();
+        Self {
+            scheduler_interval_ms: 5_000,
+            lease_seconds: d.lease_seconds,
+            windows_per_tick: d.windows_per_tick,
+        }
+    }
+}
+
+impl MonitoringSettings {
+    pub fn to_service(&self) -> steward_service::monitoring::MonitoringSettings {
+        steward_service::monitoring::MonitoringSettings {
+            lease_seconds: self.lease_seconds,
+            windows_per_tick: self.windows_per_tick,
+            ..Default::default()
+        }
+    }
+
+    /// The pause between scheduler passes, `None` when the scheduler is off.
+    pub fn interval(&self) -> Option<Duration> {
+        (self.scheduler_interval_ms > 0).then(|| Duration::from_millis(self.scheduler_interval_ms))
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiSettings {
     pub max_body_bytes: usize,
+    /// Largest upload (baselines, observations) in bytes; 413 beyond.
+    pub max_upload_bytes: usize,
     pub max_depth: usize,
     pub max_complexity: usize,
     pub introspection: bool,
@@ -121,6 +163,7 @@ impl Default for Config {
             api: ApiSettings::default(),
             audit: AuditSettings::default(),
             policy: PolicySettings::default(),
+            monitoring: MonitoringSettings::default(),
             log_format: "text".into(),
         }
     }
@@ -145,6 +188,7 @@ impl Default for ApiSettings {
         let d = steward_api::ApiConfig::default();
         Self {
             max_body_bytes: d.max_body_bytes,
+            max_upload_bytes: d.max_upload_bytes,
             max_depth: d.max_depth,
             max_complexity: d.max_complexity,
             introspection: d.introspection,
@@ -158,6 +202,7 @@ impl ApiSettings {
     pub fn to_api_config(&self) -> steward_api::ApiConfig {
         steward_api::ApiConfig {
             max_body_bytes: self.max_body_bytes,
+            max_upload_bytes: self.max_upload_bytes,
             max_depth: self.max_depth,
             max_complexity: self.max_complexity,
             introspection: self.introspection,

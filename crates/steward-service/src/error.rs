@@ -27,6 +27,10 @@ pub enum ServiceError {
     /// The input collides with existing state.
     #[error("{0}")]
     Conflict(String),
+    /// The request repeats an idempotency key with another payload: it can never succeed as
+    /// sent.
+    #[error("{0}")]
+    Unprocessable(String),
     /// The request is well-formed but the state it needs is missing (no policy bound to the
     /// model, a policy with no published revision ...). The message says what to do first.
     #[error("{0}")]
@@ -49,6 +53,7 @@ impl ServiceError {
             ServiceError::Invalid(_) => "INVALID",
             ServiceError::Conflict(_) => "CONFLICT",
             ServiceError::Precondition(_) => "FAILED_PRECONDITION",
+            ServiceError::Unprocessable(_) => "UNPROCESSABLE",
             ServiceError::Unavailable(_) => "UNAVAILABLE",
             ServiceError::Internal(_) => "INTERNAL",
         }

@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod auth;
 mod error;
+pub mod monitoring;
 mod mutation;
 mod policy;
 mod registry;
@@ -37,6 +38,7 @@ pub struct Service {
     policy: std::sync::Arc<policy::PolicyRuntime>,
     /// Per tenant, a counter bumped after every committed write (see [`Service::data_generation`]).
     denials: std::sync::Arc<audit::DenialLimiter>,
+    monitoring: std::sync::Arc<monitoring::Monitoring>,
 }
 
 impl Service {
@@ -48,6 +50,10 @@ impl Service {
             audit: std::sync::Arc::new(audit),
             policy: std::sync::Arc::new(policy::PolicyRuntime::new(PolicySettings::default())),
             denials: Default::default(),
+            monitoring: std::sync::Arc::new(monitoring::Monitoring::new(
+                std::sync::Arc::new(monitoring::SystemClock),
+                monitoring::MonitoringSettings::default(),
+            )),
         }
     }
 

@@ -10,11 +10,13 @@
 //!   insert-only.
 
 mod audit;
+mod baselines;
 mod codec;
 mod connect;
 mod datasets;
 mod entities;
 mod error;
+mod incidents;
 mod lineage;
 mod models;
 mod policies;
@@ -25,10 +27,12 @@ mod tenants;
 pub mod testing;
 mod tx;
 mod versions;
+mod windows;
 
 pub use audit::AuditFilter;
 pub use connect::{Backend, Store};
 pub use error::StoreError;
+pub use incidents::{Cause, Opened};
 pub use policies::Activation;
 pub use steward_domain::TenantScope;
 pub use tx::WriteTx;

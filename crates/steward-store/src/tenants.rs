@@ -35,6 +35,14 @@ impl Store {
             .map(codec::tenant))
     }
 
+    /// The tenant with this id (the scheduler names the tenant it acts in).
+    pub async fn tenant_by_id(&self, id: TenantId) -> StoreResult<Option<Tenant>> {
+        Ok(tenants::Entity::find_by_id(id.as_uuid())
+            .one(&self.db)
+            .await?
+            .map(codec::tenant))
+    }
+
     /// All tenants, oldest first (platform administration only).
     pub async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
         Ok(tenants::Entity::find()

@@ -1,5 +1,5 @@
-//! The GraphQL schema: queries and mutations over the registry and lineage, the audit log and
-//! policies.
+//! The GraphQL schema: queries and mutations over the registry and lineage, the audit log,
+//! policies and monitoring.
 //!
 //! Conventions: each mutation takes one `input` object and returns what it created or changed;
 //! lists are connections (`first`/`after`, `nodes`, `pageInfo`); ids are UUID strings; errors
@@ -23,6 +23,8 @@ macro_rules! mirror_enum {
 
 mod audit;
 mod inputs;
+mod monitoring;
+mod monitoring_mutation;
 mod mutation;
 mod policy;
 mod policy_inputs;
@@ -39,11 +41,20 @@ use crate::error::{gql, invalid};
 
 /// The query root: registry, audit and policy fields, merged.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct QueryRoot(query::RegistryQuery, audit::AuditQuery, policy::PolicyQuery);
+pub struct QueryRoot(
+    query::RegistryQuery,
+    audit::AuditQuery,
+    policy::PolicyQuery,
+    monitoring::MonitoringQuery,
+);
 
 /// The mutation root: registry and policy mutations, merged.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct MutationRoot(mutation::RegistryMutation, policy::PolicyMutation);
+pub struct MutationRoot(
+    mutation::RegistryMutation,
+    policy::PolicyMutation,
+    monitoring_mutation::MonitoringMutation,
+);
 
 pub type StewardSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 

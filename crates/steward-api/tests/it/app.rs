@@ -33,6 +33,8 @@ pub fn audit_keys() -> steward_service::audit::AuditKeys {
 }
 
 pub struct TestApp {
+    /// The service's clock: it stands still until a test moves it.
+    pub clock: std::sync::Arc<steward_service::monitoring::ManualClock>,
     pub router: Router,
     pub state: AppState,
     pub service: Service,
@@ -56,12 +58,17 @@ impl TestApp {
 
     async fn build(auth: AuthConfig, api: ApiConfig, policy: PolicySettings) -> TestApp {
         let db = TestBackend::new().await;
+        let clock = std::sync::Arc::new(steward_service::monitoring::ManualClock::new(
+            "2026-03-01T12:00:00Z".parse().unwrap(),
+        ));
         let service = db
             .service(auth.clone(), audit_keys())
-            .with_policy_settings(policy);
+            .with_policy_settings(policy)
+            .with_clock(clock.clone());
         let state = AppState::new(service.clone(), api);
         let router = router(state.clone());
         TestApp {
+            clock,
             router,
             state,
             service,
@@ -105,6 +112,49 @@ impl TestApp {
         let (status, value) = self.raw(Some(token), body).await;
         assert_eq!(status, StatusCode::OK, "{value}");
         value
+    }
+
+    /// Sends `body` to a REST route with the given content type and extra headers; the answer
+    /// as JSON (or as a JSON string when it is not JSON).
+    pub async fn post(
+        &self,
+        token: &str,
+        path: &str,
+        content_type: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Body>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::post(path)
+            .header("content-type", content_type)
+            .header("authorization", format!("Bearer {token}"));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req.body(body.into()).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        (status, value)
+    }
+
+    /// Runs a probe as `matrix::call` writes it: a GraphQL operation, or `POST <path>` with
+    /// `{"contentType", "body"}` for a REST route. REST errors have the GraphQL error shape.
+    pub async fn probe(&self, token: &str, query: &str, variables: Value) -> Value {
+        match query.strip_prefix("POST ") {
+            Some(path) => {
+                let i = &variables["i"];
+                let ct = i["contentType"].as_str().unwrap_or("text/csv").to_string();
+                let body = i["body"].as_str().unwrap_or("").to_string();
+                self.post(token, path, &ct, &[], body).await.1
+            }
+            None => self.gql(token, query, variables).await,
+        }
     }
 
     /// Runs a query that must succeed and returns its `data`.
@@ -161,6 +211,36 @@ pub struct Seeded {
     pub selector_binding: String,
     /// A decision record of the model version under that policy.
     pub record: String,
+    /// The version's active baseline (its prediction only: the version has no input schema).
+    pub baseline: String,
+    /// A window of the version, evaluated: its predictions drifted.
+    pub window: String,
+    /// The drift incident that evaluation opened (tenant default policy).
+    pub incident: String,
+}
+
+/// A baseline of predictions spread over [0, 1).
+pub fn prediction_baseline(rows: usize) -> String {
+    let mut csv = String::from("prediction\n");
+    for i in 0..rows {
+        csv.push_str(&format!("{}\n", i as f64 / rows as f64));
+    }
+    csv
+}
+
+/// JSON lines of `rows` predictions around `center`, at the service's time unless `at` is given.
+pub fn predictions(rows: usize, center: f64, at: Option<&str>) -> String {
+    let mut out = String::new();
+    for i in 0..rows {
+        let p = center + (i as f64 / rows as f64 - 0.5) * 0.2;
+        match at {
+            Some(t) => out.push_str(&format!(
+                "{{\"prediction\": {p}, \"event_time\": \"{t}\"}}\n"
+            )),
+            None => out.push_str(&format!("{{\"prediction\": {p}}}\n")),
+        }
+    }
+    out
 }
 
 /// The example tenant default policy (policies/tenant-default.rhai).
@@ -272,7 +352,49 @@ pub async fn seed(app: &TestApp, token: &str) -> Seeded {
         .await,
         &["evaluatePolicy", "id"],
     );
+    // Monitoring: a baseline, a drifted window evaluated by an SRE, the incident it opened.
+    let sre = app.token(&tenant, &[Role::Sre]);
+    app.ok(
+        token,
+        "mutation($i: ConfigureMonitoringInput!) { configureMonitoring(input: $i) { latenessSeconds } }",
+        json!({"i": {"modelId": model, "latenessSeconds": 0,
+               "hysteresis": {"high": 0.2, "low": 0.05, "minConsecutive": 1, "cooldownWindows": 0}}}),
+    )
+    .await;
+    let path = format!("/v1/model-versions/{version}/baselines");
+    let (status, b) = app
+        .post(token, &path, "text/csv", &[], prediction_baseline(200))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{b}");
+    let baseline = str_at(&b, &["id"]);
+    let path = format!("/v1/model-versions/{version}/observations");
+    let (status, got) = app
+        .post(
+            token,
+            &path,
+            "application/x-ndjson",
+            &[],
+            predictions(200, 5.0, None),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{got}");
+    app.clock.set("2026-03-02T00:00:01Z".parse().unwrap());
+    let done = app
+        .ok(
+            &sre,
+            "mutation($v: ID!) { evaluateNow(modelVersionId: $v) { windowId incidentsOpened } }",
+            json!({"v": version}),
+        )
+        .await;
+    let window = str_at(&done, &["evaluateNow", "0", "windowId"]);
+    let incident = done["evaluateNow"][0]["incidentsOpened"][0]
+        .as_str()
+        .unwrap_or_else(|| panic!("the drifted window opened no incident: {done}"))
+        .to_string();
     Seeded {
+        baseline,
+        window,
+        incident,
         model,
         version,
         run: v["registerModelVersion"]["trainingRun"]["id"]
@@ -292,7 +414,10 @@ pub async fn seed(app: &TestApp, token: &str) -> Seeded {
 pub fn str_at(v: &Value, path: &[&str]) -> String {
     let mut cur = v;
     for key in path {
-        cur = &cur[*key];
+        cur = match key.parse::<usize>() {
+            Ok(i) => &cur[i],
+            Err(_) => &cur[*key],
+        };
     }
     cur.as_str()
         .unwrap_or_else(|| panic!("no string at {path:?} in {v}"))

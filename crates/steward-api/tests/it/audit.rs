@@ -30,6 +30,12 @@ fn mutations() -> Vec<(&'static str, Operation)> {
         ("bindPolicy", Operation::BindPolicy),
         ("unbindPolicy", Operation::UnbindPolicy),
         ("evaluatePolicy", Operation::EvaluatePolicy),
+        ("configureMonitoring", Operation::ConfigureMonitoring),
+        ("activateBaseline", Operation::WriteBaseline),
+        ("evaluateNow", Operation::EvaluateWindows),
+        ("acknowledgeIncident", Operation::ManageIncident),
+        // Resolving is tested with its own timeline in monitoring.rs; here the same operation.
+        ("resolveIncident", Operation::ManageIncident),
     ]
 }
 
@@ -39,7 +45,12 @@ async fn every_mutation_leaves_exactly_one_event() {
     app.tenant("acme").await;
     let owner = app.token(
         "acme",
-        &[Role::ModelOwner, Role::PlatformAdmin, Role::PolicyAuthor],
+        &[
+            Role::ModelOwner,
+            Role::PlatformAdmin,
+            Role::PolicyAuthor,
+            Role::Sre,
+        ],
     );
     let officer = app.token("acme", &[Role::GovernanceOfficer]);
     let viewer = app.token("acme", &[Role::Viewer]);
@@ -131,7 +142,7 @@ async fn every_mutation_leaves_exactly_one_event() {
 async fn a_failing_audit_write_refuses_the_mutation_and_leaves_no_trace() {
     let app = TestApp::new().await;
     app.tenant("acme").await;
-    let owner = app.token("acme", &[Role::ModelOwner, Role::PolicyAuthor]);
+    let owner = app.token("acme", &[Role::ModelOwner, Role::PolicyAuthor, Role::Sre]);
     let s = seed(&app, &owner).await;
     let snapshot = "{ models { nodes { name latestVersion description tags } } datasets { nodes { name latestVersion } }
         policies { nodes { name activeRevisionNumber revisions { nodes { number } } } } policyBindings { id removedAt }

@@ -20,13 +20,17 @@ async fn names(app: &TestApp, token: &str, prefix: &str) -> usize {
 
 /// A second app on the same database with its own service and cache, as a second replica.
 fn replica(app: &TestApp, cache_entries: usize) -> TestApp {
-    let service = app.db.service(app.auth.clone(), audit_keys());
+    let service = app
+        .db
+        .service(app.auth.clone(), audit_keys())
+        .with_clock(app.clock.clone());
     let api = ApiConfig {
         response_cache_entries: cache_entries,
         ..ApiConfig::default()
     };
     let state = AppState::new(service.clone(), api);
     TestApp {
+        clock: app.clock.clone(),
         router: router(state.clone()),
         state,
         service,

@@ -31,6 +31,24 @@ fn probes(s: &Seeded, id: &str) -> Vec<(&'static str, String, Value)> {
         ("bindPolicy", "mutation($id: ID!) { bindPolicy(input: {policyId: $id, tenantDefault: true}) { id } }".into(), json!({"id": id})),
         ("unbindPolicy", "mutation($id: ID!) { unbindPolicy(input: {bindingId: $id}) { id } }".into(), json!({"id": id})),
         ("evaluatePolicy", "mutation($id: ID!) { evaluatePolicy(input: {modelVersionId: $id, hook: ON_WINDOW, context: {}}) { id } }".into(), json!({"id": id})),
+        ("monitorConfig", "query($id: ID!) { monitorConfig(modelId: $id) { sliceColumns } }".into(), json!({"id": id})),
+        ("baselines", "query($id: ID!) { baselines(modelVersionId: $id) { id } }".into(), json!({"id": id})),
+        ("baseline", "query($id: ID!) { baseline(id: $id) { id } }".into(), json!({"id": id})),
+        ("windows", "query($id: ID!) { windows(modelVersionId: $id) { id } }".into(), json!({"id": id})),
+        ("window", "query($id: ID!) { window(id: $id) { id slices { slice } } }".into(), json!({"id": id})),
+        ("driftTimeline", "query($id: ID!) { driftTimeline(modelVersionId: $id, feature: \"prediction\") { rows } }".into(), json!({"id": id})),
+        ("incidents", "query($id: ID!) { incidents(modelId: $id) { id } }".into(), json!({"id": id})),
+        ("incident", "query($id: ID!) { incident(id: $id) { id timeline { kind } } }".into(), json!({"id": id})),
+        ("pendingActions", "query($id: ID!) { pendingActions(modelId: $id) { id } }".into(), json!({"id": id})),
+        ("configureMonitoring", "mutation($id: ID!) { configureMonitoring(input: {modelId: $id, latenessSeconds: 1}) { latenessSeconds } }".into(), json!({"id": id})),
+        ("activateBaseline", "mutation($id: ID!) { activateBaseline(baselineId: $id) { id } }".into(), json!({"id": id})),
+        ("evaluateNow", "mutation($id: ID!) { evaluateNow(modelVersionId: $id) { windowId } }".into(), json!({"id": id})),
+        ("acknowledgeIncident", "mutation($id: ID!) { acknowledgeIncident(input: {incidentId: $id}) { status } }".into(), json!({"id": id})),
+        ("resolveIncident", "mutation($id: ID!) { resolveIncident(input: {incidentId: $id, note: \"x\"}) { status } }".into(), json!({"id": id})),
+        ("POST /v1/model-versions/{id}/observations", format!("POST /v1/model-versions/{id}/observations"),
+         json!({"i": {"contentType": "application/x-ndjson", "body": "{\"prediction\": 0.5}\n"}})),
+        ("POST /v1/model-versions/{id}/baselines", format!("POST /v1/model-versions/{id}/baselines"),
+         json!({"i": {"contentType": "text/csv", "body": "prediction\n0.5\n"}})),
     ]
 }
 
@@ -65,12 +83,16 @@ async fn tenant_b_sees_tenant_a_ids_as_missing_everywhere() {
         &s.binding,
         &s.selector_binding,
         &s.record,
+        &s.baseline,
+        &s.window,
+        &s.incident,
     ] {
         for ((field, query, vars), (_, _, missing_vars)) in
             probes(&s, id).into_iter().zip(probes(&s, &missing))
         {
-            let got = app.gql(&b, &query, vars).await;
-            let want = app.gql(&b, &query, missing_vars).await;
+            let missing_query = query.replace(id.as_str(), &missing);
+            let got = app.probe(&b, &query, vars).await;
+            let want = app.probe(&b, &missing_query, missing_vars).await;
             assert_eq!(code(&got), "NOT_FOUND", "{field} with A's id {id}: {got}");
             assert_eq!(
                 got, want,

@@ -9,5 +9,6 @@ mod cache;
 mod hardening;
 mod isolation;
 mod matrix;
+mod monitoring;
 mod policy;
 mod registry;

@@ -27,6 +27,14 @@ use crate::{Service, ServiceError, ServiceResult, Writes};
 pub(crate) use runtime::PolicyRuntime;
 pub use runtime::PolicySettings;
 
+/// What governs a model: the binding that chose the policy, the policy and its published
+/// revision.
+pub(crate) struct Governing {
+    pub resolution: PolicyResolution,
+    pub policy: Policy,
+    pub revision: PolicyRevision,
+}
+
 /// A proposed revision as stored, with what the linter had to say.
 #[derive(Clone, Debug)]
 pub struct ProposedRevision {
@@ -331,7 +339,7 @@ impl Service {
     }
 
     /// Everything an evaluation reads and computes, before anything is written.
-    async fn evaluate_in(
+    pub(crate) async fn evaluate_in(
         &self,
         scope: &TenantScope,
         principal: &Principal,
@@ -354,28 +362,12 @@ impl Service {
             .model(scope, version.model_id)
             .await?
             .ok_or(ServiceError::NotFound("model"))?;
-        let resolution = self.resolve_binding(scope, &model).await?.ok_or_else(|| {
-            ServiceError::Precondition(format!(
-                "no policy governs model `{}`: bind one to it, to a selector matching it, or as the tenant default",
-                model.name
-            ))
-        })?;
-        let policy = self
-            .store
-            .policy(scope, resolution.binding.policy_id)
-            .await?
-            .ok_or(ServiceError::NotFound("policy"))?;
-        let number = policy.active_revision.ok_or_else(|| {
-            ServiceError::Precondition(format!(
-                "policy `{}` ({}) has no published revision; publish one first",
-                policy.name, resolution.explanation
-            ))
-        })?;
-        let revision = self
-            .store
-            .policy_revision(scope, policy.id, number)
-            .await?
-            .ok_or_else(|| ServiceError::Internal(format!("active revision {number} missing")))?;
+        let Governing {
+            resolution,
+            policy,
+            revision,
+        } = self.governing(scope, &model).await?;
+        let number = revision.number;
         let model_info = json!({"id": model.id.to_string(), "name": model.name,
             "version": version.version.to_string(), "tags": model.tags,
             "risk_tier": model.risk_tier.as_str()});
@@ -438,6 +430,42 @@ impl Service {
             duration_us: i64::try_from(record.duration_us).unwrap_or(i64::MAX),
             limit_hit: record.limit_hit.map(|l| l.as_str().to_string()),
             evaluated_by: principal.subject().to_string(),
+        })
+    }
+
+    /// The binding, policy and published revision that govern `model`; a `Precondition` error
+    /// says what is missing (no binding, no published revision).
+    pub(crate) async fn governing(
+        &self,
+        scope: &TenantScope,
+        model: &Model,
+    ) -> ServiceResult<Governing> {
+        let resolution = self.resolve_binding(scope, model).await?.ok_or_else(|| {
+            ServiceError::Precondition(format!(
+                "no policy governs model `{}`: bind one to it, to a selector matching it, or as the tenant default",
+                model.name
+            ))
+        })?;
+        let policy = self
+            .store
+            .policy(scope, resolution.binding.policy_id)
+            .await?
+            .ok_or(ServiceError::NotFound("policy"))?;
+        let number = policy.active_revision.ok_or_else(|| {
+            ServiceError::Precondition(format!(
+                "policy `{}` ({}) has no published revision; publish one first",
+                policy.name, resolution.explanation
+            ))
+        })?;
+        let revision = self
+            .store
+            .policy_revision(scope, policy.id, number)
+            .await?
+            .ok_or_else(|| ServiceError::Internal(format!("active revision {number} missing")))?;
+        Ok(Governing {
+            resolution,
+            policy,
+            revision,
         })
     }
 

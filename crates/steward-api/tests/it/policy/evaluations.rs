@@ -87,11 +87,12 @@ async fn evaluations_store_what_was_decided_from_what() {
 
     // Lists filter by hook, model and policy, newest first, and page.
     assert_eq!(list(&app, &viewer, &s, "hook: ON_PROMOTION").await, 1);
+    // Three by hand and the one of the seed's evaluated monitoring window.
     assert_eq!(
         list(&app, &viewer, &s, "hook: ON_WINDOW, modelId: $m").await,
-        3
+        4
     );
-    assert_eq!(list(&app, &viewer, &s, "policyId: $p").await, 3);
+    assert_eq!(list(&app, &viewer, &s, "policyId: $p").await, 4);
     let page1 = app
         .ok(
             &viewer,
@@ -113,7 +114,7 @@ async fn evaluations_store_what_was_decided_from_what() {
         .await;
     assert_eq!(
         page2["decisionRecords"]["nodes"].as_array().unwrap().len(),
-        3
+        4
     );
 
     // Decision records are append-only in the database itself.

@@ -346,3 +346,6 @@ pub mod decision_records {
     }
     no_relations!();
 }
+
+mod monitoring;
+pub use monitoring::*;

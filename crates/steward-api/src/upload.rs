@@ -1,0 +1,207 @@
+//! REST routes for data that comes in bulk and in standard formats: a model version's baselines
+//! and its production observations. Each maps a content type to a format, hands the body to the
+//! service, and answers in JSON; errors go through the one mapping in `error.rs`, so a bad row
+//! is a 400 naming the row and column, an unknown version a 404 like any other.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::json;
+use steward_domain::ModelVersionId;
+use steward_service::ServiceError;
+use steward_service::monitoring::{BaselineUpload, DataFormat, IngestBatch, UploadedBaseline};
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::http::{AppState, authenticate, service_error_response};
+
+/// The routes, each accepting bodies up to `limit` bytes (413 beyond).
+pub(crate) fn routes(limit: usize) -> Router<AppState> {
+    Router::new()
+        .route("/v1/model-versions/{id}/baselines", post(upload_baseline))
+        .route("/v1/model-versions/{id}/observations", post(observations))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestBodyLimitLayer::new(limit))
+}
+
+/// The format a content type names; `Ok(None)`: detect from the content; `Err`: the content
+/// type, which names no format Steward reads.
+fn data_format(headers: &HeaderMap) -> Result<Option<DataFormat>, String> {
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(None);
+    };
+    let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+    let essence = ct.split(';').next().unwrap_or("").trim();
+    Ok(Some(match essence {
+        "text/csv" => DataFormat::Csv,
+        "application/x-ndjson" | "application/jsonl" | "application/json-lines" => {
+            DataFormat::JsonLines
+        }
+        "application/vnd.apache.parquet" | "application/x-parquet" => DataFormat::Parquet,
+        "application/vnd.apache.arrow.stream" => DataFormat::ArrowStream,
+        "application/vnd.apache.arrow.file" => DataFormat::ArrowFile,
+        "application/octet-stream" | "" => return Ok(None),
+        other => return Err(other.to_string()),
+    }))
+}
+
+fn unsupported(ct: &str) -> Response {
+    let message = format!(
+        "content type {ct:?} is not accepted; send text/csv, application/x-ndjson, application/vnd.apache.parquet, application/vnd.apache.arrow.stream or application/vnd.apache.arrow.file"
+    );
+    let body = json!({"error": {"code": "UNSUPPORTED_MEDIA_TYPE", "message": message}});
+    (StatusCode::UNSUPPORTED_MEDIA_TYPE, axum::Json(body)).into_response()
+}
+
+fn version_id(raw: &str) -> Result<ModelVersionId, ServiceError> {
+    raw.parse().map_err(|_| {
+        ServiceError::Invalid(format!(
+            "model version id {:?} is not a UUID",
+            steward_domain::validate::truncate(raw)
+        ))
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct BaselineParams {
+    /// Make the new baseline the active one (default true).
+    activate: Option<bool>,
+    note: Option<String>,
+    /// `categorical` reads the prediction column as labels, `numeric` (default) as scores.
+    prediction: Option<String>,
+}
+
+/// `POST /v1/model-versions/{id}/baselines`: a reference data set (CSV, JSON lines, Parquet,
+/// Arrow IPC) the server profiles, or a profile computed elsewhere (`application/json`).
+async fn upload_baseline(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    params: Result<Query<BaselineParams>, QueryRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let principal = match authenticate(&state, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let id = match version_id(&id) {
+        Ok(i) => i,
+        Err(e) => return service_error_response(&e),
+    };
+    let Ok(Query(params)) = params else {
+        return service_error_response(&ServiceError::Invalid(
+            "query: activate must be true or false; note and prediction are text".into(),
+        ));
+    };
+    let categorical_prediction = match params.prediction.as_deref() {
+        None | Some("numeric") => false,
+        Some("categorical") => true,
+        Some(other) => {
+            return service_error_response(&ServiceError::Invalid(format!(
+                "prediction: {:?} is neither numeric nor categorical",
+                steward_domain::validate::truncate(other)
+            )));
+        }
+    };
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().unwrap_or("").trim() == "application/json");
+    let upload = if is_json {
+        BaselineUpload::Profile { json: body }
+    } else {
+        match data_format(&headers) {
+            Ok(format) => BaselineUpload::Dataset {
+                body,
+                format,
+                categorical_prediction,
+            },
+            Err(ct) => return unsupported(&ct),
+        }
+    };
+    let input = UploadedBaseline {
+        model_version_id: id,
+        upload,
+        note: params.note.unwrap_or_default(),
+        activate: params.activate.unwrap_or(true),
+    };
+    let service = state.service.clone();
+    let result =
+        tokio::spawn(async move { service.upload_baseline(&principal, input).await }).await;
+    match result {
+        Ok(Ok(b)) => (
+            StatusCode::CREATED,
+            axum::Json(json!({"id": b.id.to_string(),
+                "modelVersionId": b.model_version_id.to_string(), "source": b.source.as_str(),
+                "rows": b.rows, "features": b.features, "fingerprint": b.fingerprint,
+                "active": b.active, "note": b.note,
+                "createdAt": b.created_at.to_rfc3339()})),
+        )
+            .into_response(),
+        Ok(Err(e)) => service_error_response(&e),
+        Err(e) => service_error_response(&ServiceError::Internal(format!("upload task: {e}"))),
+    }
+}
+
+/// `POST /v1/model-versions/{id}/observations`: production rows (the version's features, the
+/// `prediction`, optional `prediction_id`, `event_time` and slice columns). `Idempotency-Key`
+/// makes a retry count once.
+async fn observations(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let principal = match authenticate(&state, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let id = match version_id(&id) {
+        Ok(i) => i,
+        Err(e) => return service_error_response(&e),
+    };
+    let format = match data_format(&headers) {
+        Ok(f) => f,
+        Err(ct) => return unsupported(&ct),
+    };
+    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(k)) => Some(k.to_string()),
+        Some(Err(_)) => {
+            return service_error_response(&ServiceError::Invalid(
+                "Idempotency-Key: must be printable ASCII".into(),
+            ));
+        }
+    };
+    let batch = IngestBatch {
+        model_version_id: id,
+        body,
+        format,
+        idempotency_key: key,
+    };
+    // In a task of its own: a client that hangs up cannot cancel the batch between its commit
+    // and its answer (it retries with its key and is told the batch was counted).
+    let service = state.service.clone();
+    let result =
+        tokio::spawn(async move { service.ingest_observations(&principal, batch).await }).await;
+    match result {
+        Ok(Ok(done)) => {
+            let status = if done.duplicate {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            let mut body = done.summary.clone();
+            body["batchId"] = json!(done.batch_id.to_string());
+            body["rows"] = json!(done.rows);
+            body["lateRows"] = json!(done.late_rows);
+            body["duplicate"] = json!(done.duplicate);
+            (status, axum::Json(body)).into_response()
+        }
+        Ok(Err(e)) => service_error_response(&e),
+        Err(e) => service_error_response(&ServiceError::Internal(format!("ingest task: {e}"))),
+    }
+}

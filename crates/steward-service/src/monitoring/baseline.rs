@@ -1,0 +1,247 @@
+//! Baselines: a model version's reference profile per input feature and for the prediction,
+//! computed by the server from an uploaded reference data set or uploaded pre-computed
+//! (`steward profile`). Immutable; uploading again makes a new baseline, and which one is active
+//! is explicit (`activate`, or `activate_baseline` later).
+
+use bytes::Bytes;
+use serde_json::json;
+use steward_domain::registry::ModelVersion;
+use steward_domain::*;
+use steward_drift::{FeatureKind, FeatureRole, Profile};
+use steward_ingest::arrow::datatypes::DataType;
+use steward_ingest::{DEFAULT_BATCH_ROWS, Format, Options, Source};
+
+use super::columns::{invalid, kind_of, reference_profile, upload_schema};
+use super::encode;
+use crate::audit::Record;
+use crate::{Service, ServiceError, ServiceResult, Writes};
+
+/// What a baseline is made from.
+#[derive(Clone, Debug)]
+pub enum BaselineUpload {
+    /// A reference data set (CSV, JSON lines, Parquet, Arrow IPC) holding the version's input
+    /// features and, optionally, a `prediction` column; the server profiles it.
+    Dataset {
+        body: Bytes,
+        format: Option<Format>,
+        /// Read the prediction as a category (a label) rather than a number (a score).
+        categorical_prediction: bool,
+    },
+    /// A profile computed elsewhere (`steward profile ... -o profile.json`), as JSON.
+    Profile { json: Bytes },
+}
+
+/// A request to store a baseline.
+#[derive(Clone, Debug)]
+pub struct UploadedBaseline {
+    pub model_version_id: ModelVersionId,
+    pub upload: BaselineUpload,
+    pub note: String,
+    /// Make it the active baseline at once (the usual case).
+    pub activate: bool,
+}
+
+/// Checks that an uploaded profile describes this version: every input feature it profiles is
+/// in the version's input schema with the same kind, and its prediction is called `prediction`.
+fn check_profile(version: &ModelVersion, profile: &Profile) -> ServiceResult<()> {
+    profile
+        .validate()
+        .map_err(|e| ServiceError::Invalid(format!("profile: {e}")))?;
+    if profile.features.is_empty() {
+        return Err(ServiceError::Invalid("profile: profiles no feature".into()));
+    }
+    for (i, f) in profile.features.iter().enumerate() {
+        let at = format!("profile.features[{i}] ({:?})", f.name);
+        match f.role {
+            FeatureRole::Input => {
+                let Some(schema) = version.input_schema.iter().find(|s| s.name == f.name) else {
+                    return Err(ServiceError::Invalid(format!(
+                        "{at}: not in the input schema of version {}",
+                        version.version
+                    )));
+                };
+                if kind_of(schema.kind) != f.kind {
+                    return Err(ServiceError::Invalid(format!(
+                        "{at}: profiled as {:?} but the input schema types it {}",
+                        f.kind,
+                        schema.kind.as_str()
+                    )));
+                }
+            }
+            FeatureRole::Prediction if f.name == PREDICTION_COLUMN => {}
+            FeatureRole::Prediction => {
+                return Err(ServiceError::Invalid(format!(
+                    "{at}: the prediction must be called \"{PREDICTION_COLUMN}\""
+                )));
+            }
+            FeatureRole::Target => {
+                return Err(ServiceError::Invalid(format!(
+                    "{at}: a baseline profiles inputs and the prediction, not the target"
+                )));
+            }
+        }
+        if f.kind == FeatureKind::Numeric && f.numeric.is_none()
+            || f.kind == FeatureKind::Categorical && f.categorical.is_none()
+        {
+            return Err(ServiceError::Invalid(format!(
+                "{at}: has no statistics for its kind"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Profiles a reference data set: the version's input features (all required) and the
+/// prediction when the file has one.
+fn profile_dataset(
+    version: &ModelVersion,
+    body: Bytes,
+    format: Option<Format>,
+    categorical_prediction: bool,
+) -> ServiceResult<Profile> {
+    let prediction_type = if categorical_prediction {
+        DataType::Utf8
+    } else {
+        DataType::Float64
+    };
+    let options = Options {
+        format,
+        schema: Some(upload_schema(
+            &version.input_schema,
+            &[(PREDICTION_COLUMN, prediction_type)],
+        )),
+        batch_rows: DEFAULT_BATCH_ROWS,
+        optional: vec![PREDICTION_COLUMN.to_string()],
+    };
+    let source = Source::from_bytes("reference", body, &options).map_err(invalid)?;
+    let mut columns: Vec<(String, FeatureRole)> = version
+        .input_schema
+        .iter()
+        .map(|f| (f.name.clone(), FeatureRole::Input))
+        .collect();
+    if source.has_column(PREDICTION_COLUMN)
+        && !version
+            .input_schema
+            .iter()
+            .any(|f| f.name == PREDICTION_COLUMN)
+    {
+        columns.push((PREDICTION_COLUMN.to_string(), FeatureRole::Prediction));
+    }
+    if columns.is_empty() {
+        return Err(ServiceError::Invalid(format!(
+            "version {} has an empty input schema and the reference no prediction: nothing to profile",
+            version.version
+        )));
+    }
+    reference_profile(&source, &columns)
+}
+
+impl Service {
+    /// Stores a baseline for a model version (see the module docs).
+    pub async fn upload_baseline(
+        &self,
+        principal: &Principal,
+        input: UploadedBaseline,
+    ) -> ServiceResult<Baseline> {
+        let target = ("model_version", input.model_version_id.to_string());
+        let a = self
+            .attempt(principal, Operation::WriteBaseline, target)
+            .await?;
+        let prepared = self.prepare_baseline(&a.scope, &input).await;
+        let (new, profile_rows) = match prepared {
+            Ok(p) => p,
+            Err(e) => return self.reject(a, e).await,
+        };
+        let by = principal.subject().to_string();
+        self.complete(a, async |m: Writes| {
+            let b = self
+                .store
+                .insert_baseline(&m.tx, &m.scope, new, &by)
+                .await?;
+            let payload = json!({"modelVersionId": b.model_version_id.to_string(),
+                "source": b.source.as_str(), "rows": profile_rows, "features": b.features,
+                "fingerprint": b.fingerprint, "active": b.active, "note": b.note});
+            let record = Record::new("baseline", b.id, payload);
+            Ok((b, record))
+        })
+        .await
+    }
+
+    async fn prepare_baseline(
+        &self,
+        scope: &TenantScope,
+        input: &UploadedBaseline,
+    ) -> ServiceResult<(NewBaseline, i64)> {
+        steward_domain::validate::text(
+            "note",
+            &input.note,
+            steward_domain::validate::MAX_TEXT_LEN,
+        )?;
+        let version = self
+            .store
+            .model_version(scope, input.model_version_id)
+            .await?
+            .ok_or(ServiceError::NotFound("model version"))?;
+        let upload = input.upload.clone();
+        let (profile, source, extra) = tokio::task::spawn_blocking(move || match upload {
+            BaselineUpload::Dataset {
+                body,
+                format,
+                categorical_prediction,
+            } => {
+                let bytes = body.len();
+                let profile = profile_dataset(&version, body, format, categorical_prediction)?;
+                let extra = json!({"bytes": bytes});
+                Ok::<_, ServiceError>((profile, BaselineSource::Dataset, extra))
+            }
+            BaselineUpload::Profile { json } => {
+                let profile: Profile = serde_json::from_slice(&json).map_err(|e| {
+                    ServiceError::Invalid(format!("profile: not a Steward profile: {e}"))
+                })?;
+                check_profile(&version, &profile)?;
+                Ok((profile, BaselineSource::Profile, json!({})))
+            }
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("baseline task failed: {e}")))??;
+        let rows = i64::try_from(profile.rows).unwrap_or(i64::MAX);
+        let new = NewBaseline {
+            model_version_id: input.model_version_id,
+            source,
+            rows,
+            features: profile.features.len() as i64,
+            fingerprint: format!("{:016x}", profile.fingerprint()),
+            profile: encode(&profile)?,
+            extra,
+            note: input.note.clone(),
+            activate: input.activate,
+        };
+        Ok((new, rows))
+    }
+
+    /// Makes a stored baseline its version's active one. Windows already counted against
+    /// another baseline keep their parts; parts of another baseline are left out of an
+    /// evaluation and reported.
+    pub async fn activate_baseline(
+        &self,
+        principal: &Principal,
+        id: BaselineId,
+    ) -> ServiceResult<Baseline> {
+        let by = principal.subject().to_string();
+        self.mutate(
+            principal,
+            Operation::WriteBaseline,
+            ("baseline", id.to_string()),
+            async move |m: Writes| {
+                let b = self
+                    .store
+                    .activate_baseline(&m.tx, &m.scope, id, &by)
+                    .await?;
+                let payload = json!({"modelVersionId": b.model_version_id.to_string(),
+                    "activated": true});
+                Ok((b, Record::new("baseline", id, payload)))
+            },
+        )
+        .await
+    }
+}

@@ -1,0 +1,237 @@
+//! Entities of the monitoring tables (migration m0004): configuration, baselines, batches,
+//! windows with their parts and slices, hysteresis states, incidents and the outbox.
+
+pub mod monitor_configs {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "monitor_configs")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub model_id: Uuid,
+        pub tenant_id: Uuid,
+        pub slice_columns: String,
+        pub lateness_seconds: i64,
+        pub hysteresis: String,
+        pub auto_resolve: bool,
+        pub updated_by: String,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod baselines {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "baselines")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub tenant_id: Uuid,
+        pub model_version_id: Uuid,
+        pub source: String,
+        pub rows: i64,
+        pub features: i64,
+        pub fingerprint: String,
+        pub profile: Vec<u8>,
+        pub extra: String,
+        pub note: String,
+        pub created_by: String,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod baseline_activations {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "baseline_activations")]
+    pub struct Model {
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub model_version_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub seq: i64,
+        pub baseline_id: Uuid,
+        pub activated_by: String,
+        pub activated_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod observation_batches {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "observation_batches")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub tenant_id: Uuid,
+        pub model_version_id: Uuid,
+        pub kind: String,
+        pub idempotency_key: Option<String>,
+        pub payload_hash: String,
+        pub rows: i64,
+        pub late_rows: i64,
+        pub summary: String,
+        pub received_by: String,
+        pub received_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod monitor_windows {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "monitor_windows")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub tenant_id: Uuid,
+        pub model_id: Uuid,
+        pub model_version_id: Uuid,
+        pub window_start: DateTimeUtc,
+        pub window_end: DateTimeUtc,
+        pub closes_at: DateTimeUtc,
+        pub status: String,
+        pub late_rows: i64,
+        pub lease_owner: Option<String>,
+        pub lease_until: Option<DateTimeUtc>,
+        pub evaluated_at: Option<DateTimeUtc>,
+        pub evaluated_by: Option<String>,
+        pub decision_record_id: Option<Uuid>,
+        pub evaluation: Option<String>,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod window_parts {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "window_parts")]
+    pub struct Model {
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub window_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub slice: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub batch_id: Uuid,
+        pub rows: i64,
+        pub profile: Vec<u8>,
+    }
+    no_relations!();
+}
+
+pub mod window_slices {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "window_slices")]
+    pub struct Model {
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub window_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub slice: String,
+        pub rows: i64,
+        pub composite: f64,
+        pub drifted_features: i64,
+        pub profile: Option<Vec<u8>>,
+        pub report: String,
+    }
+    no_relations!();
+}
+
+pub mod monitor_states {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "monitor_states")]
+    pub struct Model {
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub model_version_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub slice: String,
+        pub state: String,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod incidents {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "incidents")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub tenant_id: Uuid,
+        pub model_id: Uuid,
+        pub model_version_id: Uuid,
+        pub key: String,
+        pub open_key: Option<String>,
+        pub summary: String,
+        pub status: String,
+        pub opened_by: String,
+        pub opened_at: DateTimeUtc,
+        pub window_id: Option<Uuid>,
+        pub decision_record_id: Option<Uuid>,
+        pub acknowledged_by: Option<String>,
+        pub acknowledged_at: Option<DateTimeUtc>,
+        pub resolved_by: Option<String>,
+        pub resolved_at: Option<DateTimeUtc>,
+        pub resolution: Option<String>,
+    }
+    no_relations!();
+}
+
+pub mod incident_events {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "incident_events")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub tenant_id: Uuid,
+        pub incident_id: Uuid,
+        pub kind: String,
+        pub actor: String,
+        pub at: DateTimeUtc,
+        pub window_id: Option<Uuid>,
+        pub decision_record_id: Option<Uuid>,
+        pub note: String,
+    }
+    no_relations!();
+}
+
+pub mod outbox_actions {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "outbox_actions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub tenant_id: Uuid,
+        pub model_id: Uuid,
+        pub model_version_id: Uuid,
+        pub decision_record_id: Uuid,
+        pub incident_id: Option<Uuid>,
+        pub window_id: Option<Uuid>,
+        pub kind: String,
+        pub payload: String,
+        pub status: String,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
