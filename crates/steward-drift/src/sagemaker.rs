@@ -24,9 +24,10 @@
 //! Every error names the file and the JSON path of the value to blame
 //! (`SageMaker statistics.json, features[3].numerical_statistics.distribution.kll: ...`).
 
+mod files;
+
 use std::collections::{BTreeMap, HashSet};
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::binning::{bin_counts, bin_index, quantile_edges};
@@ -37,9 +38,10 @@ use crate::profile::{
 };
 use crate::reservoir::Reservoir;
 use crate::sketch::QuantileSketch;
-
-const STATISTICS: &str = "statistics.json";
-const CONSTRAINTS: &str = "constraints.json";
+use files::{
+    Kll, NumericalStatistics, STATISTICS, Statistics, StringStatistics, bad, parse,
+    read_constraints, whole,
+};
 /// Deequ's stand-in for a missing value in a categorical histogram.
 const NULL_VALUE: &str = "NullValue";
 /// More levels than a KLL sketch ever has (item weights are `2^level`, kept in a u64).
@@ -202,44 +204,6 @@ pub fn import_baseline_with(
         constraints,
         skipped,
     })
-}
-
-/// Parses `text`, naming the JSON path of the first value that does not fit.
-fn parse<T: DeserializeOwned>(file: &'static str, text: &str) -> Result<T, DriftError> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let path = if path == "." {
-            "top level".to_owned()
-        } else {
-            path
-        };
-        bad(file, path, e.into_inner().to_string())
-    })?;
-    de.end()
-        .map_err(|e| bad(file, "top level", e.to_string()))?;
-    Ok(value)
-}
-
-fn bad(file: &'static str, path: impl Into<String>, message: impl Into<String>) -> DriftError {
-    DriftError::SageMaker {
-        file,
-        path: path.into(),
-        message: message.into(),
-    }
-}
-
-/// A count written as a JSON number (SageMaker writes some as `2006.0`).
-fn whole(path: &str, value: f64) -> Result<u64, DriftError> {
-    if value >= 0.0 && value.fract() == 0.0 && value <= 9_007_199_254_740_992.0 {
-        Ok(value as u64)
-    } else {
-        Err(bad(
-            STATISTICS,
-            path,
-            format!("{value} is not a count (a whole number >= 0)"),
-        ))
-    }
 }
 
 fn numeric(
@@ -526,149 +490,6 @@ fn categorical(
             unseen_examples: BTreeMap::new(),
         }),
     })
-}
-
-fn read_constraints(text: &str) -> Result<Vec<FeatureConstraints>, DriftError> {
-    let file: ConstraintsFile = parse(CONSTRAINTS, text)?;
-    let mut seen = HashSet::new();
-    let mut out = Vec::with_capacity(file.features.len());
-    for (i, f) in file.features.into_iter().enumerate() {
-        if !seen.insert(f.name.clone()) {
-            return Err(bad(
-                CONSTRAINTS,
-                format!("features[{i}].name"),
-                format!("{:?} appears twice", f.name),
-            ));
-        }
-        if let Some(c) = f.completeness
-            && !(0.0..=1.0).contains(&c)
-        {
-            return Err(bad(
-                CONSTRAINTS,
-                format!("features[{i}].completeness"),
-                format!("{c} is not a share between 0 and 1"),
-            ));
-        }
-        out.push(FeatureConstraints {
-            name: f.name,
-            inferred_type: f.inferred_type,
-            completeness: f.completeness,
-            non_negative: f.num_constraints.and_then(|n| n.is_non_negative),
-            domains: f.string_constraints.and_then(|s| s.domains),
-        });
-    }
-    Ok(out)
-}
-
-// The files' shapes ("Schema for Statistics" and "Schema for Constraints" of the SageMaker
-// Model Monitor documentation). Fields Steward does not use (`sum`, `distinct_count`, the
-// sketch's parameters, `monitoring_config`) are not read; unknown fields are ignored, as the
-// format leaves room for custom statistics.
-
-#[derive(Deserialize)]
-struct Statistics {
-    dataset: Option<Dataset>,
-    features: Vec<StatFeature>,
-}
-
-#[derive(Deserialize)]
-struct Dataset {
-    item_count: f64,
-}
-
-#[derive(Deserialize)]
-struct StatFeature {
-    name: String,
-    inferred_type: InferredType,
-    numerical_statistics: Option<NumericalStatistics>,
-    string_statistics: Option<StringStatistics>,
-}
-
-#[derive(Deserialize)]
-struct Common {
-    num_present: f64,
-    num_missing: f64,
-}
-
-#[derive(Deserialize)]
-struct NumericalStatistics {
-    common: Common,
-    mean: Option<f64>,
-    std_dev: Option<f64>,
-    min: Option<f64>,
-    max: Option<f64>,
-    distribution: Option<NumericDistribution>,
-}
-
-#[derive(Deserialize)]
-struct NumericDistribution {
-    kll: Option<Kll>,
-}
-
-#[derive(Deserialize)]
-struct Kll {
-    #[serde(default)]
-    buckets: Vec<KllBucket>,
-    sketch: Option<KllSketch>,
-}
-
-#[derive(Deserialize)]
-struct KllBucket {
-    lower_bound: f64,
-    upper_bound: f64,
-    count: f64,
-}
-
-#[derive(Deserialize)]
-struct KllSketch {
-    data: Vec<Vec<f64>>,
-}
-
-#[derive(Deserialize)]
-struct StringStatistics {
-    common: Common,
-    distribution: Option<StringDistribution>,
-}
-
-#[derive(Deserialize)]
-struct StringDistribution {
-    categorical: Option<Categorical>,
-}
-
-#[derive(Deserialize)]
-struct Categorical {
-    buckets: Vec<CategoricalBucket>,
-}
-
-#[derive(Deserialize)]
-struct CategoricalBucket {
-    value: String,
-    count: f64,
-}
-
-#[derive(Deserialize)]
-struct ConstraintsFile {
-    #[serde(default)]
-    features: Vec<ConstraintFeature>,
-}
-
-#[derive(Deserialize)]
-struct ConstraintFeature {
-    name: String,
-    inferred_type: Option<InferredType>,
-    completeness: Option<f64>,
-    num_constraints: Option<NumConstraints>,
-    string_constraints: Option<StringConstraints>,
-}
-
-#[derive(Deserialize)]
-struct NumConstraints {
-    is_non_negative: Option<bool>,
-}
-
-#[derive(Deserialize)]
-struct StringConstraints {
-    domains: Option<Vec<String>>,
 }
 
 #[cfg(test)]
