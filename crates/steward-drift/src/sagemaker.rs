@@ -42,6 +42,7 @@ use files::{
     Kll, NumericalStatistics, STATISTICS, Statistics, StringStatistics, bad, parse,
     read_constraints, whole,
 };
+
 /// Deequ's stand-in for a missing value in a categorical histogram.
 const NULL_VALUE: &str = "NullValue";
 /// More levels than a KLL sketch ever has (item weights are `2^level`, kept in a u64).
