@@ -20,7 +20,7 @@ use arrow::array::{
     TimestampMicrosecondBuilder,
 };
 use arrow::compute::kernels::cast_utils::string_to_timestamp_nanos;
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use serde_json::{Map, Value};
 use steward_domain::registry::{Feature, FeatureType};
@@ -69,7 +69,8 @@ pub fn sagemaker_capture(
         .collect();
     fields.push(Field::new(prediction, DataType::Utf8, true));
     fields.push(Field::new(PREDICTION_ID, DataType::Utf8, false));
-    fields.push(Field::new(EVENT_TIME, time_type(), false));
+    let time = arrow_type(FeatureType::Timestamp);
+    fields.push(Field::new(EVENT_TIME, time, false));
     check_names(name, &Schema::new(fields.clone()))?;
     if bytes.is_empty() {
         return Err(IngestError::Empty {
@@ -125,10 +126,6 @@ pub fn sagemaker_capture(
         format: crate::Format::JsonLines,
         detail: e.to_string(),
     })
-}
-
-fn time_type() -> DataType {
-    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
 /// True for a missing prediction or one that reads as a number.
