@@ -59,6 +59,17 @@ pub enum DriftError {
     /// Two profiles cannot be combined or compared.
     #[error("incompatible profiles: {0}")]
     Incompatible(String),
+    /// A SageMaker Model Monitor baseline file (`statistics.json`, `constraints.json`) cannot be
+    /// imported; `path` is the JSON path of the offending value (`features[3].name`).
+    #[error("SageMaker {file}, {path}: {message}")]
+    SageMaker {
+        /// Which file.
+        file: &'static str,
+        /// JSON path of the value, or `top level`.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A serialised profile has a format version this build does not read.
     #[error("unsupported profile format version {found} (this build reads version {supported})")]
     UnsupportedVersion {

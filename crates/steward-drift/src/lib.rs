@@ -18,6 +18,7 @@ pub mod profile;
 pub mod quality;
 pub mod report;
 pub mod reservoir;
+pub mod sagemaker;
 pub mod score;
 pub mod sketch;
 pub mod special;
@@ -33,5 +34,6 @@ pub use quality::Finding;
 pub use report::{
     DriftConfig, DriftReport, EffectMeasure, FeatureDrift, Method, Statistic, Verdict, compare,
 };
+pub use sagemaker::{SageMakerBaseline, import_baseline};
 pub use score::{DriftState, Hysteresis, HysteresisConfig, Transition, composite_score};
 pub use window::{SchemaIssue, WindowProfile};

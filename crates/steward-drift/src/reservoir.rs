@@ -44,9 +44,19 @@ impl Reservoir {
         self.capacity
     }
 
+    /// A sample that stands for `seen` values of which none is kept: the sample of a summary
+    /// imported without its rows (a SageMaker baseline), which tests must never take for the
+    /// complete data.
+    pub fn summary_only(capacity: usize, seed: u64, seen: u64) -> Self {
+        Self {
+            seen,
+            ..Self::new(capacity, seed)
+        }
+    }
+
     /// True while every value offered is kept (the sample is the complete data).
     pub fn is_complete(&self) -> bool {
-        self.seen as usize <= self.capacity
+        self.seen as usize <= self.capacity && self.items.len() as u64 == self.seen
     }
 
     /// Offers one value.
@@ -108,6 +118,18 @@ mod tests {
         }
         assert!(!r.is_complete());
         assert_eq!(r.values().len(), 10);
+    }
+
+    #[test]
+    fn summary_only_is_never_complete_even_merged() {
+        let mut r = Reservoir::summary_only(10, 1, 5);
+        assert!(!r.is_complete());
+        assert!(r.values().is_empty());
+        let mut other = Reservoir::new(10, 2);
+        other.insert(1.0);
+        r.merge(&other);
+        assert!(!r.is_complete());
+        assert_eq!(r.seen(), 6);
     }
 
     #[test]

@@ -41,6 +41,29 @@ impl QuantileSketch {
         }
     }
 
+    /// A sketch whose level `h` holds `levels[h]`, each item of weight `2^h` (an imported KLL
+    /// sketch: SageMaker's baselines keep Deequ's compactors this way); `min` and `max` are the
+    /// extremes of the data, which compaction may have dropped from the items. The caller checks
+    /// that the items are finite and that there are fewer than 64 levels.
+    pub(crate) fn from_levels(k: u32, mut levels: Vec<Vec<f64>>, min: f64, max: f64) -> Self {
+        let count = levels
+            .iter()
+            .enumerate()
+            .map(|(h, items)| (items.len() as u64) << h)
+            .sum();
+        if levels.is_empty() {
+            levels.push(Vec::new());
+        }
+        Self {
+            k: k.max(8),
+            count,
+            min,
+            max,
+            flip: false,
+            levels,
+        }
+    }
+
     /// Number of values summarised.
     pub fn count(&self) -> u64 {
         self.count

@@ -6,6 +6,9 @@
 //! stream a large file batch by batch or read it one column at a time. Every error names the
 //! source and, where one is to blame, the column and the row ([`IngestError`]).
 //!
+//! [`sagemaker_capture`] reads the JSON lines of a SageMaker endpoint's data capture (inputs,
+//! prediction, event id and time) into a batch.
+//!
 //! Sync and storage-free: no async runtime, no database. What becomes of the batches
 //! (profiles, drift) is the caller's business.
 
@@ -13,6 +16,7 @@ mod batches;
 mod binary;
 mod error;
 mod format;
+mod sagemaker;
 mod source;
 mod text;
 
@@ -25,6 +29,7 @@ pub use arrow;
 pub use batches::Batches;
 pub use error::{IngestError, RowRef};
 pub use format::Format;
+pub use sagemaker::{EVENT_TIME, PREDICTION_ID, sagemaker_capture};
 pub use source::{DEFAULT_BATCH_ROWS, Options, Source};
 
 /// The Arrow type a feature of a model's input schema is read as.

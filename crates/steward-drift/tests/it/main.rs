@@ -1,4 +1,5 @@
-//! Integration tests of steward-drift against the shared scipy/evidently reference vectors.
+//! Integration tests of steward-drift against the shared scipy/evidently reference vectors,
+//! and of the SageMaker baseline import against a fixture written as SageMaker writes it.
 
 mod chi2;
 mod concept;
@@ -8,5 +9,6 @@ mod generator;
 mod hysteresis;
 mod ks;
 mod report;
+mod sagemaker;
 mod vectors;
 mod wasserstein;
