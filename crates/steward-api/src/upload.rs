@@ -66,7 +66,24 @@ fn version_id(raw: &str) -> Result<ModelVersionId, ServiceError> {
 }
 
 #[derive(serde::Deserialize)]
+struct ObservationParams {
+    /// `sagemaker-capture`: the body is SageMaker data-capture JSON lines.
+    format: Option<String>,
+}
+
+/// A SageMaker Model Monitor baseline as one JSON body.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SageMakerBody {
+    statistics: serde_json::Value,
+    constraints: Option<serde_json::Value>,
+}
+
+#[derive(serde::Deserialize)]
 struct BaselineParams {
+    /// `sagemaker`: the JSON body is `{"statistics": .., "constraints": ..}` of a SageMaker
+    /// Model Monitor baseline; otherwise a JSON body is a Steward profile.
+    source: Option<String>,
     /// Make the new baseline the active one (default true).
     activate: Option<bool>,
     note: Option<String>,
@@ -75,7 +92,8 @@ struct BaselineParams {
 }
 
 /// `POST /v1/model-versions/{id}/baselines`: a reference data set (CSV, JSON lines, Parquet,
-/// Arrow IPC) the server profiles, or a profile computed elsewhere (`application/json`).
+/// Arrow IPC) the server profiles, a profile computed elsewhere (`application/json`), or a
+/// SageMaker Model Monitor baseline (`?source=sagemaker`).
 async fn upload_baseline(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -110,7 +128,19 @@ async fn upload_baseline(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(';').next().unwrap_or("").trim() == "application/json");
-    let upload = if is_json {
+    let upload = if params.source.as_deref() == Some("sagemaker") {
+        match serde_json::from_slice::<SageMakerBody>(&body) {
+            Ok(b) => BaselineUpload::SageMaker {
+                statistics: b.statistics.to_string(),
+                constraints: b.constraints.map(|c| c.to_string()),
+            },
+            Err(e) => {
+                return service_error_response(&ServiceError::Invalid(format!(
+                    "body: a SageMaker baseline is {{\"statistics\": <statistics.json>, \"constraints\": <constraints.json>}}: {e}"
+                )));
+            }
+        }
+    } else if is_json {
         BaselineUpload::Profile { json: body }
     } else {
         match data_format(&headers) {
@@ -147,11 +177,12 @@ async fn upload_baseline(
 }
 
 /// `POST /v1/model-versions/{id}/observations`: production rows (the version's features, the
-/// `prediction`, optional `prediction_id`, `event_time` and slice columns). `Idempotency-Key`
-/// makes a retry count once.
+/// `prediction`, optional `prediction_id`, `event_time` and slice columns), or SageMaker data
+/// capture with `?format=sagemaker-capture`. `Idempotency-Key` makes a retry count once.
 async fn observations(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    params: Result<Query<ObservationParams>, QueryRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -162,6 +193,15 @@ async fn observations(
     let id = match version_id(&id) {
         Ok(i) => i,
         Err(e) => return service_error_response(&e),
+    };
+    let capture = match params.as_ref().map(|p| p.0.format.as_deref()) {
+        Ok(None) => false,
+        Ok(Some("sagemaker-capture")) => true,
+        _ => {
+            return service_error_response(&ServiceError::Invalid(
+                "format: the only format named in the query is sagemaker-capture".into(),
+            ));
+        }
     };
     let format = match data_format(&headers) {
         Ok(f) => f,
@@ -180,6 +220,7 @@ async fn observations(
         model_version_id: id,
         body,
         format,
+        sagemaker_capture: capture,
         idempotency_key: key,
     };
     // In a task of its own: a client that hangs up cannot cancel the batch between its commit

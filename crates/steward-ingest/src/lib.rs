@@ -32,6 +32,10 @@ pub use format::Format;
 pub use sagemaker::{EVENT_TIME, PREDICTION_ID, sagemaker_capture};
 pub use source::{DEFAULT_BATCH_ROWS, Options, Source};
 
+/// The time zone of every timestamp column: UTC, written as an offset because arrow parses named
+/// zones only with its `chrono-tz` feature, which this crate leaves out.
+pub const UTC: &str = "+00:00";
+
 /// The Arrow type a feature of a model's input schema is read as.
 pub fn arrow_type(kind: FeatureType) -> DataType {
     match kind {
@@ -39,7 +43,7 @@ pub fn arrow_type(kind: FeatureType) -> DataType {
         FeatureType::Integer => DataType::Int64,
         FeatureType::Boolean => DataType::Boolean,
         FeatureType::String | FeatureType::Categorical => DataType::Utf8,
-        FeatureType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
+        FeatureType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into())),
     }
 }
 

@@ -115,7 +115,8 @@ pub fn sagemaker_capture(
             .map(|r| Some(r.id.as_str()))
             .collect::<arrow::array::StringArray>(),
     ));
-    let mut times = TimestampMicrosecondBuilder::with_capacity(rows.len()).with_timezone("UTC");
+    let mut times =
+        TimestampMicrosecondBuilder::with_capacity(rows.len()).with_timezone(crate::UTC);
     for r in &rows {
         times.append_value(r.time);
     }
@@ -422,7 +423,7 @@ impl Reader<'_> {
                 Arc::new(b.finish())
             }
             FeatureType::Timestamp => {
-                let mut b = TimestampMicrosecondBuilder::new().with_timezone("UTC");
+                let mut b = TimestampMicrosecondBuilder::new().with_timezone(crate::UTC);
                 let time = |s: &str| {
                     string_to_timestamp_nanos(s.trim())
                         .ok()

@@ -622,3 +622,105 @@ async fn sres_acknowledge_and_resolve_incidents_and_the_timeline_says_who() {
         "opened by a window's evaluation"
     );
 }
+
+#[tokio::test]
+async fn a_sagemaker_baseline_and_data_capture_monitor_like_any_other() {
+    let app = TestApp::new().await;
+    app.tenant("acme").await;
+    let owner = app.token("acme", &[Role::ModelOwner]);
+    let model = str_at(
+        &app.ok(
+            &owner,
+            REGISTER_MODEL,
+            json!({"i": {"name": "churn", "ownerTeam": "crm", "riskTier": "LOW"}}),
+        )
+        .await,
+        &["registerModel", "id"],
+    );
+    let version = str_at(
+        &app.ok(&owner, REGISTER_VERSION, json!({"i": {"modelId": model, "artifactUri": "s3://m/1",
+            "artifactDigest": digest(), "framework": "sklearn",
+            "inputSchema": [{"name": "age", "type": "INTEGER"}, {"name": "income", "type": "FLOAT"},
+                            {"name": "country", "type": "CATEGORICAL"}, {"name": "score", "type": "FLOAT"}]}}))
+            .await,
+        &["registerModelVersion", "id"],
+    );
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../steward-drift/tests/data/sagemaker"
+    );
+    let read = |f: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{f}")).unwrap()).unwrap()
+    };
+    let body =
+        json!({"statistics": read("statistics.json"), "constraints": read("constraints.json")});
+    let path = format!("/v1/model-versions/{version}/baselines?source=sagemaker");
+    let (s, b) = app
+        .post(&owner, &path, "application/json", &[], body.to_string())
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(
+        (b["source"].as_str(), b["rows"].as_i64()),
+        (Some("sagemaker"), Some(5000)),
+        "{b}"
+    );
+    let (s, v) = app
+        .post(
+            &owner,
+            &path,
+            "application/json",
+            &[],
+            "{\"statistics\": 1}",
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+
+    // Fifty captured requests, as an endpoint writes them.
+    let mut lines = String::new();
+    for i in 0..50 {
+        let event = json!({
+            "captureData": {
+                "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT",
+                    "data": format!("{},{}.5,DE,0.{}", 30 + i % 20, 40_000 + 100 * i, i % 10), "encoding": "CSV"},
+                "endpointOutput": {"observedContentType": "text/csv", "mode": "OUTPUT",
+                    "data": "0.93", "encoding": "CSV"}
+            },
+            "eventMetadata": {"eventId": format!("e-{i}"), "inferenceTime": "2026-03-01T12:10:00Z"},
+            "eventVersion": "0"
+        });
+        lines.push_str(&format!("{event}\n"));
+    }
+    let path = format!("/v1/model-versions/{version}/observations?format=sagemaker-capture");
+    let (s, v) = app
+        .post(&owner, &path, "application/x-ndjson", &[], lines)
+        .await;
+    assert_eq!(
+        (s, v["rows"].as_i64()),
+        (StatusCode::CREATED, Some(50)),
+        "{v}"
+    );
+    let broken = "{\"captureData\": {\"endpointInput\": {\"data\": \"1,2\", \"encoding\": \"CSV\"}}, \"eventMetadata\": {\"eventId\": \"x\", \"inferenceTime\": \"2026-03-01T12:10:00Z\"}}\n";
+    let (s, v) = app
+        .post(&owner, &path, "application/x-ndjson", &[], broken)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("row 1"),
+        "{v}"
+    );
+    assert_eq!(tick(&app, "2026-03-02T00:06:00Z").await.evaluated, 1);
+    let w = app
+        .ok(&owner, "query($v: ID!) { windows(modelVersionId: $v) { slices { rows features { feature } } } }", json!({"v": version}))
+        .await;
+    assert_eq!(w["windows"][0]["slices"][0]["rows"], 50);
+    assert_eq!(
+        w["windows"][0]["slices"][0]["features"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+}

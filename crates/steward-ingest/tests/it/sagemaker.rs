@@ -131,7 +131,7 @@ fn every_encoding_gives_the_same_typed_rows() {
         .iter()
         .map(|f| (f.name().as_str(), f.data_type()))
         .collect();
-    let time = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    let time = DataType::Timestamp(TimeUnit::Microsecond, Some(steward_ingest::UTC.into()));
     assert_eq!(
         columns,
         [

@@ -29,6 +29,12 @@ pub enum BaselineUpload {
     },
     /// A profile computed elsewhere (`steward profile ... -o profile.json`), as JSON.
     Profile { json: Bytes },
+    /// A SageMaker Model Monitor baseline: its `statistics.json` and, optionally, its
+    /// `constraints.json`. The column `prediction` becomes the prediction.
+    SageMaker {
+        statistics: String,
+        constraints: Option<String>,
+    },
 }
 
 /// A request to store a baseline.
@@ -200,6 +206,35 @@ impl Service {
                 })?;
                 check_profile(&version, &profile)?;
                 Ok((profile, BaselineSource::Profile, json!({})))
+            }
+            BaselineUpload::SageMaker {
+                statistics,
+                constraints,
+            } => {
+                // The baseline's `prediction` column, when it has one, is the prediction.
+                let names_prediction = serde_json::from_str::<serde_json::Value>(&statistics)
+                    .ok()
+                    .and_then(|v| v.get("features").and_then(|f| f.as_array()).cloned())
+                    .is_some_and(|fs| {
+                        fs.iter().any(|f| {
+                            f.get("name").and_then(|n| n.as_str()) == Some(PREDICTION_COLUMN)
+                        })
+                    });
+                let predictions: &[&str] = if names_prediction {
+                    &[PREDICTION_COLUMN]
+                } else {
+                    &[]
+                };
+                let imported = steward_drift::sagemaker::import_baseline(
+                    &statistics,
+                    constraints.as_deref(),
+                    predictions,
+                )
+                .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+                check_profile(&version, &imported.profile)?;
+                let extra = json!({"constraints": imported.constraints,
+                    "skippedFeatures": imported.skipped});
+                Ok((imported.profile, BaselineSource::SageMaker, extra))
             }
         })
         .await

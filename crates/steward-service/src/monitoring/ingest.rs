@@ -41,6 +41,10 @@ pub struct IngestBatch {
     pub body: Bytes,
     /// The format the content type named; detected from the content when `None`.
     pub format: Option<Format>,
+    /// The body is SageMaker data capture (JSON lines of `captureData` events): inputs are the
+    /// version's features in schema order (CSV) or by name (JSON), `eventId` the prediction id,
+    /// `inferenceTime` the event time.
+    pub sagemaker_capture: bool,
     pub idempotency_key: Option<String>,
 }
 
@@ -207,10 +211,17 @@ impl Service {
             lateness: Duration::seconds(config.lateness_seconds),
             now,
         };
-        let (body, format) = (batch.body.clone(), batch.format);
-        let profiled = tokio::task::spawn_blocking(move || plan.profile(body, format))
-            .await
-            .map_err(|e| ServiceError::Internal(format!("profiling task failed: {e}")))??;
+        let (body, format, capture) = (batch.body.clone(), batch.format, batch.sagemaker_capture);
+        let profiled = tokio::task::spawn_blocking(move || {
+            if capture {
+                let (body, format) = plan.capture_as_arrow(&body)?;
+                plan.profile(body, Some(format))
+            } else {
+                plan.profile(body, format)
+            }
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("profiling task failed: {e}")))??;
         let summary = json!({"rows": profiled.rows, "windows": profiled.windows.len(),
             "format": profiled.format, "baselineId": baseline.id.to_string(),
             "schedule": profiled.schedule});
@@ -274,6 +285,23 @@ struct Touched {
 }
 
 impl Plan {
+    /// SageMaker data capture, read into one Arrow batch and handed on as an Arrow IPC stream,
+    /// so it is typed, cast and profiled exactly like any other upload.
+    fn capture_as_arrow(&self, body: &[u8]) -> ServiceResult<(Bytes, Format)> {
+        use steward_ingest::arrow::ipc::writer::StreamWriter;
+        let batch =
+            steward_ingest::sagemaker_capture("batch", body, &self.features, PREDICTION_COLUMN)
+                .map_err(invalid)?;
+        let mut out = Vec::with_capacity(body.len());
+        let write = |out: &mut Vec<u8>| {
+            let mut w = StreamWriter::try_new(out, batch.schema_ref())?;
+            w.write(&batch)?;
+            w.finish()
+        };
+        write(&mut out).map_err(|e| ServiceError::Internal(format!("capture as Arrow: {e}")))?;
+        Ok((Bytes::from(out), Format::ArrowStream))
+    }
+
     fn profile(self, body: Bytes, format: Option<Format>) -> ServiceResult<Profiled> {
         let prediction = self
             .reference
@@ -285,7 +313,7 @@ impl Plan {
             (PREDICTION_ID_COLUMN, DataType::Utf8),
             (
                 EVENT_TIME_COLUMN,
-                DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
+                DataType::Timestamp(TimeUnit::Microsecond, Some(steward_ingest::UTC.into())),
             ),
         ];
         if let Some((name, t)) = &prediction {
