@@ -240,6 +240,8 @@ pub struct NewDecisionRecord {
     pub duration_us: i64,
     pub limit_hit: Option<String>,
     pub evaluated_by: String,
+    /// When it was evaluated, by the service's clock (which tests and the demo drive).
+    pub created_at: DateTime<Utc>,
 }
 
 /// Filters of the decision record list; all optional and combined with AND.

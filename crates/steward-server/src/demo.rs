@@ -135,6 +135,30 @@ async fn version(
     .await
 }
 
+/// The demo's tenant `acme`.
+pub async fn acme(svc: &Service) -> anyhow::Result<Tenant> {
+    svc.tenant_by_slug("acme")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the demo tenant `acme` does not exist"))
+}
+
+/// The fraud model of tenant `acme` and its version 3 (the one in production, monitored).
+pub async fn fraud_v3(svc: &Service, acme: &Tenant) -> anyhow::Result<(ModelId, ModelVersionId)> {
+    let reader = Principal::system(SystemActor::DemoSeeder, &acme.slug, Some(acme.id));
+    let model = svc.model_by_name(&reader, "fraud-detector").await?;
+    let page = PageRequest {
+        first: 10,
+        after: None,
+    };
+    let versions = svc.model_versions(&reader, model.id, page).await?;
+    let v3 = versions
+        .items
+        .into_iter()
+        .find(|v| v.version == 3)
+        .ok_or_else(|| anyhow::anyhow!("the demo's fraud model has no version 3"))?;
+    Ok((model.id, v3.id))
+}
+
 /// Seeds the demo data unless tenant `acme` already exists, and returns a 12-hour token for it.
 pub async fn seed(svc: &Service) -> anyhow::Result<String> {
     // The demo is written by Steward's own demo seeder, audited as `system:demo_seeder`.
@@ -441,13 +465,12 @@ async fn seed_policies(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use steward_service::{AuthConfig, KeySource};
 
-    #[tokio::test]
-    async fn demo_data_seeds_once_with_policies_and_decisions() {
-        let db = steward_store::testing::TestDb::new().await;
+    /// A service over `db` as the demo tests use it.
+    pub(crate) fn service(db: &steward_store::testing::TestDb) -> Service {
         let auth = AuthConfig {
             issuer: "steward".into(),
             audience: "steward".into(),
@@ -459,7 +482,13 @@ mod tests {
         let keys =
             steward_service::audit::AuditKeys::new(steward_audit::SigningKey::generate().unwrap())
                 .unwrap();
-        let svc = Service::new(db.store.clone(), auth, keys);
+        Service::new(db.store.clone(), auth, keys)
+    }
+
+    #[tokio::test]
+    async fn demo_data_seeds_once_with_policies_and_decisions() {
+        let db = steward_store::testing::TestDb::new().await;
+        let svc = service(&db);
         seed(&svc).await.unwrap();
         seed(&svc).await.unwrap();
         let acme = db.store.tenant_by_slug("acme").await.unwrap().unwrap();

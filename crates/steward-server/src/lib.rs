@@ -5,5 +5,6 @@
 pub mod app;
 pub mod config;
 mod demo;
+mod demo_monitoring;
 pub mod startup;
 pub mod telemetry;

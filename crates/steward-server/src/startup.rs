@@ -8,7 +8,8 @@ use anyhow::{Context, bail};
 use rand::RngCore;
 use steward_domain::Role;
 use steward_service::auth::{JwksSource, mint_hs256};
-use steward_service::{AuthConfig, KeySource};
+use steward_service::monitoring::ManualClock;
+use steward_service::{AuthConfig, KeySource, Service};
 use steward_store::Store;
 
 use crate::app::Application;
@@ -185,13 +186,20 @@ pub fn mint_token(
 /// Runs the server until SIGINT or SIGTERM: builds the [`Application`], seeds the demo data
 /// when asked, prints where it listens, and finishes in-flight requests on shutdown.
 pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
-    let app = Application::build(config).await?;
+    // The demo replays two weeks of monitoring on a driven clock, then lets it follow real time.
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let app = if demo {
+        Application::build_with_clock(config, Some(clock.clone())).await?
+    } else {
+        Application::build(config).await?
+    };
     let addr = app.addr();
     println!("steward listening on http://{addr}");
     if demo {
         let token = demo::seed(app.service())
             .await
             .context("seeding demo data")?;
+        spawn_replay(app.service().clone(), clock);
         println!("\nSteward is running at http://{addr}/graphql with demo data.");
         println!("A token for tenant `acme` (model_owner, governance_officer), valid 12 hours:\n");
         println!("export STEWARD_TOKEN={token}\n");
@@ -202,6 +210,24 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     app.run_until(shutdown_signal()).await?;
     tracing::info!("steward stopped");
     Ok(())
+}
+
+/// Replays the demo's two weeks of monitoring in the background (the API answers meanwhile),
+/// unless an earlier run did; then the clock follows real time.
+fn spawn_replay(svc: Service, clock: Arc<ManualClock>) {
+    tokio::spawn(async move {
+        let now = chrono::Utc::now();
+        let result = crate::demo_monitoring::replay_once(&svc, &clock, now).await;
+        clock.follow_system();
+        match result {
+            Ok(Some(done)) => println!(
+                "demo: replayed two weeks of the fraud model's traffic ({} batches, {} windows evaluated); see incidents, windows and pendingActions",
+                done.batches, done.windows
+            ),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = format!("{e:#}"), "demo replay failed"),
+        }
+    });
 }
 
 async fn shutdown_signal() {

@@ -90,6 +90,14 @@ impl Service {
         Ok(self.store.tenant_by_slug(slug).await?.is_some())
     }
 
+    /// The tenant with this slug (start-up and the demo seeder ask; not tenant data).
+    pub async fn tenant_by_slug(
+        &self,
+        slug: &str,
+    ) -> ServiceResult<Option<steward_domain::Tenant>> {
+        Ok(self.store.tenant_by_slug(slug).await?)
+    }
+
     /// Readiness: the database answers and no migration is pending.
     pub async fn ready(&self) -> ServiceResult<()> {
         self.store.ping().await?;

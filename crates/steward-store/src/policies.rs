@@ -489,7 +489,7 @@ impl Store {
             duration_us: Set(rec.duration_us),
             limit_hit: Set(rec.limit_hit.clone()),
             evaluated_by: Set(rec.evaluated_by.clone()),
-            created_at: Set(Utc::now()),
+            created_at: Set(rec.created_at),
         }
         .insert(&tx.txn)
         .await?;

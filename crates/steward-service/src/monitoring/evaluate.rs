@@ -221,7 +221,9 @@ impl Service {
         .await
         .map_err(|e| ServiceError::Internal(format!("window evaluation task failed: {e}")))??;
         let open = self.live_incidents(scope, window.model_id).await?;
-        let recent = self.recent_decisions(scope, window.model_id).await?;
+        let recent = self
+            .recent_decisions(scope, window.model_id, window.end)
+            .await?;
         let context = window_context(
             &results,
             Surroundings {
@@ -281,11 +283,13 @@ impl Service {
             .collect())
     }
 
-    /// The model's latest decisions, oldest first, as the context's `recent_decisions`.
+    /// The model's latest decisions made by the end of the window, oldest first, as the
+    /// context's `recent_decisions`.
     async fn recent_decisions(
         &self,
         scope: &TenantScope,
         model: ModelId,
+        until: chrono::DateTime<chrono::Utc>,
     ) -> ServiceResult<Vec<Value>> {
         let filter = DecisionRecordFilter {
             model_id: Some(model),
@@ -298,7 +302,7 @@ impl Service {
         };
         let records = self.store.decision_records(scope, &filter, &page).await?;
         let mut out = Vec::new();
-        for r in records.items.iter().rev() {
+        for r in records.items.iter().rev().filter(|r| r.created_at <= until) {
             if let Some(Value::Array(ds)) = r.outcome.get("decisions") {
                 for d in ds {
                     out.push(json!({"at": r.created_at.to_rfc3339(), "decision": d}));

@@ -50,31 +50,38 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that stands still until moved.
+/// A clock that stands still until moved, or follows the machine's clock once told to (the demo
+/// replays two weeks on it, then lets it run).
 #[derive(Debug)]
-pub struct ManualClock(Mutex<DateTime<Utc>>);
+pub struct ManualClock(Mutex<Option<DateTime<Utc>>>);
 
 impl ManualClock {
     pub fn new(at: DateTime<Utc>) -> Self {
-        Self(Mutex::new(at))
+        Self(Mutex::new(Some(at)))
     }
 
     pub fn set(&self, at: DateTime<Utc>) {
         if let Ok(mut t) = self.0.lock() {
-            *t = at;
+            *t = Some(at);
         }
     }
 
     pub fn advance(&self, by: chrono::Duration) {
+        let now = self.now();
+        self.set(now + by);
+    }
+
+    /// From now on, the machine's time.
+    pub fn follow_system(&self) {
         if let Ok(mut t) = self.0.lock() {
-            *t += by;
+            *t = None;
         }
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        self.0.lock().map_or_else(|_| Utc::now(), |t| *t)
+        self.0.lock().ok().and_then(|t| *t).unwrap_or_else(Utc::now)
     }
 }
 

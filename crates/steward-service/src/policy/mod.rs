@@ -430,6 +430,7 @@ impl Service {
             duration_us: i64::try_from(record.duration_us).unwrap_or(i64::MAX),
             limit_hit: record.limit_hit.map(|l| l.as_str().to_string()),
             evaluated_by: principal.subject().to_string(),
+            created_at: self.now(),
         })
     }
 
