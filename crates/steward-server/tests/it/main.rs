@@ -2,5 +2,6 @@
 
 mod audit;
 mod drift;
+mod monitoring;
 mod policy;
 mod serve;

@@ -13,7 +13,7 @@ use steward_server::config::Config;
 use steward_server::startup::mint_token;
 use steward_store::testing::TestDb;
 
-async fn gql(url: &str, token: &str, query: &str, variables: Value) -> Value {
+pub(crate) async fn gql(url: &str, token: &str, query: &str, variables: Value) -> Value {
     let resp = reqwest::Client::new()
         .post(format!("{url}/graphql"))
         .bearer_auth(token)
@@ -70,9 +70,9 @@ async fn configuration_reaches_the_router() {
 }
 
 /// A `steward serve` process; killed when dropped.
-struct Process {
-    child: Child,
-    url: String,
+pub(crate) struct Process {
+    pub child: Child,
+    pub url: String,
 }
 
 impl Drop for Process {
@@ -93,9 +93,13 @@ fn steward(dir: &Path, database_url: &str, args: &[&str]) -> Command {
     cmd
 }
 
-/// Starts `steward serve` on a free port and waits for the line naming it.
-fn serve(dir: &Path, database_url: &str) -> Process {
-    let mut child = steward(dir, database_url, &["serve", "--listen", "127.0.0.1:0"])
+/// Starts `steward serve` on a free port, with `env` set, and waits for the line naming it.
+fn serve(dir: &Path, database_url: &str, env: &[(&str, &str)]) -> Process {
+    let mut cmd = steward(dir, database_url, &["serve", "--listen", "127.0.0.1:0"]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -117,14 +121,14 @@ fn serve(dir: &Path, database_url: &str) -> Process {
 
 /// Processes sharing one database, one development secret and one audit signing key, as
 /// replicas would.
-struct Deployment {
+pub(crate) struct Deployment {
     dir: tempfile::TempDir,
     database_url: String,
     key: steward_audit::SigningKey,
 }
 
 impl Deployment {
-    fn new(database_url: &str) -> Deployment {
+    pub(crate) fn new(database_url: &str) -> Deployment {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("steward.toml"), "").unwrap();
         let key = steward_audit::SigningKey::generate().unwrap();
@@ -137,11 +141,16 @@ impl Deployment {
     }
 
     /// Starts one more `steward serve`. The first creates the shared development secret.
-    fn serve(&self) -> Process {
-        serve(self.dir.path(), &self.database_url)
+    pub(crate) fn serve(&self) -> Process {
+        serve(self.dir.path(), &self.database_url, &[])
     }
 
-    fn token(&self, tenant: &str, role: &str) -> String {
+    /// Starts one more `steward serve` with extra environment (configuration) variables.
+    pub(crate) fn serve_with(&self, env: &[(&str, &str)]) -> Process {
+        serve(self.dir.path(), &self.database_url, env)
+    }
+
+    pub(crate) fn token(&self, tenant: &str, role: &str) -> String {
         let out = steward(
             self.dir.path(),
             &self.database_url,
@@ -159,7 +168,7 @@ impl Deployment {
 
     /// Creates tenant `acme` through `p`; returns a model owner's and a governance officer's
     /// tokens.
-    async fn tenant(&self, p: &Process) -> (String, String) {
+    pub(crate) async fn tenant(&self, p: &Process) -> (String, String) {
         let admin = self.token("acme", "platform_admin");
         let v = gql(
             &p.url,
