@@ -3,6 +3,7 @@
 mod audit_cmd;
 mod drift_cmd;
 mod policy_cmd;
+mod profile_cmd;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -65,6 +66,9 @@ enum Command {
     /// Compare a current data set with a reference (CSV or Parquet); exit 0 = no drift,
     /// 1 = drift, 2 = error.
     Drift(drift_cmd::DriftArgs),
+    /// Compute a baseline profile of a reference data set where the data lives (upload it as
+    /// application/json to /v1/model-versions/{id}/baselines); exit 0 = written, 2 = error.
+    Profile(profile_cmd::ProfileArgs),
     /// Check, test and replay rhai policies (needs no configuration or database).
     Policy {
         #[command(subcommand)]
@@ -85,6 +89,9 @@ fn main() -> ExitCode {
     }
     if let Command::Policy { command } = &cli.command {
         return policy_cmd::run(command);
+    }
+    if let Command::Profile(args) = &cli.command {
+        return profile_cmd::run(args);
     }
     if let Command::Audit { command } = cli.command {
         let (file, database_url) = (cli.config, cli.database_url);
@@ -155,6 +162,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Drift(args) => match drift_cmd::run(&args) {
             code if code == ExitCode::SUCCESS => Ok(()),
             _ => anyhow::bail!("steward drift failed"),
+        },
+        Command::Profile(args) => match profile_cmd::run(&args) {
+            code if code == ExitCode::SUCCESS => Ok(()),
+            _ => anyhow::bail!("steward profile failed"),
         },
         Command::Policy { command } => match policy_cmd::run(&command) {
             code if code == ExitCode::SUCCESS => Ok(()),

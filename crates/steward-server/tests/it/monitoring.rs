@@ -242,3 +242,109 @@ async fn two_servers_running_the_scheduler_never_evaluate_a_window_twice() {
         assert_eq!(v["data"]["windows"][0]["slices"][0]["rows"], json!(ROWS));
     }
 }
+
+#[tokio::test]
+async fn steward_profile_computes_where_the_data_lives_what_the_server_would() {
+    let db = TestDb::new().await;
+    let d = Deployment::new(&db.url);
+    let server = d.serve_with(&[("STEWARD_MONITORING_SCHEDULER_INTERVAL_MS", "0")]);
+    let (owner, _) = d.tenant(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("amount,country,prediction\n");
+    for i in 0..500 {
+        csv.push_str(&format!(
+            "{},{},{}\n",
+            10.0 + (i * 37 % 500) as f64,
+            ["DE", "FR", "ES"][i % 3],
+            (i % 100) as f64 / 100.0
+        ));
+    }
+    std::fs::write(dir.path().join("ref.csv"), &csv).unwrap();
+    std::fs::write(
+        dir.path().join("schema.json"),
+        r#"[{"name": "amount", "type": "float"}, {"name": "country", "type": "CATEGORICAL"}]"#,
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_steward"))
+        .current_dir(dir.path())
+        .args([
+            "profile",
+            "ref.csv",
+            "--schema",
+            "schema.json",
+            "-o",
+            "profile.json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let profile = std::fs::read_to_string(dir.path().join("profile.json")).unwrap();
+
+    let v = gql(
+        &server.url,
+        &owner,
+        "mutation { registerModel(input: {name: \"m\", ownerTeam: \"t\", riskTier: LOW}) { id } }",
+        json!({}),
+    )
+    .await;
+    let model = v["data"]["registerModel"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let v = gql(&server.url, &owner, "mutation($m: ID!) { registerModelVersion(input: {modelId: $m, artifactUri: \"s3://m\", artifactDigest: \"sha256:abababababababababababababababababababababababababababababababab\", framework: \"f\", inputSchema: [{name: \"amount\", type: FLOAT}, {name: \"country\", type: CATEGORICAL}]}) { id } }", json!({"m": model})).await;
+    let version = v["data"]["registerModelVersion"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let upload = |ct: &'static str, body: String| {
+        let (url, owner, version) = (server.url.clone(), owner.clone(), version.clone());
+        async move {
+            let resp = reqwest::Client::new()
+                .post(format!("{url}/v1/model-versions/{version}/baselines"))
+                .bearer_auth(owner)
+                .header("content-type", ct)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            let v: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+            (status, v)
+        }
+    };
+    let (s, by_cli) = upload("application/json", profile).await;
+    assert_eq!(s, 201, "{by_cli}");
+    let (s, by_server) = upload("text/csv", csv).await;
+    assert_eq!(s, 201, "{by_server}");
+    assert_eq!(by_cli["source"], "profile");
+    assert_eq!(
+        by_cli["fingerprint"], by_server["fingerprint"],
+        "the same bins and categories"
+    );
+    assert_eq!(
+        (by_cli["rows"].clone(), by_cli["features"].clone()),
+        (json!(500), json!(3))
+    );
+
+    // A schema the file does not match is an error naming the column.
+    std::fs::write(
+        dir.path().join("bad.json"),
+        r#"[{"name": "age", "type": "integer"}]"#,
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_steward"))
+        .current_dir(dir.path())
+        .args(["profile", "ref.csv", "--schema", "bad.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("age"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -105,41 +105,82 @@ fn profile_dataset(
     format: Option<Format>,
     categorical_prediction: bool,
 ) -> ServiceResult<Profile> {
+    let source = reference_source(
+        &version.input_schema,
+        "reference",
+        body,
+        format,
+        categorical_prediction,
+    )?;
+    profile_source(&source, &version.input_schema)
+}
+
+/// The profile `steward profile` writes where the data lives: what the server would compute from
+/// the same file for a version with this input schema, as the JSON it accepts as a baseline
+/// (`application/json`).
+pub fn profile_file(
+    path: &std::path::Path,
+    schema: &[steward_domain::registry::Feature],
+    categorical_prediction: bool,
+) -> ServiceResult<String> {
+    let options = reference_options(schema, None, categorical_prediction);
+    let source = Source::open(path, &options).map_err(invalid)?;
+    let profile = profile_source(&source, schema)?;
+    serde_json::to_string_pretty(&profile)
+        .map_err(|e| ServiceError::Internal(format!("profile as JSON: {e}")))
+}
+
+fn reference_options(
+    schema: &[steward_domain::registry::Feature],
+    format: Option<Format>,
+    categorical_prediction: bool,
+) -> Options {
     let prediction_type = if categorical_prediction {
         DataType::Utf8
     } else {
         DataType::Float64
     };
-    let options = Options {
+    Options {
         format,
         schema: Some(upload_schema(
-            &version.input_schema,
+            schema,
             &[(PREDICTION_COLUMN, prediction_type)],
         )),
         batch_rows: DEFAULT_BATCH_ROWS,
         optional: vec![PREDICTION_COLUMN.to_string()],
-    };
-    let source = Source::from_bytes("reference", body, &options).map_err(invalid)?;
-    let mut columns: Vec<(String, FeatureRole)> = version
-        .input_schema
+    }
+}
+
+fn reference_source(
+    schema: &[steward_domain::registry::Feature],
+    name: &str,
+    body: Bytes,
+    format: Option<Format>,
+    categorical_prediction: bool,
+) -> ServiceResult<Source> {
+    let options = reference_options(schema, format, categorical_prediction);
+    Source::from_bytes(name, body, &options).map_err(invalid)
+}
+
+/// The input features (all required) and the prediction when the source has one.
+fn profile_source(
+    source: &Source,
+    schema: &[steward_domain::registry::Feature],
+) -> ServiceResult<Profile> {
+    let mut columns: Vec<(String, FeatureRole)> = schema
         .iter()
         .map(|f| (f.name.clone(), FeatureRole::Input))
         .collect();
-    if source.has_column(PREDICTION_COLUMN)
-        && !version
-            .input_schema
-            .iter()
-            .any(|f| f.name == PREDICTION_COLUMN)
-    {
+    if source.has_column(PREDICTION_COLUMN) && !schema.iter().any(|f| f.name == PREDICTION_COLUMN) {
         columns.push((PREDICTION_COLUMN.to_string(), FeatureRole::Prediction));
     }
     if columns.is_empty() {
         return Err(ServiceError::Invalid(format!(
-            "version {} has an empty input schema and the reference no prediction: nothing to profile",
-            version.version
+            "{}: the input schema is empty and there is no prediction column: nothing to profile",
+            source.name()
         )));
     }
-    reference_profile(&source, &columns)
+    reference_profile(source, &columns)
 }
 
 impl Service {

@@ -28,7 +28,7 @@ use steward_policy as sp;
 use crate::audit::Record;
 use crate::{Service, ServiceError, ServiceResult, Writes};
 
-pub use baseline::{BaselineUpload, UploadedBaseline};
+pub use baseline::{BaselineUpload, UploadedBaseline, profile_file};
 pub use evaluate::{EvaluatedWindow, SchedulerTick};
 pub use ingest::{IngestBatch, Ingested, MAX_IDEMPOTENCY_KEY_CHARS};
 pub use read::{DriftPoint, IncidentDetail, MAX_MONITORING_LIST, WindowDetail};
