@@ -170,6 +170,7 @@ pub async fn seed(svc: &Service) -> anyhow::Result<String> {
             Role::ModelOwner,
             Role::GovernanceOfficer,
             Role::PolicyAuthor,
+            Role::Sre,
         ],
         Duration::from_secs(12 * 3600),
     )?;

@@ -201,7 +201,9 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             .context("seeding demo data")?;
         spawn_replay(app.service().clone(), clock);
         println!("\nSteward is running at http://{addr}/graphql with demo data.");
-        println!("A token for tenant `acme` (model_owner, governance_officer), valid 12 hours:\n");
+        println!(
+            "A token for tenant `acme` (model_owner, governance_officer, policy_author, sre), valid 12 hours:\n"
+        );
         println!("export STEWARD_TOKEN={token}\n");
         println!(
             "curl -s http://{addr}/graphql -H \"Authorization: Bearer $STEWARD_TOKEN\" -H 'Content-Type: application/json' \\\n  -d '{{\"query\":\"{{ modelByName(name: \\\"fraud-detector\\\") {{ name versions {{ nodes {{ version metrics {{ name value }} }} }} }} }}\"}}'\n"
