@@ -13,7 +13,9 @@ use axum::routing::post;
 use serde_json::json;
 use steward_domain::ModelVersionId;
 use steward_service::ServiceError;
-use steward_service::monitoring::{BaselineUpload, DataFormat, IngestBatch, UploadedBaseline};
+use steward_service::monitoring::{
+    BaselineUpload, DataFormat, IngestBatch, LabelUpload, UploadedBaseline,
+};
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::http::{AppState, authenticate, service_error_response};
@@ -23,6 +25,7 @@ pub(crate) fn routes(limit: usize) -> Router<AppState> {
     Router::new()
         .route("/v1/model-versions/{id}/baselines", post(upload_baseline))
         .route("/v1/model-versions/{id}/observations", post(observations))
+        .route("/v1/model-versions/{id}/labels", post(labels))
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
 }
@@ -244,5 +247,60 @@ async fn observations(
         }
         Ok(Err(e)) => service_error_response(&e),
         Err(e) => service_error_response(&ServiceError::Internal(format!("ingest task: {e}"))),
+    }
+}
+
+/// `POST /v1/model-versions/{id}/labels`: delayed labels, rows of `prediction_id` and `label`,
+/// joined to the predictions sent with those ids. Unknown ids are counted as unmatched and
+/// reported, never an error. `Idempotency-Key` makes a retry count once.
+async fn labels(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let principal = match authenticate(&state, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let id = match version_id(&id) {
+        Ok(i) => i,
+        Err(e) => return service_error_response(&e),
+    };
+    let format = match data_format(&headers) {
+        Ok(f) => f,
+        Err(ct) => return unsupported(&ct),
+    };
+    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(k)) => Some(k.to_string()),
+        Some(Err(_)) => {
+            return service_error_response(&ServiceError::Invalid(
+                "Idempotency-Key: must be printable ASCII".into(),
+            ));
+        }
+    };
+    let upload = LabelUpload {
+        model_version_id: id,
+        body,
+        format,
+        idempotency_key: key,
+    };
+    let service = state.service.clone();
+    let result = tokio::spawn(async move { service.ingest_labels(&principal, upload).await }).await;
+    match result {
+        Ok(Ok(done)) => {
+            let status = if done.duplicate {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            let mut body = done.summary.clone();
+            body["batchId"] = json!(done.batch_id.to_string());
+            body["duplicate"] = json!(done.duplicate);
+            (status, axum::Json(body)).into_response()
+        }
+        Ok(Err(e)) => service_error_response(&e),
+        Err(e) => service_error_response(&ServiceError::Internal(format!("label task: {e}"))),
     }
 }

@@ -238,6 +238,39 @@ pub struct NewObservationBatch {
     /// Rows whose window had already closed at receipt, per window (their profile is empty:
     /// late rows are counted, never profiled).
     pub late: Vec<WindowPart>,
+    /// Rows with a prediction id, kept so that their labels can be joined later.
+    pub predictions: Vec<NewPrediction>,
+}
+
+/// A prediction kept for its delayed label: only what the join and the metrics need.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewPrediction {
+    pub prediction_id: String,
+    pub window_end: DateTime<Utc>,
+    pub slice: String,
+    /// A numeric prediction (a score).
+    pub score: Option<f64>,
+    /// A categorical prediction (a label).
+    pub predicted: Option<String>,
+    pub event_time: DateTime<Utc>,
+}
+
+/// An accepted upload of labels: prediction id -> true label.
+#[derive(Clone, Debug)]
+pub struct NewLabelBatch {
+    pub model_version_id: ModelVersionId,
+    pub idempotency_key: Option<String>,
+    pub payload_hash: String,
+    pub labels: Vec<(String, String)>,
+}
+
+/// A labelled prediction of a window: its slice, what was predicted and the truth.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Labelled {
+    pub slice: String,
+    pub score: Option<f64>,
+    pub predicted: Option<String>,
+    pub label: String,
 }
 
 /// A batch accepted earlier, as its idempotency record answers a retry.

@@ -7,6 +7,7 @@ pub mod chi2;
 pub mod concept;
 pub mod divergence;
 pub mod error;
+pub mod estimate;
 pub mod evidently;
 pub mod fastbin;
 pub mod kolmogorov;

@@ -9,6 +9,7 @@ mod m0001_registry;
 mod m0002_audit;
 mod m0003_policies;
 mod m0004_monitoring;
+mod m0005_predictions;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_audit::Migration),
             Box::new(m0003_policies::Migration),
             Box::new(m0004_monitoring::Migration),
+            Box::new(m0005_predictions::Migration),
         ]
     }
 }

@@ -17,6 +17,7 @@ mod datasets;
 mod entities;
 mod error;
 mod incidents;
+mod labels;
 mod lineage;
 mod models;
 mod policies;

@@ -66,7 +66,7 @@ fn slice(row: window_slices::Model) -> StoreResult<WindowSlice> {
     })
 }
 
-fn batch(row: observation_batches::Model) -> StoreResult<ObservationBatch> {
+pub(crate) fn batch(row: observation_batches::Model) -> StoreResult<ObservationBatch> {
     Ok(ObservationBatch {
         id: ObservationBatchId::from_uuid(row.id),
         model_version_id: ModelVersionId::from_uuid(row.model_version_id),
@@ -244,6 +244,13 @@ impl Store {
                 .exec_without_returning(&tx.txn)
                 .await?;
         }
+        let open: BTreeMap<DateTime<Utc>, Uuid> = windows
+            .iter()
+            .filter(|(_, w)| w.status == WindowStatus::Open.as_str())
+            .map(|(end, w)| (*end, w.id))
+            .collect();
+        self.insert_predictions(tx, tenant, new.model_version_id, &new.predictions, &open)
+            .await?;
         for (w, n) in late_by_window {
             monitor_windows::Entity::update_many()
                 .col_expr(

@@ -160,6 +160,65 @@ impl Window {
         let slices = svc.window_slices(p, self.domain_id).await.map_err(gql)?;
         Ok(slices.into_iter().map(WindowSlice::from).collect())
     }
+
+    /// Performance of the window's labelled rows as the labels stand now, per slice ("" the
+    /// whole window): each metric with its 95% interval, sample size and verdict against the
+    /// holdout.
+    async fn performance(&self, c: &Context<'_>) -> R<Vec<SlicePerformance>> {
+        let (svc, p) = ctx(c)?;
+        let perf = svc
+            .window_performance(p, self.domain_id)
+            .await
+            .map_err(gql)?;
+        Ok(perf
+            .into_iter()
+            .map(|s| SlicePerformance {
+                slice: s.slice,
+                labelled_rows: s.labelled_rows,
+                metrics: s
+                    .metrics
+                    .into_iter()
+                    .map(|m| MetricEstimate {
+                        metric: m.metric,
+                        value: m.value,
+                        lower: m.lower,
+                        upper: m.upper,
+                        n: m.n,
+                        baseline: m.baseline,
+                        p_value: m.p_value,
+                        degraded: m.degraded,
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+}
+
+/// A slice's performance over its labelled rows.
+#[derive(SimpleObject)]
+pub struct SlicePerformance {
+    pub slice: String,
+    pub labelled_rows: u64,
+    pub metrics: Vec<MetricEstimate>,
+}
+
+/// One metric with its confidence, tested against the version's holdout value.
+#[derive(SimpleObject)]
+pub struct MetricEstimate {
+    /// `accuracy` (Wilson interval) or `auc` (DeLong).
+    pub metric: String,
+    pub value: f64,
+    /// Two-sided 95% interval.
+    pub lower: f64,
+    pub upper: f64,
+    /// Labelled rows it rests on.
+    pub n: u64,
+    /// The holdout value, when the version has one under that name.
+    pub baseline: Option<f64>,
+    /// One-sided p-value of "below the holdout by more than the minimum effect (0.02)".
+    pub p_value: Option<f64>,
+    /// The test rejected at 5% (Bonferroni across the metrics).
+    pub degraded: bool,
 }
 
 /// One feature's result in a slice of a window.

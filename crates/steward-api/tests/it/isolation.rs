@@ -35,7 +35,7 @@ fn probes(s: &Seeded, id: &str) -> Vec<(&'static str, String, Value)> {
         ("baselines", "query($id: ID!) { baselines(modelVersionId: $id) { id } }".into(), json!({"id": id})),
         ("baseline", "query($id: ID!) { baseline(id: $id) { id } }".into(), json!({"id": id})),
         ("windows", "query($id: ID!) { windows(modelVersionId: $id) { id } }".into(), json!({"id": id})),
-        ("window", "query($id: ID!) { window(id: $id) { id slices { slice } } }".into(), json!({"id": id})),
+        ("window", "query($id: ID!) { window(id: $id) { id slices { slice } performance { slice } } }".into(), json!({"id": id})),
         ("driftTimeline", "query($id: ID!) { driftTimeline(modelVersionId: $id, feature: \"prediction\") { rows } }".into(), json!({"id": id})),
         ("incidents", "query($id: ID!) { incidents(modelId: $id) { id } }".into(), json!({"id": id})),
         ("incident", "query($id: ID!) { incident(id: $id) { id timeline { kind } } }".into(), json!({"id": id})),
@@ -47,6 +47,8 @@ fn probes(s: &Seeded, id: &str) -> Vec<(&'static str, String, Value)> {
         ("resolveIncident", "mutation($id: ID!) { resolveIncident(input: {incidentId: $id, note: \"x\"}) { status } }".into(), json!({"id": id})),
         ("POST /v1/model-versions/{id}/observations", format!("POST /v1/model-versions/{id}/observations"),
          json!({"i": {"contentType": "application/x-ndjson", "body": "{\"prediction\": 0.5}\n"}})),
+        ("POST /v1/model-versions/{id}/labels", format!("POST /v1/model-versions/{id}/labels"),
+         json!({"i": {"contentType": "text/csv", "body": "prediction_id,label\np1,1\n"}})),
         ("POST /v1/model-versions/{id}/baselines", format!("POST /v1/model-versions/{id}/baselines"),
          json!({"i": {"contentType": "text/csv", "body": "prediction\n0.5\n"}})),
     ]

@@ -68,6 +68,7 @@ async fn monitored(app: &TestApp, tenant: &str, policy: &str, slices: &[&str]) -
     let version = str_at(
         &app.ok(&owner, REGISTER_VERSION, json!({"i": {"modelId": model, "artifactUri": "s3://m/1",
             "artifactDigest": digest(), "framework": "xgboost",
+            "metrics": [{"name": "accuracy", "value": 0.9}, {"name": "auc", "value": 0.95}],
             "inputSchema": [{"name": "amount", "type": "FLOAT"}, {"name": "country", "type": "CATEGORICAL"}]}}))
             .await,
         &["registerModelVersion", "id"],
@@ -722,5 +723,123 @@ async fn a_sagemaker_baseline_and_data_capture_monitor_like_any_other() {
             .unwrap()
             .len(),
         4
+    );
+}
+
+#[tokio::test]
+async fn delayed_labels_join_by_prediction_id_and_give_performance_with_its_confidence() {
+    let app = TestApp::new().await;
+    let m = monitored(&app, "acme", STATE_POLICY, &[]).await;
+    let mut csv = String::from("amount,country,prediction,prediction_id\n");
+    for i in 0..400 {
+        csv.push_str(&format!(
+            "{},DE,{},p{i}\n",
+            100 + i % 100,
+            (i * 37 % 100) as f64 / 100.0
+        ));
+    }
+    let (s, v) = send(&app, &m, csv, None).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // Labels arrive later: 300 of the predictions, labels that do not follow the scores (the
+    // model's accuracy is gone), 5 ids nobody predicted, and 2 labels sent twice.
+    let mut labels = String::from("prediction_id,label\n");
+    for i in 0..300 {
+        labels.push_str(&format!("p{i},{}\n", i % 2));
+    }
+    for i in 0..5 {
+        labels.push_str(&format!("nobody-{i},1\n"));
+    }
+    labels.push_str("p1,0\np2,1\n");
+    app.clock.set("2026-03-01T12:50:00Z".parse().unwrap());
+    let path = format!("/v1/model-versions/{}/labels", m.version);
+    let key = [("idempotency-key", "labels-1")];
+    let (s, v) = app
+        .post(&m.owner, &path, "text/csv", &key, labels.clone())
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        (
+            v["labels"].as_i64(),
+            v["matched"].as_i64(),
+            v["unmatched"].as_i64(),
+            v["alreadyLabelled"].as_i64()
+        ),
+        (Some(307), Some(300), Some(5), Some(2)),
+        "{v}"
+    );
+    assert_eq!(
+        v["labelDelaySeconds"]["median"],
+        50 * 60,
+        "sent at 12:00, labelled at 12:50: {v}"
+    );
+    let (s, again) = app.post(&m.owner, &path, "text/csv", &key, labels).await;
+    assert_eq!(
+        (s, again["duplicate"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{again}"
+    );
+    let (s, bad) = app
+        .post(
+            &m.owner,
+            &path,
+            "text/csv",
+            &[],
+            "prediction_id,label\np1,\n",
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+    assert!(
+        bad["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("label"),
+        "{bad}"
+    );
+
+    assert_eq!(tick(&app, "2026-03-01T13:06:00Z").await.evaluated, 1);
+    let w = app
+        .ok(&m.owner, "query($v: ID!) { windows(modelVersionId: $v) { decisionRecordId performance { slice labelledRows metrics { metric value lower upper n baseline degraded } } } }", json!({"v": m.version}))
+        .await;
+    let perf = &w["windows"][0]["performance"][0];
+    assert_eq!(
+        (perf["slice"].as_str(), perf["labelledRows"].as_u64()),
+        (Some(""), Some(300)),
+        "{w}"
+    );
+    let acc = &perf["metrics"][0];
+    assert_eq!(
+        (
+            acc["metric"].as_str(),
+            acc["n"].as_u64(),
+            acc["baseline"].as_f64()
+        ),
+        (Some("accuracy"), Some(300), Some(0.9))
+    );
+    let (lo, value, hi) = (
+        acc["lower"].as_f64().unwrap(),
+        acc["value"].as_f64().unwrap(),
+        acc["upper"].as_f64().unwrap(),
+    );
+    assert!(lo < value && value < hi && hi < 0.9, "{acc}");
+    assert_eq!(
+        acc["degraded"], true,
+        "accuracy about 0.5 against a holdout of 0.9"
+    );
+    assert_eq!(perf["metrics"][1]["metric"], "auc");
+    // The policy saw the performance in its context.
+    let record = w["windows"][0]["decisionRecordId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let input = app
+        .ok(
+            &m.owner,
+            "query($i: ID!) { decisionRecord(id: $i) { input } }",
+            json!({"i": record}),
+        )
+        .await;
+    assert_eq!(
+        input["decisionRecord"]["input"]["performance"]["labelled_rows"], 300,
+        "{input}"
     );
 }

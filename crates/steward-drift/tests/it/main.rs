@@ -4,6 +4,7 @@
 mod chi2;
 mod concept;
 mod divergence;
+mod estimate;
 mod evidently;
 mod generator;
 mod hysteresis;

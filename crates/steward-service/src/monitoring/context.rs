@@ -201,6 +201,19 @@ pub(crate) struct Surroundings<'a> {
     pub baseline_metrics: &'a BTreeMap<String, f64>,
     pub open_incidents: &'a [Incident],
     pub recent_decisions: Vec<Value>,
+    /// Performance of the labelled rows per slice ("" the whole window).
+    pub performance: &'a [super::labels::SlicePerformance],
+}
+
+/// `{metric: value}` of a slice's performance.
+fn metric_values(p: Option<&super::labels::SlicePerformance>) -> serde_json::Map<String, Value> {
+    p.map(|p| {
+        p.metrics
+            .iter()
+            .map(|m| (m.metric.clone(), json!(finite(m.value))))
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 /// The `on_window` context (without `model`, which the service fills in from the registry).
@@ -235,9 +248,12 @@ pub(crate) fn window_context(results: &[SliceResult], around: Surroundings<'_>) 
                     .into_iter()
                     .map(|(k, v)| (k, json!(v)))
                     .collect();
+            let perf = around.performance.iter().find(|p| p.slice == r.name);
             json!({"name": r.name, "filter": filter, "rows": r.rows,
                    "composite": finite(r.report.composite_score),
-                   "state": state_name(r.state.state)})
+                   "state": state_name(r.state.state),
+                   "metrics": metric_values(perf),
+                   "baseline_metrics": around.baseline_metrics})
         })
         .collect();
     let mut drift = json!({"composite": composite, "state": state, "features": features,
@@ -245,7 +261,11 @@ pub(crate) fn window_context(results: &[SliceResult], around: Surroundings<'_>) 
     if let Some(p) = prediction {
         drift["prediction"] = p;
     }
+    let whole = around.performance.iter().find(|p| p.slice == ALL_SLICE);
+    let performance =
+        whole.map(|p| json!({"metrics": metric_values(Some(p)), "labelled_rows": p.labelled_rows}));
     json!({
+        "performance": performance,
         "window": {"start": around.window.start.to_rfc3339(), "end": around.window.end.to_rfc3339(),
                    "rows": rows},
         "drift": drift,

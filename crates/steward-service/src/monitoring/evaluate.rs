@@ -220,6 +220,8 @@ impl Service {
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("window evaluation task failed: {e}")))??;
+        let labelled = self.store.labelled(scope, window.id).await?;
+        let performance = super::labels::performance(&labelled, &version.metrics);
         let open = self.live_incidents(scope, window.model_id).await?;
         let recent = self
             .recent_decisions(scope, window.model_id, window.end)
@@ -233,6 +235,7 @@ impl Service {
                 baseline_metrics: &version.metrics,
                 open_incidents: &open,
                 recent_decisions: recent,
+                performance: &performance,
             },
         );
         let input = EvaluatePolicy {
@@ -252,7 +255,13 @@ impl Service {
             .transpose()
             .map_err(|e| ServiceError::Internal(format!("decisions of the record: {e}")))?
             .unwrap_or_default();
-        let evaluation = summary(&results, &merged, &baseline, record.as_ref(), note);
+        let mut evaluation = summary(&results, &merged, &baseline, record.as_ref(), note);
+        evaluation["performance"] = json!(
+            performance
+                .iter()
+                .map(|p| json!({"slice": p.slice, "labelledRows": p.labelled_rows, "metrics": p.metrics}))
+                .collect::<Vec<_>>()
+        );
         Ok(Work {
             window,
             results,

@@ -61,7 +61,7 @@ pub struct Ingested {
 }
 
 impl Ingested {
-    fn of(b: &ObservationBatch, duplicate: bool) -> Self {
+    pub(crate) fn of(b: &ObservationBatch, duplicate: bool) -> Self {
         Self {
             batch_id: b.id,
             rows: b.rows,
@@ -86,7 +86,7 @@ impl Drop for InFlight<'_> {
     }
 }
 
-fn check_key(key: &str) -> ServiceResult<()> {
+pub(crate) fn check_key(key: &str) -> ServiceResult<()> {
     let ok = !key.is_empty()
         && key.chars().count() <= MAX_IDEMPOTENCY_KEY_CHARS
         && key.chars().all(|c| c.is_ascii_graphic());
@@ -235,6 +235,7 @@ impl Service {
             summary,
             parts: profiled.parts,
             late: profiled.late,
+            predictions: profiled.predictions,
         }))
     }
 
@@ -274,6 +275,7 @@ struct Profiled {
     windows: Vec<DateTime<Utc>>,
     parts: Vec<WindowPart>,
     late: Vec<WindowPart>,
+    predictions: Vec<NewPrediction>,
 }
 
 /// One window a batch touches: its bounds and, per slice, the profile (None when late).
@@ -348,10 +350,11 @@ impl Plan {
         let source = Source::from_bytes("batch", body, &options).map_err(invalid)?;
         let salt = uuid::Uuid::new_v4().as_u64_pair().0;
         let mut touched: BTreeMap<DateTime<Utc>, Touched> = BTreeMap::new();
+        let mut kept = Vec::new();
         let mut rows = 0u64;
         for batch in source.batches(None).map_err(invalid)? {
             let batch = batch.map_err(invalid)?;
-            self.observe(&source, &batch, rows, salt, &mut touched)?;
+            self.observe(&source, &batch, rows, salt, &mut touched, &mut kept)?;
             rows += batch.num_rows() as u64;
         }
         if rows == 0 {
@@ -386,6 +389,7 @@ impl Plan {
             windows: touched.keys().copied().collect(),
             parts,
             late,
+            predictions: kept,
         })
     }
 
@@ -398,6 +402,7 @@ impl Plan {
         offset: u64,
         salt: u64,
         touched: &mut BTreeMap<DateTime<Utc>, Touched>,
+        kept: &mut Vec<NewPrediction>,
     ) -> ServiceResult<()> {
         let column = |name: &str| batch.column_by_name(name);
         let mut values = Vec::with_capacity(self.reference.features.len());
@@ -416,6 +421,14 @@ impl Plan {
             .iter()
             .map(|c| column(c).map(Values::of).transpose())
             .collect::<ServiceResult<_>>()?;
+        // Rows with a prediction id keep their prediction for the labels to come.
+        let ids = column(PREDICTION_ID_COLUMN).map(|a| a.as_string::<i32>());
+        let prediction = self
+            .reference
+            .features
+            .iter()
+            .position(|f| f.role == FeatureRole::Prediction)
+            .map(|i| &values[i]);
         let mut groups: BTreeMap<(DateTime<Utc>, String), Vec<u32>> = BTreeMap::new();
         let mut bounds: Option<(i64, i64)> = None;
         let now = self.now.timestamp();
@@ -463,6 +476,23 @@ impl Plan {
             } else {
                 "(other slices)".to_string()
             };
+            if let (Some(ids), false) = (ids, entry.late)
+                && ids.is_valid(row)
+            {
+                let (score, predicted) = match prediction {
+                    Some(Values::Numeric(v)) => (v[row], None),
+                    Some(Values::Categorical(v)) => (None, v[row].map(str::to_owned)),
+                    None => (None, None),
+                };
+                kept.push(NewPrediction {
+                    prediction_id: ids.value(row).to_string(),
+                    window_end: end_t,
+                    slice: slice.clone(),
+                    score,
+                    predicted,
+                    event_time: DateTime::from_timestamp(t, 0).unwrap_or(self.now),
+                });
+            }
             groups.entry((end_t, slice)).or_default().push(row as u32);
         }
         let whole = groups.len() == 1;

@@ -13,6 +13,7 @@ mod context;
 mod evaluate;
 mod incidents;
 mod ingest;
+mod labels;
 mod read;
 
 use std::sync::{Arc, Mutex};
@@ -31,7 +32,9 @@ use crate::{Service, ServiceError, ServiceResult, Writes};
 pub use baseline::{BaselineUpload, UploadedBaseline, profile_file};
 pub use evaluate::{EvaluatedWindow, SchedulerTick};
 pub use ingest::{IngestBatch, Ingested, MAX_IDEMPOTENCY_KEY_CHARS};
+pub use labels::{LabelUpload, SlicePerformance};
 pub use read::{DriftPoint, IncidentDetail, MAX_MONITORING_LIST, WindowDetail};
+pub use steward_drift::estimate::MetricEstimate;
 pub use steward_ingest::Format as DataFormat;
 
 /// Where the service reads the time. Production uses [`SystemClock`]; tests and the demo use a

@@ -235,3 +235,25 @@ pub mod outbox_actions {
     }
     no_relations!();
 }
+
+pub mod predictions {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "predictions")]
+    pub struct Model {
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub model_version_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub prediction_id: String,
+        pub window_id: Uuid,
+        pub slice: String,
+        pub score: Option<f64>,
+        pub predicted: Option<String>,
+        pub event_time: DateTimeUtc,
+        pub label: Option<String>,
+        pub labelled_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}

@@ -1,0 +1,167 @@
+//! Predictions kept for delayed labels, and label uploads joined to them by prediction id.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde_json::json;
+use steward_domain::*;
+use uuid::Uuid;
+
+use crate::entities::observation_batches;
+use crate::windows::batch;
+use crate::{Store, StoreError, StoreResult, WriteTx};
+
+/// Rows of one multi-row insert: well under SQLite's bound on variables per statement.
+const INSERT_CHUNK: usize = 500;
+
+impl Store {
+    /// Keeps the predictions of an accepted batch for their labels, in the batch's transaction;
+    /// `windows` maps a window end to its (open) window. A prediction id seen before for the
+    /// version keeps its first row.
+    pub(crate) async fn insert_predictions(
+        &self,
+        tx: &WriteTx,
+        tenant: Uuid,
+        version: ModelVersionId,
+        predictions: &[NewPrediction],
+        windows: &BTreeMap<DateTime<Utc>, Uuid>,
+    ) -> StoreResult<()> {
+        use crate::entities::predictions as p;
+        let rows: Vec<p::ActiveModel> = predictions
+            .iter()
+            .filter_map(|r| {
+                let window = windows.get(&r.window_end)?;
+                Some(p::ActiveModel {
+                    tenant_id: Set(tenant),
+                    model_version_id: Set(version.as_uuid()),
+                    prediction_id: Set(r.prediction_id.clone()),
+                    window_id: Set(*window),
+                    slice: Set(r.slice.clone()),
+                    score: Set(r.score),
+                    predicted: Set(r.predicted.clone()),
+                    event_time: Set(r.event_time),
+                    label: Set(None),
+                    labelled_at: Set(None),
+                })
+            })
+            .collect();
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<p::ActiveModel> = rows.by_ref().take(INSERT_CHUNK).collect();
+            p::Entity::insert_many(chunk)
+                .on_conflict(
+                    OnConflict::columns([p::Column::ModelVersionId, p::Column::PredictionId])
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_without_returning(&tx.txn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Joins labels to the version's kept predictions in the caller's transaction and records the
+    /// upload with its idempotency key. A label for an unknown prediction id is counted as
+    /// unmatched, one for a prediction already labelled as a repeat (the first label stays);
+    /// neither is an error. The summary reports the counts and the label delay (receipt minus
+    /// event time, seconds: median and maximum).
+    pub async fn insert_label_batch(
+        &self,
+        tx: &WriteTx,
+        scope: &TenantScope,
+        new: &NewLabelBatch,
+        received_by: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ObservationBatch> {
+        use crate::entities::predictions as p;
+        let tenant = scope.tenant_id().as_uuid();
+        let version = new.model_version_id.as_uuid();
+        let (mut matched, mut repeated) = (0i64, 0i64);
+        let mut delays: Vec<i64> = Vec::new();
+        let mut seen: HashSet<&str> = HashSet::new();
+        for chunk in new.labels.chunks(INSERT_CHUNK) {
+            let ids: Vec<String> = chunk.iter().map(|(id, _)| id.clone()).collect();
+            let found: BTreeMap<String, p::Model> = p::Entity::find()
+                .filter(p::Column::TenantId.eq(tenant))
+                .filter(p::Column::ModelVersionId.eq(version))
+                .filter(p::Column::PredictionId.is_in(ids))
+                .all(&tx.txn)
+                .await?
+                .into_iter()
+                .map(|r| (r.prediction_id.clone(), r))
+                .collect();
+            for (id, label) in chunk {
+                let Some(row) = found.get(id) else { continue };
+                if row.label.is_some() || !seen.insert(id.as_str()) {
+                    repeated += 1;
+                    continue;
+                }
+                p::Entity::update_many()
+                    .col_expr(p::Column::Label, Expr::value(label.clone()))
+                    .col_expr(p::Column::LabelledAt, Expr::value(now))
+                    .filter(p::Column::ModelVersionId.eq(version))
+                    .filter(p::Column::PredictionId.eq(id.as_str()))
+                    .filter(p::Column::Label.is_null())
+                    .exec(&tx.txn)
+                    .await?;
+                matched += 1;
+                delays.push((now - row.event_time).num_seconds());
+            }
+        }
+        let total = new.labels.len() as i64;
+        delays.sort_unstable();
+        let median = delays.get(delays.len() / 2).copied();
+        let id = ObservationBatchId::generate();
+        let summary = json!({"batchId": id.to_string(), "labels": total, "matched": matched,
+            "unmatched": total - matched - repeated, "alreadyLabelled": repeated,
+            "labelDelaySeconds": {"median": median, "max": delays.last()}});
+        let row = observation_batches::ActiveModel {
+            id: Set(id.as_uuid()),
+            tenant_id: Set(tenant),
+            model_version_id: Set(version),
+            kind: Set("labels".to_string()),
+            idempotency_key: Set(new.idempotency_key.clone()),
+            payload_hash: Set(new.payload_hash.clone()),
+            rows: Set(total),
+            late_rows: Set(0),
+            summary: Set(summary.to_string()),
+            received_by: Set(received_by.to_string()),
+            received_at: Set(now),
+        }
+        .insert(&tx.txn)
+        .await
+        .map_err(|e| {
+            StoreError::unique(e, || {
+                "a label batch with this Idempotency-Key was accepted already".to_string()
+            })
+        })?;
+        batch(row)
+    }
+
+    /// The labelled predictions of a window, by slice.
+    pub async fn labelled(
+        &self,
+        scope: &TenantScope,
+        window: WindowId,
+    ) -> StoreResult<Vec<Labelled>> {
+        use crate::entities::predictions as p;
+        Ok(p::Entity::find()
+            .filter(p::Column::TenantId.eq(scope.tenant_id().as_uuid()))
+            .filter(p::Column::WindowId.eq(window.as_uuid()))
+            .filter(p::Column::Label.is_not_null())
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .filter_map(|r| {
+                Some(Labelled {
+                    slice: r.slice,
+                    score: r.score,
+                    predicted: r.predicted,
+                    label: r.label?,
+                })
+            })
+            .collect())
+    }
+}
