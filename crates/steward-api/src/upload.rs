@@ -14,7 +14,7 @@ use serde_json::json;
 use steward_domain::ModelVersionId;
 use steward_service::ServiceError;
 use steward_service::monitoring::{
-    BaselineUpload, DataFormat, IngestBatch, LabelUpload, UploadedBaseline,
+    BaselineUpload, DataFormat, IngestBatch, Ingested, KpiUpload, LabelUpload, UploadedBaseline,
 };
 use tower_http::limit::RequestBodyLimitLayer;
 
@@ -26,6 +26,7 @@ pub(crate) fn routes(limit: usize) -> Router<AppState> {
         .route("/v1/model-versions/{id}/baselines", post(upload_baseline))
         .route("/v1/model-versions/{id}/observations", post(observations))
         .route("/v1/model-versions/{id}/labels", post(labels))
+        .route("/v1/model-versions/{id}/kpis", post(kpis))
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
 }
@@ -179,59 +180,44 @@ async fn upload_baseline(
     }
 }
 
-/// `POST /v1/model-versions/{id}/observations`: production rows (the version's features, the
-/// `prediction`, optional `prediction_id`, `event_time` and slice columns), or SageMaker data
-/// capture with `?format=sagemaker-capture`. `Idempotency-Key` makes a retry count once.
-async fn observations(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    params: Result<Query<ObservationParams>, QueryRejection>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let principal = match authenticate(&state, &headers).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let id = match version_id(&id) {
-        Ok(i) => i,
-        Err(e) => return service_error_response(&e),
-    };
-    let capture = match params.as_ref().map(|p| p.0.format.as_deref()) {
-        Ok(None) => false,
-        Ok(Some("sagemaker-capture")) => true,
-        _ => {
-            return service_error_response(&ServiceError::Invalid(
-                "format: the only format named in the query is sagemaker-capture".into(),
-            ));
-        }
-    };
-    let format = match data_format(&headers) {
-        Ok(f) => f,
-        Err(ct) => return unsupported(&ct),
-    };
+/// What every keyed upload of rows reads from its request: the caller, the version, the format
+/// and the idempotency key; or the answer that refuses it.
+struct Keyed {
+    principal: steward_domain::Principal,
+    version: ModelVersionId,
+    format: Option<DataFormat>,
+    key: Option<String>,
+}
+
+async fn keyed(state: &AppState, id: &str, headers: &HeaderMap) -> Result<Keyed, Response> {
+    let principal = authenticate(state, headers).await?;
+    let version = version_id(id).map_err(|e| service_error_response(&e))?;
+    let format = data_format(headers).map_err(|ct| unsupported(&ct))?;
     let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
         None => None,
         Some(Ok(k)) => Some(k.to_string()),
         Some(Err(_)) => {
-            return service_error_response(&ServiceError::Invalid(
+            return Err(service_error_response(&ServiceError::Invalid(
                 "Idempotency-Key: must be printable ASCII".into(),
-            ));
+            )));
         }
     };
-    let batch = IngestBatch {
-        model_version_id: id,
-        body,
+    Ok(Keyed {
+        principal,
+        version,
         format,
-        sagemaker_capture: capture,
-        idempotency_key: key,
-    };
-    // In a task of its own: a client that hangs up cannot cancel the batch between its commit
-    // and its answer (it retries with its key and is told the batch was counted).
-    let service = state.service.clone();
-    let result =
-        tokio::spawn(async move { service.ingest_observations(&principal, batch).await }).await;
-    match result {
+        key,
+    })
+}
+
+/// Runs an upload in a task of its own (a client that hangs up cannot cancel it between its
+/// commit and its answer; it retries with its key and is told the batch was counted) and answers
+/// 201 with its summary, or 200 for a retry of a batch accepted earlier.
+async fn run_upload<F>(work: F) -> Response
+where
+    F: std::future::Future<Output = Result<Ingested, ServiceError>> + Send + 'static,
+{
+    match tokio::spawn(work).await {
         Ok(Ok(done)) => {
             let status = if done.duplicate {
                 StatusCode::OK
@@ -246,8 +232,42 @@ async fn observations(
             (status, axum::Json(body)).into_response()
         }
         Ok(Err(e)) => service_error_response(&e),
-        Err(e) => service_error_response(&ServiceError::Internal(format!("ingest task: {e}"))),
+        Err(e) => service_error_response(&ServiceError::Internal(format!("upload task: {e}"))),
     }
+}
+
+/// `POST /v1/model-versions/{id}/observations`: production rows (the version's features, the
+/// `prediction`, optional `prediction_id`, `event_time` and slice columns), or SageMaker data
+/// capture with `?format=sagemaker-capture`. `Idempotency-Key` makes a retry count once.
+async fn observations(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    params: Result<Query<ObservationParams>, QueryRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let k = match keyed(&state, &id, &headers).await {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    let capture = match params.as_ref().map(|p| p.0.format.as_deref()) {
+        Ok(None) => false,
+        Ok(Some("sagemaker-capture")) => true,
+        _ => {
+            return service_error_response(&ServiceError::Invalid(
+                "format: the only format named in the query is sagemaker-capture".into(),
+            ));
+        }
+    };
+    let batch = IngestBatch {
+        model_version_id: k.version,
+        body,
+        format: k.format,
+        sagemaker_capture: capture,
+        idempotency_key: k.key,
+    };
+    let service = state.service.clone();
+    run_upload(async move { service.ingest_observations(&k.principal, batch).await }).await
 }
 
 /// `POST /v1/model-versions/{id}/labels`: delayed labels, rows of `prediction_id` and `label`,
@@ -259,48 +279,39 @@ async fn labels(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let principal = match authenticate(&state, &headers).await {
-        Ok(p) => p,
+    let k = match keyed(&state, &id, &headers).await {
+        Ok(k) => k,
         Err(r) => return r,
     };
-    let id = match version_id(&id) {
-        Ok(i) => i,
-        Err(e) => return service_error_response(&e),
-    };
-    let format = match data_format(&headers) {
-        Ok(f) => f,
-        Err(ct) => return unsupported(&ct),
-    };
-    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
-        None => None,
-        Some(Ok(k)) => Some(k.to_string()),
-        Some(Err(_)) => {
-            return service_error_response(&ServiceError::Invalid(
-                "Idempotency-Key: must be printable ASCII".into(),
-            ));
-        }
-    };
     let upload = LabelUpload {
-        model_version_id: id,
+        model_version_id: k.version,
         body,
-        format,
-        idempotency_key: key,
+        format: k.format,
+        idempotency_key: k.key,
     };
     let service = state.service.clone();
-    let result = tokio::spawn(async move { service.ingest_labels(&principal, upload).await }).await;
-    match result {
-        Ok(Ok(done)) => {
-            let status = if done.duplicate {
-                StatusCode::OK
-            } else {
-                StatusCode::CREATED
-            };
-            let mut body = done.summary.clone();
-            body["batchId"] = json!(done.batch_id.to_string());
-            body["duplicate"] = json!(done.duplicate);
-            (status, axum::Json(body)).into_response()
-        }
-        Ok(Err(e)) => service_error_response(&e),
-        Err(e) => service_error_response(&ServiceError::Internal(format!("label task: {e}"))),
-    }
+    run_upload(async move { service.ingest_labels(&k.principal, upload).await }).await
+}
+
+/// `POST /v1/model-versions/{id}/kpis`: business KPIs, rows of `kpi`, `value`, optional
+/// `event_time` and slice columns, summed per window and slice. `Idempotency-Key` makes a retry
+/// count once.
+async fn kpis(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let k = match keyed(&state, &id, &headers).await {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    let upload = KpiUpload {
+        model_version_id: k.version,
+        body,
+        format: k.format,
+        idempotency_key: k.key,
+    };
+    let service = state.service.clone();
+    run_upload(async move { service.ingest_kpis(&k.principal, upload).await }).await
 }

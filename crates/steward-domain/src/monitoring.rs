@@ -435,3 +435,30 @@ pub fn slice_filter(columns: &[String], name: &str) -> Vec<(String, String)> {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
+
+/// The column of a KPI upload naming the KPI.
+pub const KPI_COLUMN: &str = "kpi";
+/// The column of a KPI upload holding its value.
+pub const VALUE_COLUMN: &str = "value";
+
+/// One KPI of one window and slice: the sum and the count of the values posted for it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowKpi {
+    pub window_id: WindowId,
+    pub slice: String,
+    pub name: String,
+    pub total: f64,
+    pub count: i64,
+}
+
+/// An accepted upload of KPI values, summed per window, slice and name.
+#[derive(Clone, Debug)]
+pub struct NewKpiBatch {
+    pub model_version_id: ModelVersionId,
+    pub model_id: ModelId,
+    pub idempotency_key: Option<String>,
+    pub payload_hash: String,
+    pub rows: i64,
+    /// (window bounds as a part with an empty profile, KPI name, sum, count).
+    pub sums: Vec<(WindowPart, String, f64, i64)>,
+}

@@ -10,6 +10,7 @@ mod m0002_audit;
 mod m0003_policies;
 mod m0004_monitoring;
 mod m0005_predictions;
+mod m0006_kpis;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_policies::Migration),
             Box::new(m0004_monitoring::Migration),
             Box::new(m0005_predictions::Migration),
+            Box::new(m0006_kpis::Migration),
         ]
     }
 }

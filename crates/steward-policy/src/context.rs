@@ -92,6 +92,9 @@ pub struct SliceReport {
     /// `drifting`), when Steward's monitoring computed the report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+    /// Business KPIs posted for the slice, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub kpis: BTreeMap<String, Kpi>,
 }
 
 /// The window's drift report.
@@ -160,6 +163,33 @@ pub struct RecordedDecision {
     pub decision: Decision,
 }
 
+/// A business KPI of the window (or of a slice): what the tenant posted for it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Kpi {
+    pub total: f64,
+    pub count: u64,
+    pub mean: f64,
+}
+
+fn kpis(m: &BTreeMap<String, Kpi>) -> Dynamic {
+    Dynamic::from_map(
+        m.iter()
+            .map(|(k, v)| {
+                let value = map([
+                    ("total", Dynamic::from_float(v.total)),
+                    (
+                        "count",
+                        Dynamic::from_int(i64::try_from(v.count).unwrap_or(i64::MAX)),
+                    ),
+                    ("mean", Dynamic::from_float(v.mean)),
+                ]);
+                (k.as_str().into(), value)
+            })
+            .collect(),
+    )
+}
+
 /// The `ctx` of `on_window`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -176,6 +206,9 @@ pub struct WindowContext {
     pub open_incidents: Vec<OpenIncident>,
     #[serde(default)]
     pub recent_decisions: Vec<RecordedDecision>,
+    /// Business KPIs the tenant posted for the window (fraud losses, conversion ...), by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub kpis: BTreeMap<String, Kpi>,
 }
 
 /// The model version asking to be promoted.
@@ -331,6 +364,7 @@ impl WindowContext {
                                 ("metrics", metrics(&sl.metrics)),
                                 ("baseline_metrics", metrics(&sl.baseline_metrics)),
                                 ("state", opt_str(sl.state.as_deref())),
+                                ("kpis", kpis(&sl.kpis)),
                             ])
                         }),
                     ),
@@ -386,6 +420,7 @@ impl WindowContext {
                     ])
                 }),
             ),
+            ("kpis", kpis(&self.kpis)),
         ])
     }
 }

@@ -17,6 +17,7 @@ mod datasets;
 mod entities;
 mod error;
 mod incidents;
+mod kpis;
 mod labels;
 mod lineage;
 mod models;

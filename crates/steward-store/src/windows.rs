@@ -85,13 +85,13 @@ pub(crate) fn batch(row: observation_batches::Model) -> StoreResult<ObservationB
 /// write transaction already excludes one).
 /// Whose windows a batch writes: the tenant, the model and the version.
 #[derive(Clone, Copy)]
-struct Owner {
-    tenant: Uuid,
-    model: ModelId,
-    version: ModelVersionId,
+pub(crate) struct Owner {
+    pub tenant: Uuid,
+    pub model: ModelId,
+    pub version: ModelVersionId,
 }
 
-async fn ensure_window(
+pub(crate) async fn ensure_window(
     tx: &WriteTx,
     owner: Owner,
     part: &WindowPart,

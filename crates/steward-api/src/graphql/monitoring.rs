@@ -161,6 +161,26 @@ impl Window {
         Ok(slices.into_iter().map(WindowSlice::from).collect())
     }
 
+    /// Business KPIs posted for the window, per slice ("" the whole window) and name.
+    async fn kpis(&self, c: &Context<'_>) -> R<Vec<WindowKpi>> {
+        let (svc, p) = ctx(c)?;
+        let kpis = svc.window_kpis(p, self.domain_id).await.map_err(gql)?;
+        Ok(kpis
+            .into_iter()
+            .map(|k| WindowKpi {
+                mean: if k.count > 0 {
+                    k.total / k.count as f64
+                } else {
+                    0.0
+                },
+                slice: k.slice,
+                name: k.name,
+                total: k.total,
+                count: k.count,
+            })
+            .collect())
+    }
+
     /// Performance of the window's labelled rows as the labels stand now, per slice ("" the
     /// whole window): each metric with its 95% interval, sample size and verdict against the
     /// holdout.
@@ -192,6 +212,17 @@ impl Window {
             })
             .collect())
     }
+}
+
+/// A business KPI of a window's slice: the sum and count of the values posted for it.
+#[derive(SimpleObject)]
+pub struct WindowKpi {
+    /// "" for the whole window.
+    pub slice: String,
+    pub name: String,
+    pub total: f64,
+    pub count: i64,
+    pub mean: f64,
 }
 
 /// A slice's performance over its labelled rows.

@@ -843,3 +843,74 @@ async fn delayed_labels_join_by_prediction_id_and_give_performance_with_its_conf
         "{input}"
     );
 }
+
+#[tokio::test]
+async fn business_kpis_are_summed_per_window_and_slice_and_reach_the_policy() {
+    let app = TestApp::new().await;
+    let m = monitored(&app, "acme", SLICE_POLICY, &["region"]).await;
+    let (s, v) = send(&app, &m, rows(100, 0.0, &["DE"], Some("EU"), None), None).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let body = "kpi,value,region\nfraud_losses,120.5,EU\nfraud_losses,79.5,EU\nfraud_losses,10,US\nconversion,0.2,EU\n";
+    let path = format!("/v1/model-versions/{}/kpis", m.version);
+    let key = [("idempotency-key", "kpi-1")];
+    let (s, v) = app.post(&m.owner, &path, "text/csv", &key, body).await;
+    assert_eq!(
+        (s, v["rows"].as_i64()),
+        (StatusCode::CREATED, Some(4)),
+        "{v}"
+    );
+    let (s, v) = app.post(&m.owner, &path, "text/csv", &key, body).await;
+    assert_eq!(
+        (s, v["duplicate"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "summed once: {v}"
+    );
+    let (s, v) = app
+        .post(
+            &m.owner,
+            &path,
+            "text/csv",
+            &[],
+            "kpi,value\nfraud_losses,NaN\n",
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("row 1"),
+        "{v}"
+    );
+    assert_eq!(tick(&app, "2026-03-01T13:06:00Z").await.evaluated, 1);
+    let w = app
+        .ok(&m.owner, "query($v: ID!) { windows(modelVersionId: $v) { decisionRecordId kpis { slice name total count mean } } }", json!({"v": m.version}))
+        .await;
+    assert_eq!(
+        w["windows"][0]["kpis"],
+        json!([
+            {"slice": "", "name": "conversion", "total": 0.2, "count": 1, "mean": 0.2},
+            {"slice": "", "name": "fraud_losses", "total": 210.0, "count": 3, "mean": 70.0},
+            {"slice": "EU", "name": "conversion", "total": 0.2, "count": 1, "mean": 0.2},
+            {"slice": "EU", "name": "fraud_losses", "total": 200.0, "count": 2, "mean": 100.0},
+            {"slice": "US", "name": "fraud_losses", "total": 10.0, "count": 1, "mean": 10.0},
+        ])
+    );
+    let record = w["windows"][0]["decisionRecordId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let input = app
+        .ok(
+            &m.owner,
+            "query($i: ID!) { decisionRecord(id: $i) { input } }",
+            json!({"i": record}),
+        )
+        .await["decisionRecord"]["input"]
+        .clone();
+    assert_eq!(input["kpis"]["fraud_losses"]["total"], 210.0, "{input}");
+    assert_eq!(
+        input["drift"]["slices"][0]["kpis"]["fraud_losses"]["mean"], 100.0,
+        "{input}"
+    );
+}

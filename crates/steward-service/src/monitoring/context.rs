@@ -203,6 +203,8 @@ pub(crate) struct Surroundings<'a> {
     pub recent_decisions: Vec<Value>,
     /// Performance of the labelled rows per slice ("" the whole window).
     pub performance: &'a [super::labels::SlicePerformance],
+    /// Business KPIs posted for the window, per slice.
+    pub kpis: &'a [WindowKpi],
 }
 
 /// `{metric: value}` of a slice's performance.
@@ -253,7 +255,8 @@ pub(crate) fn window_context(results: &[SliceResult], around: Surroundings<'_>) 
                    "composite": finite(r.report.composite_score),
                    "state": state_name(r.state.state),
                    "metrics": metric_values(perf),
-                   "baseline_metrics": around.baseline_metrics})
+                   "baseline_metrics": around.baseline_metrics,
+                   "kpis": super::kpis::kpi_context(around.kpis, &r.name)})
         })
         .collect();
     let mut drift = json!({"composite": composite, "state": state, "features": features,
@@ -265,6 +268,7 @@ pub(crate) fn window_context(results: &[SliceResult], around: Surroundings<'_>) 
     let performance =
         whole.map(|p| json!({"metrics": metric_values(Some(p)), "labelled_rows": p.labelled_rows}));
     json!({
+        "kpis": super::kpis::kpi_context(around.kpis, ALL_SLICE),
         "performance": performance,
         "window": {"start": around.window.start.to_rfc3339(), "end": around.window.end.to_rfc3339(),
                    "rows": rows},

@@ -222,6 +222,7 @@ impl Service {
         .map_err(|e| ServiceError::Internal(format!("window evaluation task failed: {e}")))??;
         let labelled = self.store.labelled(scope, window.id).await?;
         let performance = super::labels::performance(&labelled, &version.metrics);
+        let kpis = self.store.window_kpis(scope, window.id).await?;
         let open = self.live_incidents(scope, window.model_id).await?;
         let recent = self
             .recent_decisions(scope, window.model_id, window.end)
@@ -236,6 +237,7 @@ impl Service {
                 open_incidents: &open,
                 recent_decisions: recent,
                 performance: &performance,
+                kpis: &kpis,
             },
         );
         let input = EvaluatePolicy {

@@ -13,6 +13,7 @@ mod context;
 mod evaluate;
 mod incidents;
 mod ingest;
+mod kpis;
 mod labels;
 mod read;
 
@@ -32,6 +33,7 @@ use crate::{Service, ServiceError, ServiceResult, Writes};
 pub use baseline::{BaselineUpload, UploadedBaseline, profile_file};
 pub use evaluate::{EvaluatedWindow, SchedulerTick};
 pub use ingest::{IngestBatch, Ingested, MAX_IDEMPOTENCY_KEY_CHARS};
+pub use kpis::KpiUpload;
 pub use labels::{LabelUpload, SlicePerformance};
 pub use read::{DriftPoint, IncidentDetail, MAX_MONITORING_LIST, WindowDetail};
 pub use steward_drift::estimate::MetricEstimate;

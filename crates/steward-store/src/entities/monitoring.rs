@@ -257,3 +257,22 @@ pub mod predictions {
     }
     no_relations!();
 }
+
+pub mod window_kpis {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "window_kpis")]
+    pub struct Model {
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub window_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub slice: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        pub total: f64,
+        pub count: i64,
+    }
+    no_relations!();
+}
