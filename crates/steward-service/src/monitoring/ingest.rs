@@ -86,7 +86,7 @@ impl Drop for InFlight<'_> {
     }
 }
 
-pub(crate) fn check_key(key: &str) -> ServiceResult<()> {
+fn check_key(key: &str) -> ServiceResult<()> {
     let ok = !key.is_empty()
         && key.chars().count() <= MAX_IDEMPOTENCY_KEY_CHARS
         && key.chars().all(|c| c.is_ascii_graphic());
@@ -155,25 +155,16 @@ impl Service {
         batch: &IngestBatch,
         guard: &mut InFlight<'_>,
     ) -> ServiceResult<Prepared> {
-        let version = self
-            .store
-            .model_version(scope, batch.model_version_id)
-            .await?
-            .ok_or(ServiceError::NotFound("model version"))?;
-        let model = self
-            .store
-            .model(scope, version.model_id)
-            .await?
-            .ok_or(ServiceError::NotFound("model"))?;
+        let (version, model) = self
+            .version_and_model(scope, batch.model_version_id)
+            .await?;
         let hash = hex::encode(Sha256::digest(&batch.body));
         if let Some(key) = &batch.idempotency_key {
-            check_key(key)?;
-            if let Some(first) = self
-                .store
-                .observation_batch(scope, version.id, "observations", key)
-                .await?
-            {
-                return self.repeat(first, &hash);
+            let earlier = self
+                .earlier_batch(scope, version.id, "observations", key, &hash)
+                .await?;
+            if let Some(first) = earlier {
+                return Ok(Prepared::Duplicate(first));
             }
             let k = (model.id, format!("{}/{key}", version.id));
             let fresh = self
@@ -239,9 +230,46 @@ impl Service {
         }))
     }
 
-    fn repeat(&self, first: ObservationBatch, hash: &str) -> ServiceResult<Prepared> {
+    /// The version (of the caller's tenant) an upload names, with its model.
+    pub(crate) async fn version_and_model(
+        &self,
+        scope: &TenantScope,
+        id: ModelVersionId,
+    ) -> ServiceResult<(registry::ModelVersion, Model)> {
+        let version = self
+            .store
+            .model_version(scope, id)
+            .await?
+            .ok_or(ServiceError::NotFound("model version"))?;
+        let model = self
+            .store
+            .model(scope, version.model_id)
+            .await?
+            .ok_or(ServiceError::NotFound("model"))?;
+        Ok((version, model))
+    }
+
+    /// The upload of `kind` accepted earlier under `key`: `Some` when it had this payload (a
+    /// retry: answer with it, count nothing), unprocessable when it had another; `None` when the
+    /// key is new.
+    pub(crate) async fn earlier_batch(
+        &self,
+        scope: &TenantScope,
+        version: ModelVersionId,
+        kind: &str,
+        key: &str,
+        hash: &str,
+    ) -> ServiceResult<Option<ObservationBatch>> {
+        check_key(key)?;
+        let Some(first) = self
+            .store
+            .observation_batch(scope, version, kind, key)
+            .await?
+        else {
+            return Ok(None);
+        };
         if first.payload_hash == hash {
-            return Ok(Prepared::Duplicate(first));
+            return Ok(Some(first));
         }
         Err(ServiceError::Unprocessable(format!(
             "Idempotency-Key {:?} was used for another payload (batch {} accepted at {}); send this payload under a new key",

@@ -205,32 +205,16 @@ impl Service {
         scope: &TenantScope,
         upload: &KpiUpload,
     ) -> ServiceResult<Result<NewKpiBatch, ObservationBatch>> {
-        let version = self
-            .store
-            .model_version(scope, upload.model_version_id)
-            .await?
-            .ok_or(ServiceError::NotFound("model version"))?;
-        let model = self
-            .store
-            .model(scope, version.model_id)
-            .await?
-            .ok_or(ServiceError::NotFound("model"))?;
+        let (version, model) = self
+            .version_and_model(scope, upload.model_version_id)
+            .await?;
         let hash = hex::encode(Sha256::digest(&upload.body));
-        if let Some(key) = &upload.idempotency_key {
-            super::ingest::check_key(key)?;
-            if let Some(first) = self
-                .store
-                .observation_batch(scope, version.id, "kpis", key)
+        if let Some(key) = &upload.idempotency_key
+            && let Some(first) = self
+                .earlier_batch(scope, version.id, "kpis", key, &hash)
                 .await?
-            {
-                if first.payload_hash == hash {
-                    return Ok(Err(first));
-                }
-                return Err(ServiceError::Unprocessable(format!(
-                    "Idempotency-Key {key:?} was used for other KPIs (batch {}); send these under a new key",
-                    first.id
-                )));
-            }
+        {
+            return Ok(Err(first));
         }
         let config = self.store.monitor_config(scope, model.id).await?;
         let schedule = self.schedule_for(scope, &model).await?;

@@ -207,21 +207,12 @@ impl Service {
             .await?
             .ok_or(ServiceError::NotFound("model version"))?;
         let hash = hex::encode(Sha256::digest(&upload.body));
-        if let Some(key) = &upload.idempotency_key {
-            super::ingest::check_key(key)?;
-            if let Some(first) = self
-                .store
-                .observation_batch(scope, version.id, "labels", key)
+        if let Some(key) = &upload.idempotency_key
+            && let Some(first) = self
+                .earlier_batch(scope, version.id, "labels", key, &hash)
                 .await?
-            {
-                if first.payload_hash == hash {
-                    return Ok(Err(first));
-                }
-                return Err(ServiceError::Unprocessable(format!(
-                    "Idempotency-Key {key:?} was used for other labels (batch {}); send these under a new key",
-                    first.id
-                )));
-            }
+        {
+            return Ok(Err(first));
         }
         // Labels are numbers when the baseline's prediction is a score.
         let numeric = match self.store.active_baseline(scope, version.id).await? {
