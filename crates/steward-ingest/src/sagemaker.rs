@@ -11,7 +11,8 @@
 //! an absent key being a missing value. A request of several records gives one row each, with
 //! as many predictions: CSV lines (or the fields of one line), the elements of a JSON array or
 //! of `{"predictions": [...]}`, where an object yields its value under the prediction's name.
-//! Rows of a multi-record event have ids `<eventId>:<index>`.
+//! The prediction id is `eventMetadata.inferenceId` when the caller set one (what ground truth is
+//! usually keyed by), `eventId` otherwise. Rows of a multi-record event have ids `<id>:<index>`.
 
 use std::sync::Arc;
 
@@ -185,14 +186,22 @@ impl Reader<'_> {
                     .map_err(|e| self.record_error(at, format!("{output_at}.data: {e}")))?
             }
         };
-        let id = match field(&["eventMetadata", "eventId"])? {
-            Value::String(s) => s.clone(),
-            other => {
-                return Err(self.record_error(
-                    at,
-                    format!("eventMetadata.eventId is {other}, not a string"),
-                ));
-            }
+        // The caller's inference id, when it set one, is what its ground truth is keyed by.
+        let inference_id = event
+            .pointer("/eventMetadata/inferenceId")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty());
+        let id = match inference_id {
+            Some(id) => id.to_string(),
+            None => match field(&["eventMetadata", "eventId"])? {
+                Value::String(s) => s.clone(),
+                other => {
+                    return Err(self.record_error(
+                        at,
+                        format!("eventMetadata.eventId is {other}, not a string"),
+                    ));
+                }
+            },
         };
         let time = field(&["eventMetadata", "inferenceTime"])?;
         let time = time

@@ -393,3 +393,28 @@ fn empty_input_and_clashing_names_are_errors() {
     let err = sagemaker_capture("c.jsonl", b"{}", &clash, "score").unwrap_err();
     assert_eq!(err.column(), Some(EVENT_TIME));
 }
+
+#[test]
+fn the_callers_inference_id_names_the_prediction_when_it_set_one() {
+    let mut with = serde_json::from_str::<Value>(&event(
+        csv_in("34,52000.5,US"),
+        Some(csv_out("0.9")),
+        "e-1",
+        "2022-11-22T08:05:21Z",
+    ))
+    .unwrap();
+    with["eventMetadata"]["inferenceId"] = json!("order-77");
+    let without = event(
+        csv_in("35,1.5,DE"),
+        Some(csv_out("0.1")),
+        "e-2",
+        "2022-11-22T08:05:22Z",
+    );
+    let lines = format!("{with}\n{without}\n");
+    let batch = sagemaker_capture("c.jsonl", lines.as_bytes(), &features(), "score").unwrap();
+    let ids: Vec<String> = strings(&batch, PREDICTION_ID)
+        .into_iter()
+        .map(|s| s.unwrap_or_default())
+        .collect();
+    assert_eq!(ids, ["order-77", "e-2"]);
+}
