@@ -2,8 +2,9 @@
 //! generated reference set, then two weeks of hourly production batches per region are replayed
 //! through the ingestion path on a driven clock, the scheduler closing each window as it would
 //! have. From day 9 the EU slice's transactions change (larger amounts, another country mix), so a
-//! new user finds evaluated windows, drift per feature and slice, one incident (not one per
-//! window) with its decisions, and the fraud policy's pending retraining on the EU slice.
+//! new user finds evaluated windows, drift per feature and slice, performance per window from
+//! labels sent 25 minutes after each batch, one incident (not one per window) with its decisions,
+//! and the fraud policy's pending retraining on the EU slice.
 //!
 //! Everything goes through the service as the demo seeder; the data is generated from a fixed
 //! seed, so every run shows the same story.
@@ -16,7 +17,7 @@ use chrono::{DateTime, Duration, Utc};
 use steward_domain::*;
 use steward_service::Service;
 use steward_service::monitoring::{
-    BaselineUpload, DataFormat, IngestBatch, ManualClock, UploadedBaseline,
+    BaselineUpload, DataFormat, IngestBatch, LabelUpload, ManualClock, UploadedBaseline,
 };
 
 /// Rows per region and hour.
@@ -66,20 +67,33 @@ const EU_AFTER: Shape = Shape {
 };
 const US: Shape = EU_BEFORE;
 
-/// CSV rows of the fraud model's features, its prediction and the region (a slice column).
-fn rows(g: &mut Gen, n: usize, shape: Shape, region: &str, header: bool) -> String {
-    let mut csv = String::new();
-    if header {
-        csv.push_str("amount,country,merchant_age_days,prediction,region\n");
-    }
-    for _ in 0..n {
+/// CSV rows of the fraud model's features, its prediction and the region (a slice column); with
+/// `ids`, each row gets `prediction_id` `<ids>-<i>` and the labels that will follow (the truth,
+/// which the scores rank almost perfectly) are returned as CSV too.
+fn rows(g: &mut Gen, n: usize, shape: Shape, region: &str, ids: Option<&str>) -> (String, String) {
+    let mut csv = String::from("amount,country,merchant_age_days,prediction,region");
+    csv.push_str(if ids.is_some() {
+        ",prediction_id\n"
+    } else {
+        "\n"
+    });
+    let mut labels = String::from("prediction_id,label\n");
+    for i in 0..n {
         let amount = (50.0 * shape.amount_scale * (0.6 * g.normal()).exp()).max(1.0);
         let country = shape.countries[(g.next() % shape.countries.len() as u64) as usize];
         let age = 30 + (g.next() % 2_000);
         let score = 1.0 / (1.0 + (-(amount / 100.0 - 2.5 + 0.5 * g.normal())).exp());
-        let _ = writeln!(csv, "{amount:.2},{country},{age},{score:.4},{region}");
+        let _ = write!(csv, "{amount:.2},{country},{age},{score:.4},{region}");
+        match ids {
+            Some(prefix) => {
+                let _ = writeln!(csv, ",{prefix}-{i}");
+                let fraud = score + 0.03 * g.normal() > 0.5;
+                let _ = writeln!(labels, "{prefix}-{i},{}", u8::from(fraud));
+            }
+            None => csv.push('\n'),
+        }
     }
-    csv
+    (csv, labels)
 }
 
 /// Days replayed by `serve --demo`, and the day (0-based) the EU slice shifts.
@@ -144,8 +158,9 @@ pub async fn replay(
     .await
     .context("configuring monitoring of the fraud model")?;
     let mut g = Gen(0x5EED_F4A0);
-    let mut reference = rows(&mut g, 2_000, EU_BEFORE, "EU", true);
-    reference.push_str(&rows(&mut g, 2_000, US, "US", false));
+    let (mut reference, _) = rows(&mut g, 2_000, EU_BEFORE, "EU", None);
+    let (us, _) = rows(&mut g, 2_000, US, "US", None);
+    reference.extend(us.lines().skip(1).map(|l| format!("{l}\n")));
     svc.upload_baseline(
         &seeder,
         UploadedBaseline {
@@ -169,12 +184,16 @@ pub async fn replay(
         } else {
             EU_BEFORE
         };
+        let mut labels = Vec::new();
         for (region, shape) in [("EU", eu), ("US", US)] {
+            let prefix = format!("h{hour}-{region}");
+            let (batch, truth) = rows(&mut g, ROWS_PER_HOUR, shape, region, Some(&prefix));
+            labels.push((region, truth));
             svc.ingest_observations(
                 &seeder,
                 IngestBatch {
                     model_version_id: version,
-                    body: Bytes::from(rows(&mut g, ROWS_PER_HOUR, shape, region, true)),
+                    body: Bytes::from(batch),
                     format: Some(DataFormat::Csv),
                     sagemaker_capture: false,
                     idempotency_key: Some(format!("demo-{hour}-{region}")),
@@ -182,6 +201,22 @@ pub async fn replay(
             )
             .await
             .with_context(|| format!("replaying hour {hour} of {region}"))?;
+            done.batches += 1;
+        }
+        // The fraud team labels the hour's transactions 25 minutes later, before it closes.
+        clock.set(start + Duration::hours(hour) + Duration::minutes(55));
+        for (region, truth) in labels {
+            svc.ingest_labels(
+                &seeder,
+                LabelUpload {
+                    model_version_id: version,
+                    body: Bytes::from(truth),
+                    format: Some(DataFormat::Csv),
+                    idempotency_key: Some(format!("demo-labels-{hour}-{region}")),
+                },
+            )
+            .await
+            .with_context(|| format!("labelling hour {hour} of {region}"))?;
             done.batches += 1;
         }
         clock.set(start + Duration::hours(hour + 1) + Duration::minutes(6));
@@ -207,7 +242,7 @@ mod tests {
         let done = replay(&svc, &clock, (&acme, model, version), start, (3, 1))
             .await
             .unwrap();
-        assert_eq!((done.batches, done.windows), (144, 72));
+        assert_eq!((done.batches, done.windows), (288, 72));
         let viewer = Principal::system(SystemActor::OutboxRelay, "acme", Some(acme.id));
         let incidents = svc
             .incidents(&viewer, IncidentFilter::default(), None)
@@ -230,5 +265,16 @@ mod tests {
             serde_json::json!({"region": "EU"})
         );
         assert_eq!(actions[0].incident_id, Some(incidents[0].id));
+        // Labels came in before each window closed: its performance, per slice, with the
+        // holdout's AUC not lost (no concept-drift incident).
+        let windows = svc.windows(&viewer, version, Some(1)).await.unwrap();
+        let perf = svc
+            .window_performance(&viewer, windows[0].id)
+            .await
+            .unwrap();
+        let whole = perf.iter().find(|p| p.slice.is_empty()).unwrap();
+        assert_eq!(whole.labelled_rows, 240);
+        let auc = whole.metrics.iter().find(|m| m.metric == "auc").unwrap();
+        assert!(auc.value > 0.9 && !auc.degraded, "{auc:?}");
     }
 }

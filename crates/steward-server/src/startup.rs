@@ -223,7 +223,7 @@ fn spawn_replay(svc: Service, clock: Arc<ManualClock>) {
         clock.follow_system();
         match result {
             Ok(Some(done)) => println!(
-                "demo: replayed two weeks of the fraud model's traffic ({} batches, {} windows evaluated); see incidents, windows and pendingActions",
+                "demo: replayed two weeks of the fraud model's traffic and labels ({} uploads, {} windows evaluated); see incidents, windows and pendingActions",
                 done.batches, done.windows
             ),
             Ok(None) => {}
