@@ -210,6 +210,9 @@ pub struct NewBaseline {
     pub note: String,
     /// Make it the version's active baseline in the same transaction.
     pub activate: bool,
+    /// Per slice of the reference data: (slice, rows, encoded profile counted against the
+    /// baseline's bins).
+    pub slices: Vec<(String, i64, Vec<u8>)>,
 }
 
 /// The part of one accepted batch that falls into one window and slice.

@@ -219,6 +219,40 @@ impl WindowProfile {
     pub fn feature(&self, name: &str) -> Option<&FeatureProfile> {
         self.features.iter().find(|f| f.name == name)
     }
+
+    /// This window, counted against `reference`, as a reference of its own: the profile of a
+    /// slice of the reference data (the EU rows of a worldwide reference set), so that a slice of
+    /// production is compared with the same slice of the reference. It keeps `reference`'s bins,
+    /// categories and range, so windows counted against `reference` compare with it as they
+    /// are.
+    pub fn as_reference(&self, reference: &Profile) -> Result<Profile, DriftError> {
+        self.check_reference(reference)?;
+        let features = self
+            .features
+            .iter()
+            .zip(&reference.features)
+            .map(|(w, r)| {
+                let mut f = w.clone();
+                if let (Some(n), Some(rn)) = (f.numeric.as_mut(), r.numeric.as_ref()) {
+                    // The range is part of what windows are counted against (out-of-range counts,
+                    // the fingerprint); the slice's own mean and spread are kept.
+                    n.moments.min = rn.moments.min;
+                    n.moments.max = rn.moments.max;
+                    n.below_reference = 0;
+                    n.above_reference = 0;
+                }
+                f
+            })
+            .collect();
+        let slice = Profile {
+            format_version: FORMAT_VERSION,
+            config: reference.config.clone(),
+            rows: self.rows,
+            features,
+        };
+        debug_assert_eq!(slice.fingerprint(), reference.fingerprint());
+        Ok(slice)
+    }
 }
 
 fn observe_numeric(

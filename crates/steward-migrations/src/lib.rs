@@ -11,6 +11,7 @@ mod m0003_policies;
 mod m0004_monitoring;
 mod m0005_predictions;
 mod m0006_kpis;
+mod m0007_baseline_slices;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_monitoring::Migration),
             Box::new(m0005_predictions::Migration),
             Box::new(m0006_kpis::Migration),
+            Box::new(m0007_baseline_slices::Migration),
         ]
     }
 }

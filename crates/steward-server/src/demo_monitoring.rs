@@ -47,10 +47,9 @@ impl Gen {
     }
 }
 
-/// How a region's transactions look: before and after the EU shift. Before it, both processing
-/// regions see the same mix of card countries: each slice is compared with the whole baseline
-/// (slice baselines are not built yet), so a feature whose mix a slice fixes by construction
-/// would read as drift from the first hour.
+/// How a region's transactions look: before and after the EU shift. The regions' card countries
+/// differ by construction; the baseline profiles each region's reference rows too, so each slice
+/// is compared with its own region's reference, not the worldwide one.
 #[derive(Clone, Copy)]
 struct Shape {
     amount_scale: f64,
@@ -59,13 +58,16 @@ struct Shape {
 
 const EU_BEFORE: Shape = Shape {
     amount_scale: 1.0,
-    countries: &["DE", "FR", "US", "ES", "CA"],
+    countries: &["DE", "FR", "ES", "IT", "NL"],
 };
 const EU_AFTER: Shape = Shape {
     amount_scale: 2.2,
     countries: &["RO", "BG", "DE", "RO", "BG"],
 };
-const US: Shape = EU_BEFORE;
+const US: Shape = Shape {
+    amount_scale: 1.0,
+    countries: &["US", "US", "CA", "MX", "US"],
+};
 
 /// CSV rows of the fraud model's features, its prediction and the region (a slice column); with
 /// `ids`, each row gets `prediction_id` `<ids>-<i>` and the labels that will follow (the truth,

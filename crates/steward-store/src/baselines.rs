@@ -11,7 +11,7 @@ use sea_orm::{
 use serde_json::{Value, json};
 use steward_domain::*;
 
-use crate::entities::{baseline_activations, baselines, monitor_configs};
+use crate::entities::{baseline_activations, baseline_slices, baselines, monitor_configs};
 use crate::{Store, StoreError, StoreResult, WriteTx};
 
 fn corrupt(what: &'static str, detail: impl ToString) -> StoreError {
@@ -209,10 +209,11 @@ impl Store {
         &self,
         tx: &WriteTx,
         scope: &TenantScope,
-        new: NewBaseline,
+        mut new: NewBaseline,
         created_by: &str,
     ) -> StoreResult<Baseline> {
         let id = BaselineId::generate();
+        let slices = std::mem::take(&mut new.slices);
         let row = baselines::ActiveModel {
             id: Set(id.as_uuid()),
             tenant_id: Set(scope.tenant_id().as_uuid()),
@@ -229,6 +230,17 @@ impl Store {
         }
         .insert(&tx.txn)
         .await?;
+        for (slice, rows, profile) in slices {
+            baseline_slices::ActiveModel {
+                tenant_id: Set(scope.tenant_id().as_uuid()),
+                baseline_id: Set(id.as_uuid()),
+                slice: Set(slice),
+                rows: Set(rows),
+                profile: Set(profile),
+            }
+            .insert(&tx.txn)
+            .await?;
+        }
         if new.activate {
             self.append_activation(tx, scope, new.model_version_id, id, created_by)
                 .await?;
@@ -326,6 +338,23 @@ impl Store {
         let version = ModelVersionId::from_uuid(row.model_version_id);
         let active = self.active_baseline_id(&self.db, scope, version).await?;
         baseline(row.into(), active).map(Some)
+    }
+
+    /// A baseline's slice profiles: (slice, encoded profile).
+    pub async fn baseline_slices(
+        &self,
+        scope: &TenantScope,
+        id: BaselineId,
+    ) -> StoreResult<Vec<(String, Vec<u8>)>> {
+        use baseline_slices::Column as C;
+        Ok(baseline_slices::Entity::find()
+            .filter(C::TenantId.eq(scope.tenant_id().as_uuid()))
+            .filter(C::BaselineId.eq(id.as_uuid()))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|r| (r.slice, r.profile))
+            .collect())
     }
 
     /// The version's active baseline with its encoded profile.

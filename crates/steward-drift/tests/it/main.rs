@@ -11,5 +11,6 @@ mod hysteresis;
 mod ks;
 mod report;
 mod sagemaker;
+mod slices;
 mod vectors;
 mod wasserstein;

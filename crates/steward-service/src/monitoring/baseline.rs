@@ -7,11 +7,12 @@ use bytes::Bytes;
 use serde_json::json;
 use steward_domain::registry::ModelVersion;
 use steward_domain::*;
-use steward_drift::{FeatureKind, FeatureRole, Profile};
+use steward_drift::{FeatureKind, FeatureRole, Profile, WindowProfile};
+use steward_ingest::arrow::array::{Array, AsArray};
 use steward_ingest::arrow::datatypes::DataType;
 use steward_ingest::{DEFAULT_BATCH_ROWS, Format, Options, Source};
 
-use super::columns::{invalid, kind_of, reference_profile, upload_schema};
+use super::columns::{Values, invalid, kind_of, reference_profile, upload_schema};
 use super::encode;
 use crate::audit::Record;
 use crate::{Service, ServiceError, ServiceResult, Writes};
@@ -97,22 +98,28 @@ fn check_profile(version: &ModelVersion, profile: &Profile) -> ServiceResult<()>
     Ok(())
 }
 
-/// Profiles a reference data set: the version's input features (all required) and the
-/// prediction when the file has one.
+/// A dataset baseline: its profile and, per slice of its rows, the slice's profile.
+type Profiled = (Profile, Vec<(String, i64, Vec<u8>)>);
+
+/// Profiles a reference data set: the version's input features (all required), the prediction
+/// when the file has one, and each slice when it has the model's slice columns.
 fn profile_dataset(
     version: &ModelVersion,
     body: Bytes,
     format: Option<Format>,
     categorical_prediction: bool,
-) -> ServiceResult<Profile> {
-    let source = reference_source(
+    slice_columns: &[String],
+) -> ServiceResult<Profiled> {
+    let options = reference_options(
         &version.input_schema,
-        "reference",
-        body,
         format,
         categorical_prediction,
-    )?;
-    profile_source(&source, &version.input_schema)
+        slice_columns,
+    );
+    let source = Source::from_bytes("reference", body, &options).map_err(invalid)?;
+    let profile = profile_source(&source, &version.input_schema)?;
+    let slices = slice_profiles(&source, &profile, slice_columns)?;
+    Ok((profile, slices))
 }
 
 /// The profile `steward profile` writes where the data lives: what the server would compute from
@@ -123,7 +130,7 @@ pub fn profile_file(
     schema: &[steward_domain::registry::Feature],
     categorical_prediction: bool,
 ) -> ServiceResult<String> {
-    let options = reference_options(schema, None, categorical_prediction);
+    let options = reference_options(schema, None, categorical_prediction, &[]);
     let source = Source::open(path, &options).map_err(invalid)?;
     let profile = profile_source(&source, schema)?;
     serde_json::to_string_pretty(&profile)
@@ -134,32 +141,87 @@ fn reference_options(
     schema: &[steward_domain::registry::Feature],
     format: Option<Format>,
     categorical_prediction: bool,
+    slice_columns: &[String],
 ) -> Options {
     let prediction_type = if categorical_prediction {
         DataType::Utf8
     } else {
         DataType::Float64
     };
+    let mut extra: Vec<(&str, DataType)> = vec![(PREDICTION_COLUMN, prediction_type)];
+    let mut optional = vec![PREDICTION_COLUMN.to_string()];
+    for c in slice_columns {
+        extra.push((c.as_str(), DataType::Utf8));
+        optional.push(c.clone());
+    }
     Options {
         format,
-        schema: Some(upload_schema(
-            schema,
-            &[(PREDICTION_COLUMN, prediction_type)],
-        )),
+        schema: Some(upload_schema(schema, &extra)),
         batch_rows: DEFAULT_BATCH_ROWS,
-        optional: vec![PREDICTION_COLUMN.to_string()],
+        optional,
     }
 }
 
-fn reference_source(
-    schema: &[steward_domain::registry::Feature],
-    name: &str,
-    body: Bytes,
-    format: Option<Format>,
-    categorical_prediction: bool,
-) -> ServiceResult<Source> {
-    let options = reference_options(schema, format, categorical_prediction);
-    Source::from_bytes(name, body, &options).map_err(invalid)
+/// The reference rows of each slice, counted against `reference`'s bins, when the reference
+/// data has the model's slice columns: (slice, rows, encoded window profile).
+fn slice_profiles(
+    source: &Source,
+    reference: &Profile,
+    slice_columns: &[String],
+) -> ServiceResult<Vec<(String, i64, Vec<u8>)>> {
+    if !slice_columns.iter().any(|c| source.has_column(c)) {
+        return Ok(Vec::new());
+    }
+    let mut slices: std::collections::BTreeMap<String, WindowProfile> = Default::default();
+    for batch in source.batches(None).map_err(invalid)? {
+        let batch = batch.map_err(invalid)?;
+        let mut values = Vec::with_capacity(reference.features.len());
+        for f in &reference.features {
+            let array = batch
+                .column_by_name(&f.name)
+                .ok_or_else(|| invalid(source.missing_column(&f.name)))?;
+            values.push(Values::of(array)?);
+        }
+        let keys: Vec<Option<&steward_ingest::arrow::array::StringArray>> = slice_columns
+            .iter()
+            .map(|c| batch.column_by_name(c).map(|a| a.as_string::<i32>()))
+            .collect();
+        let mut groups: std::collections::BTreeMap<String, Vec<u32>> = Default::default();
+        for row in 0..batch.num_rows() {
+            let texts: Vec<Option<&str>> = keys
+                .iter()
+                .map(|k| k.and_then(|a| a.is_valid(row).then(|| a.value(row))))
+                .collect();
+            groups
+                .entry(slice_name(slice_columns, &texts))
+                .or_default()
+                .push(row as u32);
+        }
+        for (name, rows) in groups {
+            if !slices.contains_key(&name) && slices.len() >= MAX_SLICES_PER_WINDOW {
+                continue;
+            }
+            let gathered: Vec<Values<'_>> = values.iter().map(|v| v.gather(&rows)).collect();
+            let cols: Vec<steward_drift::Column<'_>> = reference
+                .features
+                .iter()
+                .zip(&gathered)
+                .map(|(f, v)| v.column(&f.name, f.role))
+                .collect();
+            slices
+                .entry(name)
+                .or_insert_with(|| WindowProfile::empty(reference, 0))
+                .observe(reference, &cols)
+                .map_err(|e| ServiceError::Invalid(format!("{}: {e}", source.name())))?;
+        }
+    }
+    slices
+        .into_iter()
+        .map(|(name, w)| {
+            let rows = i64::try_from(w.rows).unwrap_or(i64::MAX);
+            Ok((name, rows, encode(&w)?))
+        })
+        .collect()
 }
 
 /// The input features (all required) and the prediction when the source has one.
@@ -230,6 +292,12 @@ impl Service {
             .await?
             .ok_or(ServiceError::NotFound("model version"))?;
         let upload = input.upload.clone();
+        let columns = self
+            .store
+            .monitor_config(scope, version.model_id)
+            .await?
+            .slice_columns;
+        let mut slices = Vec::new();
         let (profile, source, extra) = tokio::task::spawn_blocking(move || match upload {
             BaselineUpload::Dataset {
                 body,
@@ -237,16 +305,18 @@ impl Service {
                 categorical_prediction,
             } => {
                 let bytes = body.len();
-                let profile = profile_dataset(&version, body, format, categorical_prediction)?;
-                let extra = json!({"bytes": bytes});
-                Ok::<_, ServiceError>((profile, BaselineSource::Dataset, extra))
+                let (profile, sliced) =
+                    profile_dataset(&version, body, format, categorical_prediction, &columns)?;
+                let names: Vec<&str> = sliced.iter().map(|(n, ..)| n.as_str()).collect();
+                let extra = json!({"bytes": bytes, "slices": names});
+                Ok::<_, ServiceError>(((profile, sliced), BaselineSource::Dataset, extra))
             }
             BaselineUpload::Profile { json } => {
                 let profile: Profile = serde_json::from_slice(&json).map_err(|e| {
                     ServiceError::Invalid(format!("profile: not a Steward profile: {e}"))
                 })?;
                 check_profile(&version, &profile)?;
-                Ok((profile, BaselineSource::Profile, json!({})))
+                Ok(((profile, Vec::new()), BaselineSource::Profile, json!({})))
             }
             BaselineUpload::SageMaker {
                 statistics,
@@ -275,11 +345,17 @@ impl Service {
                 check_profile(&version, &imported.profile)?;
                 let extra = json!({"constraints": imported.constraints,
                     "skippedFeatures": imported.skipped});
-                Ok((imported.profile, BaselineSource::SageMaker, extra))
+                Ok((
+                    (imported.profile, Vec::new()),
+                    BaselineSource::SageMaker,
+                    extra,
+                ))
             }
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("baseline task failed: {e}")))??;
+        let (profile, sliced) = profile;
+        slices.extend(sliced);
         let rows = i64::try_from(profile.rows).unwrap_or(i64::MAX);
         let new = NewBaseline {
             model_version_id: input.model_version_id,
@@ -291,6 +367,7 @@ impl Service {
             extra,
             note: input.note.clone(),
             activate: input.activate,
+            slices,
         };
         Ok((new, rows))
     }

@@ -87,9 +87,11 @@ fn hysteresis_config(s: &HysteresisSettings) -> HysteresisConfig {
     }
 }
 
-/// Compares every slice with the baseline and moves its hysteresis state.
+/// Compares every slice with the baseline (with the same slice of the reference data, when the
+/// baseline has it) and moves its hysteresis state.
 pub(crate) fn evaluate_slices(
     reference: &Profile,
+    slice_references: &BTreeMap<String, Profile>,
     merged: &Merged,
     states: &BTreeMap<String, Value>,
     settings: &HysteresisSettings,
@@ -97,7 +99,8 @@ pub(crate) fn evaluate_slices(
     let config = DriftConfig::default();
     let mut out = Vec::with_capacity(merged.slices.len());
     for (name, window) in &merged.slices {
-        let report = compare(reference, window, &config)
+        let base = slice_references.get(name).unwrap_or(reference);
+        let report = compare(base, window, &config)
             .map_err(|e| ServiceError::Internal(format!("drift report: {e}")))?;
         let stored = states
             .get(name)

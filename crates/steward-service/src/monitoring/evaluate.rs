@@ -205,6 +205,7 @@ impl Service {
             });
         };
         let reference: Profile = decode("baseline profile", &bytes)?;
+        let slice_parts = self.store.baseline_slices(scope, baseline.id).await?;
         let parts = self.store.window_parts(scope, window.id).await?;
         let states: BTreeMap<String, Value> = self
             .store
@@ -214,8 +215,17 @@ impl Service {
             .collect();
         let hysteresis = config.hysteresis;
         let (merged, results) = tokio::task::spawn_blocking(move || {
+            let mut slice_references = BTreeMap::new();
+            for (name, bytes) in slice_parts {
+                let w: steward_drift::WindowProfile = decode("baseline slice", &bytes)?;
+                let profile = w
+                    .as_reference(&reference)
+                    .map_err(|e| ServiceError::Internal(format!("baseline slice {name}: {e}")))?;
+                slice_references.insert(name, profile);
+            }
             let merged = merge_parts(&reference, parts)?;
-            let results = evaluate_slices(&reference, &merged, &states, &hysteresis)?;
+            let results =
+                evaluate_slices(&reference, &slice_references, &merged, &states, &hysteresis)?;
             Ok::<_, ServiceError>((merged, results))
         })
         .await

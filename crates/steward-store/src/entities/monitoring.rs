@@ -276,3 +276,20 @@ pub mod window_kpis {
     }
     no_relations!();
 }
+
+pub mod baseline_slices {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "baseline_slices")]
+    pub struct Model {
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub baseline_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub slice: String,
+        pub rows: i64,
+        pub profile: Vec<u8>,
+    }
+    no_relations!();
+}
