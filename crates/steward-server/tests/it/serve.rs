@@ -266,28 +266,45 @@ async fn a_replica_killed_mid_write_leaves_only_whole_records() {
         answered += usize::from(w.await.unwrap());
     }
 
-    let models = names(&gql(&b.url, &owner, LIST, json!({})).await);
+    // A COMMIT the killed process had already sent may still land on PostgreSQL after the kill
+    // (its server-side session finishes it), between two reads; so compare the models and their
+    // events as of the same moment: read both until two rounds agree, then they must match.
+    let read = || async {
+        let models = names(&gql(&b.url, &owner, LIST, json!({})).await);
+        let events = gql(
+            &b.url,
+            &officer,
+            "{ auditEvents(first: 100, filter: {action: \"model.register\", outcome: OK}) { nodes { target { id } payload } } }",
+            json!({}),
+        )
+        .await;
+        let mut recorded: Vec<String> = events["data"]["auditEvents"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["payload"]["after"]["name"].as_str().unwrap().to_string())
+            .collect();
+        let mut m = models.clone();
+        m.sort();
+        recorded.sort();
+        (m, recorded)
+    };
+    let mut last = read().await;
+    for _ in 0..50 {
+        let now = read().await;
+        if now == last {
+            break;
+        }
+        last = now;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (m, r) = last;
+    let models = m.clone();
     assert!(models.len() >= 5 && models.len() <= 60, "{models:?}");
     eprintln!(
         "killed with {} of 60 registrations committed ({answered} answered)",
         models.len()
     );
-    let events = gql(
-        &b.url,
-        &officer,
-        "{ auditEvents(first: 100, filter: {action: \"model.register\", outcome: OK}) { nodes { target { id } payload } } }",
-        json!({}),
-    )
-    .await;
-    let recorded: Vec<String> = events["data"]["auditEvents"]["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["payload"]["after"]["name"].as_str().unwrap().to_string())
-        .collect();
-    let (mut m, mut r) = (models.clone(), recorded.clone());
-    m.sort();
-    r.sort();
     assert_eq!(m, r, "every model has its event and every event its model");
 
     // The log is whole: the export verifies against the operator's key.
