@@ -4,8 +4,8 @@
 //! SQLite in a temporary directory by default; PostgreSQL when `STEWARD_TEST_PG_URL` is set (see
 //! `steward_store::testing`).
 
-use steward_domain::{EdgeRelation, NodeKind, Principal};
-use steward_store::testing::TestDb;
+use steward_domain::{EdgeRelation, NodeKind, Principal, WindowId};
+use steward_store::testing::{ProfileBytes, TestDb};
 use uuid::Uuid;
 
 use crate::audit::AuditKeys;
@@ -50,6 +50,23 @@ impl TestBackend {
             .scope()
             .ok_or_else(|| ServiceError::Invalid("seeding lineage needs a tenant".into()))?;
         Ok(self.db.store.import_lineage(&scope, nodes, edges).await?)
+    }
+
+    /// Encoded sizes of a window's stored profiles in the principal's tenant: its parts (one per
+    /// batch and slice, until it is evaluated) and its evaluated slices, as `(slice, rows, bytes)`
+    /// (benchmarks of what a profile costs to store).
+    pub async fn profile_bytes(
+        &self,
+        principal: &Principal,
+        window: WindowId,
+    ) -> ServiceResult<ProfileBytes> {
+        let scope = principal
+            .scope()
+            .ok_or_else(|| ServiceError::Invalid("profile sizes need a tenant".into()))?;
+        self.db
+            .profile_bytes(&scope, window)
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
     /// Runs raw SQL against the database (to break things on purpose: fault injection).

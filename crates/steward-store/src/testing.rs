@@ -77,3 +77,39 @@ impl TestDb {
         }
     }
 }
+
+/// Encoded sizes of a window's stored profiles: its parts (one per batch and slice, until the
+/// window is evaluated) and its evaluated slices, as `(slice, rows, bytes)` (benchmarks of
+/// profile size).
+pub type ProfileBytes = (Vec<(String, i64, usize)>, Vec<(String, i64, usize)>);
+
+impl TestDb {
+    pub async fn profile_bytes(
+        &self,
+        scope: &steward_domain::TenantScope,
+        window: steward_domain::WindowId,
+    ) -> Result<ProfileBytes, sea_orm::DbErr> {
+        use crate::entities::{window_parts as p, window_slices as s};
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        let tenant = scope.tenant_id().as_uuid();
+        let parts = p::Entity::find()
+            .filter(p::Column::TenantId.eq(tenant))
+            .filter(p::Column::WindowId.eq(window.as_uuid()))
+            .order_by_asc(p::Column::Slice)
+            .all(&self.store.db)
+            .await?
+            .into_iter()
+            .map(|r| (r.slice, r.rows, r.profile.len()))
+            .collect();
+        let slices = s::Entity::find()
+            .filter(s::Column::TenantId.eq(tenant))
+            .filter(s::Column::WindowId.eq(window.as_uuid()))
+            .order_by_asc(s::Column::Slice)
+            .all(&self.store.db)
+            .await?
+            .into_iter()
+            .map(|r| (r.slice, r.rows, r.profile.map_or(0, |b| b.len())))
+            .collect();
+        Ok((parts, slices))
+    }
+}

@@ -11,7 +11,7 @@ use steward_api::{ApiConfig, AppState, router};
 use steward_domain::{Principal, Role};
 use steward_service::auth::mint_hs256;
 use steward_service::testing::TestBackend;
-use steward_service::{AuthConfig, KeySource, PolicySettings};
+use steward_service::{AuthConfig, KeySource, PolicySettings, Service};
 
 pub struct Bench {
     pub client: reqwest::Client,
@@ -80,6 +80,16 @@ impl Server {
         policy: PolicySettings,
         keys: KeySource,
     ) -> Server {
+        Self::start_with(api, policy, keys, |s| s).await
+    }
+
+    /// A server whose service `configure` finishes (a manual clock, other monitoring settings).
+    pub async fn start_with(
+        api: ApiConfig,
+        policy: PolicySettings,
+        keys: KeySource,
+        configure: impl FnOnce(Service) -> Service,
+    ) -> Server {
         let db = TestBackend::new().await;
         let auth = AuthConfig {
             issuer: "steward".into(),
@@ -93,6 +103,7 @@ impl Server {
                 steward_service::audit::AuditKeys::generate().unwrap(),
             )
             .with_policy_settings(policy);
+        let service = configure(service);
         // The principals come from tokens, as in production; JWKS benches bring their own keys
         // and only need the tenant, so the tenant is created with a development token when the
         // server verifies HS256.
@@ -163,6 +174,11 @@ impl Server {
             url: self.url.clone(),
             token,
         }
+    }
+
+    /// The server's address with `path` (a REST route).
+    pub fn route(&self, path: &str) -> String {
+        format!("{}{path}", self.url.trim_end_matches("/graphql"))
     }
 
     pub fn backend(&self) -> &'static str {
