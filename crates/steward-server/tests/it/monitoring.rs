@@ -173,14 +173,15 @@ async fn two_servers_running_the_scheduler_never_evaluate_a_window_twice() {
     let a = d.serve_with(&fast);
     let b = d.serve_with(&fast);
     let (owner, officer) = d.tenant(&a).await;
-    // Windows of the last hour that close a few seconds from now, for 12 models: both
-    // schedulers see them due at the same moment.
+    // Windows of the last hour that close a few seconds after their model's batch arrives, for
+    // 12 models (the lateness is set per model, so a slow set-up cannot make a batch late): both
+    // schedulers see them come due.
     let end = last_hour() + chrono::Duration::hours(1);
-    let lateness = (Utc::now() - end).num_seconds() + 4;
     let at = (last_hour() + chrono::Duration::minutes(20)).to_rfc3339();
     let mut versions = Vec::new();
     for m in 0..12 {
         let p = if m % 2 == 0 { &a } else { &b };
+        let lateness = (Utc::now() - end).num_seconds() + 8;
         let version = monitored(p, &owner, &format!("m{m}"), lateness).await;
         let ack = send(&p.url, &owner, &version, &format!("k{m}"), &batch(&at)).await;
         assert_eq!(ack, Some(false));
