@@ -11,7 +11,8 @@
 //!   one-row batch in the same format), so the rest is reading and profiling;
 //! - closing and evaluating windows of 10,000 rows with no policy bound (the evaluation then
 //!   skips the policy) through `Service::run_scheduler_tick`: 50 models, one window each per
-//!   round, the tick's time divided by the windows it evaluated; also with 4 slices;
+//!   round, the tick's time divided by the windows it evaluated; the rows sent as one batch,
+//!   as one batch with 4 slices, and as 10 batches (10 parts to merge);
 //! - the encoded size of a window part (one batch's profile of one slice) and of a merged slice
 //!   profile, as stored;
 //! - 1,000 hourly models each with a baseline and an open window: the CPU of a scheduler pass
@@ -597,7 +598,9 @@ struct Evaluation {
     slice_bytes: Vec<usize>,
 }
 
-async fn evaluation(plan: &Plan, slices: &[&str]) -> Evaluation {
+/// `plan.eval_models` models with `slices`, each window filled by `batches` batches that add up to
+/// `plan.window_rows` rows (one part per batch and slice, merged at the evaluation).
+async fn evaluation(plan: &Plan, slices: &[&str], batches: usize) -> Evaluation {
     let (server, clock) = server().await;
     let b = server.client(&[Role::ModelOwner]);
     let baseline = Bytes::from(table(10_000, 1).csv());
@@ -605,7 +608,7 @@ async fn evaluation(plan: &Plan, slices: &[&str]) -> Evaluation {
     for i in 0..plan.eval_models {
         models.push(monitored(&server, &b, &format!("eval-{i}"), slices, baseline.clone()).await);
     }
-    let body = Format::Parquet.encode(&table(plan.window_rows, 4));
+    let body = Format::Parquet.encode(&table(plan.window_rows / batches, 4));
     let start: DateTime<Utc> = START.parse().unwrap();
     let (mut wall, mut cpu) = (Vec::new(), Vec::new());
     let (mut part_bytes, mut slice_bytes) = (Vec::new(), Vec::new());
@@ -614,14 +617,16 @@ async fn evaluation(plan: &Plan, slices: &[&str]) -> Evaluation {
         let hour = start + chrono::Duration::hours(round as i64);
         clock.set(hour + chrono::Duration::minutes(30));
         for m in &models {
-            upload(
-                &b,
-                &m.observations,
-                Format::Parquet.content_type(),
-                key(),
-                body.clone(),
-            )
-            .await;
+            for _ in 0..batches {
+                upload(
+                    &b,
+                    &m.observations,
+                    Format::Parquet.content_type(),
+                    key(),
+                    body.clone(),
+                )
+                .await;
+            }
         }
         let w = newest_window(&b, &models[0].version).await;
         let (parts, _) = server.db.profile_bytes(&server.owner, w).await.unwrap();
@@ -772,9 +777,10 @@ fn main() {
             Vec::new()
         };
         if plan.runs("evaluate") {
-            let plain = evaluation(&plan, &[]).await;
-            let sliced = evaluation(&plan, &["region"]).await;
-            report_evaluation(&plan, &plain, &sliced, parts);
+            let plain = evaluation(&plan, &[], 1).await;
+            let sliced = evaluation(&plan, &["region"], 1).await;
+            let batched = evaluation(&plan, &[], 10).await;
+            report_evaluation(&plan, &[&plain, &sliced, &batched], parts);
         }
         if plan.runs("idle") {
             idle_scheduler(&plan).await;
@@ -784,19 +790,19 @@ fn main() {
 
 /// Parts 2 and 3: closing windows, and the sizes of the profiles they stored (with the parts the
 /// ingestion runs left, when they ran).
-fn report_evaluation(
-    plan: &Plan,
-    plain: &Evaluation,
-    sliced: &Evaluation,
-    parts: Vec<(i64, usize)>,
-) {
+fn report_evaluation(plan: &Plan, runs: &[&Evaluation; 3], parts: Vec<(i64, usize)>) {
+    let [plain, sliced, batched] = *runs;
     println!(
-        "\n2. closing and evaluating windows of {} rows (one batch each), no policy bound, {} models x 1 window per tick, medians of {} ticks",
+        "\n2. closing and evaluating windows of {} rows, no policy bound, {} models x 1 window per tick, medians of {} ticks",
         thousands(plan.window_rows as f64),
         plan.eval_models,
         plan.rounds
     );
-    for (label, e) in [("no slices", &plain), ("4 slices (5 profiles)", &sliced)] {
+    for (label, e) in [
+        ("one batch, no slices", plain),
+        ("one batch, 4 slices", sliced),
+        ("10 batches, no slices", batched),
+    ] {
         println!(
             "   {label:<22} {:>7.2} ms per window wall, {:>7.2} ms CPU   ({} windows)   (goal < 10 ms)",
             e.ms_per_window, e.cpu_ms_per_window, e.windows
@@ -813,6 +819,11 @@ fn report_evaluation(
         "   window part, one {}-row batch, one of 4 slices: {}",
         thousands(plan.window_rows as f64),
         spread(sliced.part_bytes.clone())
+    );
+    println!(
+        "   window part, one {}-row batch, whole window:    {}",
+        thousands((plan.window_rows / 10) as f64),
+        spread(batched.part_bytes.clone())
     );
     let mut by_rows: std::collections::BTreeMap<i64, Vec<usize>> = Default::default();
     for (rows, bytes) in parts {
@@ -833,5 +844,9 @@ fn report_evaluation(
     println!(
         "   evaluated slice profiles, 4 slices + whole:   {}",
         spread(sliced.slice_bytes.clone())
+    );
+    println!(
+        "   evaluated slice profile, 10 parts merged:     {}",
+        spread(batched.slice_bytes.clone())
     );
 }
