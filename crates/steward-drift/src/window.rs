@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::binning::bin_index;
 use crate::error::DriftError;
+use crate::fastbin::BinLookup;
 use crate::profile::{
     CategoricalProfile, Column, ColumnData, FORMAT_VERSION, FeatureKind, FeatureProfile, Moments,
     NumericProfile, Profile, check_lengths, check_version, seed_for,
@@ -171,6 +172,14 @@ impl WindowProfile {
         Ok(())
     }
 
+    /// Keeps at most `capacity` sampled values per numeric feature (a smaller profile to store
+    /// once the window is evaluated; the sample stays uniform and mergeable).
+    pub fn shrink_samples(&mut self, capacity: usize) {
+        for n in self.features.iter_mut().filter_map(|f| f.numeric.as_mut()) {
+            n.sample.shrink(capacity);
+        }
+    }
+
     /// Merges another window of the same reference into this one.
     pub fn merge(&mut self, other: &WindowProfile) -> Result<(), DriftError> {
         check_version(other.format_version)?;
@@ -255,6 +264,9 @@ impl WindowProfile {
     }
 }
 
+/// Rows from which a batch's numeric bins are found through a [`BinLookup`].
+const LOOKUP_FROM_ROWS: usize = 1_024;
+
 fn observe_numeric(
     wf: &mut FeatureProfile,
     rf: &FeatureProfile,
@@ -265,6 +277,8 @@ fn observe_numeric(
         return Ok(());
     };
     let (lo, hi) = (r.moments.min, r.moments.max);
+    // The lookup table costs about as much as a few thousand binary searches to build.
+    let lookup = (values.len() >= LOOKUP_FROM_ROWS).then(|| BinLookup::new(&n.edges));
     for (row, v) in values.iter().enumerate() {
         let Some(x) = *v else {
             wf.missing += 1;
@@ -278,7 +292,11 @@ fn observe_numeric(
             });
         }
         wf.count += 1;
-        n.counts[bin_index(&n.edges, x)] += 1;
+        let bin = match &lookup {
+            Some(l) => l.index(x),
+            None => bin_index(&n.edges, x),
+        };
+        n.counts[bin] += 1;
         if x < lo {
             n.below_reference += 1;
         } else if x > hi {

@@ -7,8 +7,8 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use serde_json::json;
 use steward_domain::*;
 
+use crate::batches::{Owner, batch, ensure_window};
 use crate::entities::{observation_batches, window_kpis};
-use crate::windows::{Owner, batch, ensure_window};
 use crate::{Store, StoreError, StoreResult, WriteTx};
 
 impl Store {

@@ -9,8 +9,8 @@ use serde_json::json;
 use steward_domain::*;
 use uuid::Uuid;
 
+use crate::batches::batch;
 use crate::entities::observation_batches;
-use crate::windows::batch;
 use crate::{Store, StoreError, StoreResult, WriteTx};
 
 /// Rows of one multi-row insert: well under SQLite's bound on variables per statement.

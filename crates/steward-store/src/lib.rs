@@ -11,6 +11,7 @@
 
 mod audit;
 mod baselines;
+mod batches;
 mod codec;
 mod connect;
 mod datasets;
@@ -39,5 +40,6 @@ pub use policies::Activation;
 pub use steward_domain::TenantScope;
 pub use tx::WriteTx;
 pub use versions::IdempotencyKey;
+pub use windows::{MergePart, PartsRead};
 
 pub type StoreResult<T> = Result<T, StoreError>;

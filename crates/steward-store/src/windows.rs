@@ -1,30 +1,35 @@
-//! Observation batches, monitoring windows with their profile parts and evaluated slices, leases
-//! that keep one evaluator per window across replicas, and the hysteresis state per slice.
+//! Monitoring windows with their profile parts and evaluated slices, leases that keep one
+//! evaluator per window across replicas, and the hysteresis state per slice.
 //!
-//! A batch is written in one transaction with its idempotency record: a retried batch collides
-//! on `(tenant, version, kind, key)` and is counted once. A window row is created by the first
-//! batch that reaches it; batches add parts (one per slice); the evaluation merges the parts,
-//! stores the slices and marks the window evaluated, guarded by its lease, so two replicas never
-//! both evaluate it. Parts that land while an evaluation runs are counted as late rows.
+//! A window row is created by the first batch that reaches it (see `batches.rs`) and is locked by every batch that writes to it (the SQLite write lock,
+//! `FOR UPDATE` on PostgreSQL). A window holds one part per slice: each batch's profile is
+//! merged into it as the batch arrives (the caller's [`MergePart`] does the merging, so this
+//! crate never decodes a profile); a second part of a slice appears only when the profiles
+//! cannot merge (the active baseline changed mid-window). The evaluation stores the slices and
+//! marks the window evaluated, guarded by its lease, so two replicas never both evaluate it.
+//! Rows merged while an evaluation ran are counted as late rows.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
-};
-use serde_json::{Value, json};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use serde_json::Value;
 use steward_domain::*;
 use uuid::Uuid;
 
-use crate::entities::{
-    monitor_states, monitor_windows, observation_batches, window_parts, window_slices,
-};
+use crate::entities::{monitor_states, monitor_windows, window_parts, window_slices};
 use crate::{Store, StoreError, StoreResult, WriteTx};
 
-fn corrupt(what: &'static str, detail: impl ToString) -> StoreError {
+/// Merges a batch's encoded window profile (second argument) into a part stored earlier (first):
+/// the merged encoding, or `None` when the two cannot merge (profiled against different
+/// baselines); an error means a stored part cannot be read.
+pub type MergePart<'a> = &'a (dyn Fn(&[u8], &[u8]) -> Result<Option<Vec<u8>>, String> + Sync);
+
+/// Rows of each part (slice, first batch) an evaluation read.
+pub type PartsRead = HashMap<(String, ObservationBatchId), i64>;
+
+pub(crate) fn corrupt(what: &'static str, detail: impl ToString) -> StoreError {
     StoreError::Corrupt {
         what,
         detail: detail.to_string(),
@@ -66,204 +71,7 @@ fn slice(row: window_slices::Model) -> StoreResult<WindowSlice> {
     })
 }
 
-pub(crate) fn batch(row: observation_batches::Model) -> StoreResult<ObservationBatch> {
-    Ok(ObservationBatch {
-        id: ObservationBatchId::from_uuid(row.id),
-        model_version_id: ModelVersionId::from_uuid(row.model_version_id),
-        idempotency_key: row.idempotency_key,
-        payload_hash: row.payload_hash,
-        rows: row.rows,
-        late_rows: row.late_rows,
-        summary: serde_json::from_str(&row.summary).map_err(|e| corrupt("batch summary", e))?,
-        received_by: row.received_by,
-        received_at: row.received_at,
-    })
-}
-
-/// The window row for `(version, end)` in the caller's transaction, created when missing (as
-/// `status` with `evaluation`), locked against a concurrent evaluation on PostgreSQL (SQLite's
-/// write transaction already excludes one).
-/// Whose windows a batch writes: the tenant, the model and the version.
-#[derive(Clone, Copy)]
-pub(crate) struct Owner {
-    pub tenant: Uuid,
-    pub model: ModelId,
-    pub version: ModelVersionId,
-}
-
-pub(crate) async fn ensure_window(
-    tx: &WriteTx,
-    owner: Owner,
-    part: &WindowPart,
-    status: WindowStatus,
-    evaluation: Option<Value>,
-    now: DateTime<Utc>,
-) -> StoreResult<monitor_windows::Model> {
-    use monitor_windows::Column as C;
-    let Owner {
-        tenant,
-        model,
-        version,
-    } = owner;
-    monitor_windows::Entity::insert(monitor_windows::ActiveModel {
-        id: Set(WindowId::generate().as_uuid()),
-        tenant_id: Set(tenant),
-        model_id: Set(model.as_uuid()),
-        model_version_id: Set(version.as_uuid()),
-        window_start: Set(part.window_start),
-        window_end: Set(part.window_end),
-        closes_at: Set(part.closes_at),
-        status: Set(status.as_str().to_string()),
-        late_rows: Set(0),
-        lease_owner: Set(None),
-        lease_until: Set(None),
-        evaluated_at: Set((status == WindowStatus::Evaluated).then_some(now)),
-        evaluated_by: Set(None),
-        decision_record_id: Set(None),
-        evaluation: Set(evaluation.map(|v| v.to_string())),
-        created_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::columns([C::ModelVersionId, C::WindowEnd])
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(&tx.txn)
-    .await?;
-    let mut q = monitor_windows::Entity::find()
-        .filter(C::ModelVersionId.eq(version.as_uuid()))
-        .filter(C::WindowEnd.eq(part.window_end));
-    if tx.backend == DbBackend::Postgres {
-        q = q.lock_exclusive();
-    }
-    q.one(&tx.txn)
-        .await?
-        .filter(|w| w.tenant_id == tenant)
-        .ok_or(StoreError::NotFound("window"))
-}
-
 impl Store {
-    /// The batch accepted earlier under this idempotency key, if any.
-    pub async fn observation_batch(
-        &self,
-        scope: &TenantScope,
-        version: ModelVersionId,
-        kind: &str,
-        key: &str,
-    ) -> StoreResult<Option<ObservationBatch>> {
-        use observation_batches::Column as C;
-        observation_batches::Entity::find()
-            .filter(C::TenantId.eq(scope.tenant_id().as_uuid()))
-            .filter(C::ModelVersionId.eq(version.as_uuid()))
-            .filter(C::Kind.eq(kind))
-            .filter(C::IdempotencyKey.eq(key))
-            .one(&self.db)
-            .await?
-            .map(batch)
-            .transpose()
-    }
-
-    /// Records an accepted batch with its window parts and late rows, in the caller's
-    /// transaction. A reused idempotency key is a `Conflict` (the caller answers with the batch
-    /// stored first). Parts for a window evaluated meanwhile are counted as its late rows.
-    pub async fn insert_observation_batch(
-        &self,
-        tx: &WriteTx,
-        scope: &TenantScope,
-        new: &NewObservationBatch,
-        received_by: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<ObservationBatch> {
-        let tenant = scope.tenant_id().as_uuid();
-        let owner = Owner {
-            tenant,
-            model: new.model_id,
-            version: new.model_version_id,
-        };
-        let id = ObservationBatchId::generate();
-        let mut late_total: i64 = new.late.iter().map(|p| p.rows).sum();
-        let mut parts = Vec::with_capacity(new.parts.len());
-        let mut late_by_window: BTreeMap<Uuid, i64> = BTreeMap::new();
-        let mut windows: BTreeMap<DateTime<Utc>, monitor_windows::Model> = BTreeMap::new();
-        for part in &new.parts {
-            let w = match windows.get(&part.window_end) {
-                Some(w) => w.clone(),
-                None => {
-                    let w = ensure_window(tx, owner, part, WindowStatus::Open, None, now).await?;
-                    windows.insert(part.window_end, w.clone());
-                    w
-                }
-            };
-            if w.status == WindowStatus::Open.as_str() {
-                parts.push(window_parts::ActiveModel {
-                    tenant_id: Set(tenant),
-                    window_id: Set(w.id),
-                    batch_id: Set(id.as_uuid()),
-                    slice: Set(part.slice.clone()),
-                    rows: Set(part.rows),
-                    profile: Set(part.profile.clone()),
-                });
-            } else {
-                *late_by_window.entry(w.id).or_default() += part.rows;
-                late_total += part.rows;
-            }
-        }
-        for part in &new.late {
-            let note = json!({"rows": 0, "note": "closed before any row arrived"});
-            let w =
-                ensure_window(tx, owner, part, WindowStatus::Evaluated, Some(note), now).await?;
-            *late_by_window.entry(w.id).or_default() += part.rows;
-        }
-        let mut summary = new.summary.clone();
-        if let Value::Object(m) = &mut summary {
-            m.insert("lateRows".into(), json!(late_total));
-            m.insert("batchId".into(), json!(id.to_string()));
-        }
-        let row = observation_batches::ActiveModel {
-            id: Set(id.as_uuid()),
-            tenant_id: Set(tenant),
-            model_version_id: Set(new.model_version_id.as_uuid()),
-            kind: Set(new.kind.to_string()),
-            idempotency_key: Set(new.idempotency_key.clone()),
-            payload_hash: Set(new.payload_hash.clone()),
-            rows: Set(new.rows),
-            late_rows: Set(late_total),
-            summary: Set(summary.to_string()),
-            received_by: Set(received_by.to_string()),
-            received_at: Set(now),
-        }
-        .insert(&tx.txn)
-        .await
-        .map_err(|e| {
-            StoreError::unique(e, || {
-                "a batch with this Idempotency-Key was accepted already".to_string()
-            })
-        })?;
-        if !parts.is_empty() {
-            window_parts::Entity::insert_many(parts)
-                .exec_without_returning(&tx.txn)
-                .await?;
-        }
-        let open: BTreeMap<DateTime<Utc>, Uuid> = windows
-            .iter()
-            .filter(|(_, w)| w.status == WindowStatus::Open.as_str())
-            .map(|(end, w)| (*end, w.id))
-            .collect();
-        self.insert_predictions(tx, tenant, new.model_version_id, &new.predictions, &open)
-            .await?;
-        for (w, n) in late_by_window {
-            monitor_windows::Entity::update_many()
-                .col_expr(
-                    monitor_windows::Column::LateRows,
-                    Expr::col(monitor_windows::Column::LateRows).add(n),
-                )
-                .filter(monitor_windows::Column::Id.eq(w))
-                .exec(&tx.txn)
-                .await?;
-        }
-        batch(row)
-    }
-
     /// Windows of any tenant that are open and closed by `now` and not leased, oldest first:
     /// ids only, for the scheduler to act on with a scope of the window's tenant.
     pub async fn due_windows(
@@ -401,14 +209,14 @@ impl Store {
 
     /// Writes a window's evaluation in the caller's transaction: marks it evaluated (only while
     /// `outcome.lease_owner` holds it: a `Conflict` otherwise, so a window is never evaluated
-    /// twice), stores its slices and hysteresis states, and replaces the merged parts. Parts of
-    /// batches not in `merged` (they landed after the evaluation read the parts) become late rows.
+    /// twice), stores its slices and hysteresis states, and deletes the parts. Rows the parts
+    /// gained after the evaluation `read` them (batches merged meanwhile) become late rows.
     pub async fn complete_window(
         &self,
         tx: &WriteTx,
         scope: &TenantScope,
         outcome: &WindowOutcome,
-        merged: &HashSet<ObservationBatchId>,
+        read: &PartsRead,
     ) -> StoreResult<()> {
         use monitor_windows::Column as C;
         let tenant = scope.tenant_id().as_uuid();
@@ -433,13 +241,23 @@ impl Store {
                 "the window was evaluated by another evaluator, or its lease was lost".into(),
             ));
         }
+        // The update above locked the window, so no batch changes its parts from here on.
         let stragglers: i64 = window_parts::Entity::find()
+            .select_only()
+            .columns([
+                window_parts::Column::Slice,
+                window_parts::Column::BatchId,
+                window_parts::Column::Rows,
+            ])
             .filter(window_parts::Column::WindowId.eq(wid))
+            .into_tuple::<(String, Uuid, i64)>()
             .all(&tx.txn)
             .await?
             .into_iter()
-            .filter(|p| !merged.contains(&ObservationBatchId::from_uuid(p.batch_id)))
-            .map(|p| p.rows)
+            .map(|(slice, batch, rows)| {
+                let seen = read.get(&(slice, ObservationBatchId::from_uuid(batch)));
+                Ord::max(rows - seen.copied().unwrap_or(0), 0)
+            })
             .sum();
         if stragglers > 0 {
             monitor_windows::Entity::update_many()

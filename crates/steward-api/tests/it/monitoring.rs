@@ -914,3 +914,74 @@ async fn business_kpis_are_summed_per_window_and_slice_and_reach_the_policy() {
         "{input}"
     );
 }
+
+#[tokio::test]
+async fn batches_merge_into_one_part_per_slice_and_a_new_baseline_mid_window_stays_apart() {
+    let app = TestApp::new().await;
+    let m = monitored(&app, "acme", STATE_POLICY, &["region"]).await;
+    for (i, region) in ["EU", "US", "EU", "EU", "US"].iter().enumerate() {
+        let at = format!("2026-03-01T12:{:02}:00Z", 10 + i);
+        let body = rows(40 + i, 0.0, &["DE"], Some(region), Some(&at));
+        let (s, v) = send(&app, &m, body, None).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let w = app
+        .ok(
+            &m.owner,
+            "query($v: ID!) { windows(modelVersionId: $v) { id } }",
+            json!({"v": m.version}),
+        )
+        .await;
+    let window: steward_domain::WindowId = str_at(&w, &["windows", "0", "id"]).parse().unwrap();
+    let tenant = app.service.tenant_by_slug("acme").await.unwrap().unwrap();
+    let reader = steward_domain::Principal::system(
+        steward_domain::SystemActor::Scheduler,
+        "acme",
+        Some(tenant.id),
+    );
+    let (parts, _) = app.db.profile_bytes(&reader, window).await.unwrap();
+    let shape: Vec<(String, i64)> = parts.iter().map(|p| (p.0.clone(), p.1)).collect();
+    // Five batches, two slices: one part each, holding every row.
+    assert_eq!(shape, [("EU".into(), 40 + 42 + 43), ("US".into(), 41 + 44)]);
+
+    // A new baseline mid-window: its rows cannot merge with rows counted against the old one.
+    let (s, b) = app
+        .post(
+            &m.owner,
+            &format!("/v1/model-versions/{}/baselines", m.version),
+            "text/csv",
+            &[],
+            rows(500, 50.0, &["DE", "FR"], None, None),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let body = rows(30, 0.0, &["DE"], Some("EU"), Some("2026-03-01T12:30:00Z"));
+    let (s, v) = send(&app, &m, body, None).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (parts, _) = app.db.profile_bytes(&reader, window).await.unwrap();
+    let shape: Vec<(String, i64)> = parts.iter().map(|p| (p.0.clone(), p.1)).collect();
+    assert_eq!(shape.len(), 3, "{shape:?}");
+    assert!(shape.contains(&("EU".into(), 30)), "{shape:?}");
+
+    assert_eq!(tick(&app, "2026-03-01T13:06:00Z").await.evaluated, 1);
+    let v = app
+        .ok(
+            &m.owner,
+            "query($v: ID!) { windows(modelVersionId: $v) { evaluation slices { slice rows } } }",
+            json!({"v": m.version}),
+        )
+        .await;
+    let win = &v["windows"][0];
+    // The new baseline is active: its 30 rows are evaluated, the 210 of the old one reported.
+    assert_eq!(win["evaluation"]["rowsOfOtherBaselines"], 210, "{win}");
+    assert_eq!(
+        win["slices"],
+        json!([{"slice": "", "rows": 30}, {"slice": "EU", "rows": 30}])
+    );
+    let (parts, done) = app.db.profile_bytes(&reader, window).await.unwrap();
+    assert!(
+        parts.is_empty(),
+        "parts are deleted once evaluated: {parts:?}"
+    );
+    assert_eq!(done.len(), 2);
+}

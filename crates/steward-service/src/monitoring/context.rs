@@ -2,7 +2,7 @@
 //! drift reports against the baseline, the hysteresis state per slice, and the `on_window`
 //! context (as JSON, in the shape `steward_policy::WindowContext` reads).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use steward_domain::*;
@@ -17,22 +17,24 @@ use crate::{ServiceError, ServiceResult};
 /// The merged window: one profile per slice (the whole window under [`ALL_SLICE`]).
 pub(crate) struct Merged {
     pub slices: BTreeMap<String, WindowProfile>,
-    pub batches: HashSet<ObservationBatchId>,
+    /// Rows of each part as read (what the store counts late rows against).
+    pub read: steward_store::PartsRead,
     /// Rows profiled against another baseline than the active one (left out).
     pub foreign_rows: i64,
 }
 
-/// Merges the parts batches added to a window; parts of another baseline are left out.
+/// Merges a window's parts (one per slice, more where the baseline changed mid-window); parts
+/// of another baseline are left out.
 pub(crate) fn merge_parts(
     reference: &Profile,
     parts: Vec<(String, ObservationBatchId, i64, Vec<u8>)>,
 ) -> ServiceResult<Merged> {
     let fingerprint = reference.fingerprint();
     let mut slices: BTreeMap<String, WindowProfile> = BTreeMap::new();
-    let mut batches = HashSet::new();
+    let mut read = steward_store::PartsRead::new();
     let mut foreign_rows = 0;
     for (slice, batch, rows, bytes) in parts {
-        batches.insert(batch);
+        read.insert((slice.clone(), batch), rows);
         let part: WindowProfile = decode("window part", &bytes)?;
         if part.reference_fingerprint != fingerprint {
             foreign_rows += rows;
@@ -64,9 +66,21 @@ pub(crate) fn merge_parts(
     }
     Ok(Merged {
         slices,
-        batches,
+        read,
         foreign_rows,
     })
+}
+
+/// Merges a batch's encoded window profile into a stored part: `None` when they were profiled
+/// against different baselines (the store then keeps the batch's part apart).
+pub(crate) fn merge_encoded(stored: &[u8], batch: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let mut into: WindowProfile = rmp_serde::from_slice(stored).map_err(|e| e.to_string())?;
+    let part: WindowProfile = rmp_serde::from_slice(batch).map_err(|e| e.to_string())?;
+    if into.reference_fingerprint != part.reference_fingerprint {
+        return Ok(None);
+    }
+    into.merge(&part).map_err(|e| e.to_string())?;
+    super::encode(&into).map(Some).map_err(|e| e.to_string())
 }
 
 /// One slice's evaluation: its report and what the hysteresis made of it.

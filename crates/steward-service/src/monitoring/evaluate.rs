@@ -29,6 +29,10 @@ use crate::{Service, ServiceError, ServiceResult, Writes};
 /// Decisions shown to a policy as "recent".
 const RECENT_DECISIONS: u32 = 20;
 
+/// Sampled values per numeric feature kept in an evaluated window's stored profile (the
+/// evaluation itself used the full sample; charts and later merges need no more).
+const STORED_SAMPLE: usize = 256;
+
 /// What one window's evaluation did.
 #[derive(Clone, Debug)]
 pub struct EvaluatedWindow {
@@ -195,7 +199,7 @@ impl Service {
                 results: Vec::new(),
                 merged: Merged {
                     slices: BTreeMap::new(),
-                    batches: Default::default(),
+                    read: Default::default(),
                     foreign_rows: 0,
                 },
                 evaluation,
@@ -361,6 +365,10 @@ impl Service {
             None => None,
         };
         let rec_id = rec.as_ref().map(|r| r.id);
+        let mut merged = merged;
+        for p in merged.slices.values_mut() {
+            p.shrink_samples(STORED_SAMPLE);
+        }
         let mut slices = Vec::with_capacity(results.len());
         let mut states = Vec::with_capacity(results.len());
         for r in &results {
@@ -476,7 +484,7 @@ impl Service {
             decision_record_id: rec_id,
         };
         self.store
-            .complete_window(&m.tx, &m.scope, &outcome, &merged.batches)
+            .complete_window(&m.tx, &m.scope, &outcome, &merged.read)
             .await?;
         let composite = whole.map_or(0.0, |r| r.report.composite_score);
         let rows = whole.map_or(0, |r| r.rows);

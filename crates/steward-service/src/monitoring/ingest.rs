@@ -25,6 +25,7 @@ use steward_ingest::{DEFAULT_BATCH_ROWS, Format, Options, Source};
 use steward_policy::Schedule;
 
 use super::columns::{Values, invalid, non_finite, prediction_type, upload_schema};
+use super::context::merge_encoded;
 use super::{decode, encode, from_ts, to_ts};
 use crate::audit::Record;
 use crate::{Service, ServiceError, ServiceResult, Writes};
@@ -134,7 +135,7 @@ impl Service {
             .complete(a, async |m: Writes| {
                 let b = self
                     .store
-                    .insert_observation_batch(&m.tx, &m.scope, &new, &by, now)
+                    .insert_observation_batch(&m.tx, &m.scope, &new, &by, now, &merge_encoded)
                     .await?;
                 let payload = json!({"batchId": b.id.to_string(), "rows": b.rows,
                     "lateRows": b.late_rows, "idempotencyKey": b.idempotency_key,

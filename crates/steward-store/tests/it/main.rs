@@ -7,3 +7,4 @@ mod isolation;
 mod lineage;
 mod policies;
 mod registry;
+mod windows;
