@@ -111,6 +111,8 @@ pub struct MonitoringSettings {
     pub lease_seconds: i64,
     /// Most windows one pass evaluates.
     pub windows_per_tick: u64,
+    /// MiB of decoded baselines kept in memory (counted by their encoded size; 0: none).
+    pub baseline_cache_mb: usize,
 }
 
 impl Default for MonitoringSettings {
@@ -120,6 +122,7 @@ impl Default for MonitoringSettings {
             scheduler_interval_ms: 5_000,
             lease_seconds: d.lease_seconds,
             windows_per_tick: d.windows_per_tick,
+            baseline_cache_mb: d.baseline_cache_bytes >> 20,
         }
     }
 }
@@ -129,6 +132,7 @@ impl MonitoringSettings {
         steward_service::monitoring::MonitoringSettings {
             lease_seconds: self.lease_seconds,
             windows_per_tick: self.windows_per_tick,
+            baseline_cache_bytes: self.baseline_cache_mb.saturating_mul(1 << 20),
             ..Default::default()
         }
     }

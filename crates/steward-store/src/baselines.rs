@@ -357,24 +357,41 @@ impl Store {
             .collect())
     }
 
-    /// The version's active baseline with its encoded profile.
+    /// The version's active baseline, without its profile.
     pub async fn active_baseline(
         &self,
         scope: &TenantScope,
         version: ModelVersionId,
-    ) -> StoreResult<Option<(Baseline, Vec<u8>)>> {
+    ) -> StoreResult<Option<Baseline>> {
         let Some(active) = self.active_baseline_id(&self.db, scope, version).await? else {
             return Ok(None);
         };
-        let Some(mut row) = baselines::Entity::find_by_id(active)
+        let Some(row) = without_profile()
+            .filter(baselines::Column::Id.eq(active))
             .filter(baselines::Column::TenantId.eq(scope.tenant_id().as_uuid()))
+            .into_model::<BaselineHead>()
             .one(&self.db)
             .await?
         else {
             return Ok(None);
         };
-        let profile = std::mem::take(&mut row.profile);
-        let b = baseline(row, Some(active))?;
-        Ok(Some((b, profile)))
+        baseline(row.into(), Some(active)).map(Some)
+    }
+
+    /// A baseline's encoded profile.
+    pub async fn baseline_profile(
+        &self,
+        scope: &TenantScope,
+        id: BaselineId,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        use baselines::Column as C;
+        Ok(baselines::Entity::find()
+            .select_only()
+            .column(C::Profile)
+            .filter(C::Id.eq(id.as_uuid()))
+            .filter(C::TenantId.eq(scope.tenant_id().as_uuid()))
+            .into_tuple::<Vec<u8>>()
+            .one(&self.db)
+            .await?)
     }
 }

@@ -363,7 +363,23 @@ async fn bad_batches_are_refused_whole_naming_the_row_and_column() {
     let app = TestApp::new().await;
     let m = monitored(&app, "acme", STATE_POLICY, &[]).await;
     let good = "amount,country,prediction\n120,DE,0.5\n";
+    // A bad row deep in a large body (past the first record batches, which are profiled
+    // already when it is read) refuses the body whole just the same.
+    let big = format!("{good}{}", "120,DE,0.5\n".repeat(99_999));
+    assert!(big.len() > 1 << 20);
     let cases: Vec<(&str, String, StatusCode, &[&str])> = vec![
+        (
+            "a value of the wrong type in a large body",
+            format!("{big}abc,FR,0.5\n"),
+            StatusCode::BAD_REQUEST,
+            &["amount", "row 100001", "line 100002"],
+        ),
+        (
+            "NaN in a large body",
+            format!("{big}NaN,FR,0.5\n"),
+            StatusCode::BAD_REQUEST,
+            &["amount", "row 100001", "non-finite"],
+        ),
         (
             "a missing feature",
             "amount,prediction\n120,0.5\n".into(),

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use chrono::Duration;
 use serde_json::{Value, json};
 use steward_domain::*;
-use steward_drift::{DriftState, Profile, Transition};
+use steward_drift::{DriftState, Transition};
 use steward_policy as sp;
 use steward_store::Cause;
 
@@ -21,7 +21,6 @@ use super::context::{
     Merged, SliceResult, Surroundings, evaluate_slices, merge_parts, state_name, transition_name,
     window_context,
 };
-use super::decode;
 use crate::audit::Record;
 use crate::policy::EvaluatePolicy;
 use crate::{Service, ServiceError, ServiceResult, Writes};
@@ -191,7 +190,7 @@ impl Service {
             .await?
             .ok_or(ServiceError::NotFound("model version"))?;
         let config = self.store.monitor_config(scope, window.model_id).await?;
-        let Some((baseline, bytes)) = self.store.active_baseline(scope, version.id).await? else {
+        let Some(baseline) = self.store.active_baseline(scope, version.id).await? else {
             // Nothing to compare with: the window is closed with the reason, not retried forever.
             let evaluation = json!({"error": "the model version has no active baseline"});
             return Ok(Work {
@@ -208,8 +207,7 @@ impl Service {
                 auto_resolve: false,
             });
         };
-        let reference: Profile = decode("baseline profile", &bytes)?;
-        let slice_parts = self.store.baseline_slices(scope, baseline.id).await?;
+        let refs = self.references(scope, baseline.id).await?;
         let parts = self.store.window_parts(scope, window.id).await?;
         let states: BTreeMap<String, Value> = self
             .store
@@ -219,17 +217,9 @@ impl Service {
             .collect();
         let hysteresis = config.hysteresis;
         let (merged, results) = tokio::task::spawn_blocking(move || {
-            let mut slice_references = BTreeMap::new();
-            for (name, bytes) in slice_parts {
-                let w: steward_drift::WindowProfile = decode("baseline slice", &bytes)?;
-                let profile = w
-                    .as_reference(&reference)
-                    .map_err(|e| ServiceError::Internal(format!("baseline slice {name}: {e}")))?;
-                slice_references.insert(name, profile);
-            }
-            let merged = merge_parts(&reference, parts)?;
+            let merged = merge_parts(&refs.whole, parts)?;
             let results =
-                evaluate_slices(&reference, &slice_references, &merged, &states, &hysteresis)?;
+                evaluate_slices(&refs.whole, &refs.slices, &merged, &states, &hysteresis)?;
             Ok::<_, ServiceError>((merged, results))
         })
         .await

@@ -10,7 +10,7 @@
 //! bounded sample).
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use steward_domain::registry::Feature;
 use steward_domain::*;
-use steward_drift::{Column, FeatureRole, Profile, WindowProfile};
+use steward_drift::{Column, FeatureRole, WindowProfile};
 use steward_ingest::arrow::array::{Array, AsArray};
 use steward_ingest::arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
 use steward_ingest::{DEFAULT_BATCH_ROWS, Format, Options, Source};
@@ -26,7 +26,8 @@ use steward_policy::Schedule;
 
 use super::columns::{Values, invalid, non_finite, prediction_type, upload_schema};
 use super::context::merge_encoded;
-use super::{decode, encode, from_ts, to_ts};
+use super::references::References;
+use super::{encode, from_ts, to_ts};
 use crate::audit::Record;
 use crate::{Service, ServiceError, ServiceResult, Writes};
 
@@ -181,7 +182,7 @@ impl Service {
             }
             guard.key = Some(k);
         }
-        let (baseline, bytes) = self
+        let baseline = self
             .store
             .active_baseline(scope, version.id)
             .await?
@@ -191,13 +192,13 @@ impl Service {
                     version.version, version.id
                 ))
             })?;
-        let reference: Profile = decode("baseline profile", &bytes)?;
+        let refs = self.references(scope, baseline.id).await?;
         let config = self.store.monitor_config(scope, model.id).await?;
         let schedule = self.schedule_for(scope, &model).await?;
         let now = self.now();
         let plan = Plan {
             features: version.input_schema.clone(),
-            reference,
+            refs,
             slice_columns: config.slice_columns,
             schedule,
             lateness: Duration::seconds(config.lateness_seconds),
@@ -289,7 +290,8 @@ enum Prepared {
 /// Everything profiling a batch needs, owned, for the blocking pool.
 struct Plan {
     features: Vec<Feature>,
-    reference: Profile,
+    /// The active baseline (its `whole` profile is what batches are counted against).
+    refs: Arc<References>,
     slice_columns: Vec<String>,
     schedule: Schedule,
     lateness: Duration,
@@ -335,7 +337,8 @@ impl Plan {
 
     fn profile(self, body: Bytes, format: Option<Format>) -> ServiceResult<Profiled> {
         let prediction = self
-            .reference
+            .refs
+            .whole
             .features
             .iter()
             .find(|f| f.role == FeatureRole::Prediction)
@@ -354,7 +357,8 @@ impl Plan {
             extra.push((c.as_str(), DataType::Utf8));
         }
         let wanted: Vec<&str> = self
-            .reference
+            .refs
+            .whole
             .features
             .iter()
             .map(|f| f.name.as_str())
@@ -434,8 +438,8 @@ impl Plan {
         kept: &mut Vec<NewPrediction>,
     ) -> ServiceResult<()> {
         let column = |name: &str| batch.column_by_name(name);
-        let mut values = Vec::with_capacity(self.reference.features.len());
-        for f in &self.reference.features {
+        let mut values = Vec::with_capacity(self.refs.whole.features.len());
+        for f in &self.refs.whole.features {
             let array = column(&f.name).ok_or_else(|| invalid(source.missing_column(&f.name)))?;
             let v = Values::of(array)?;
             if let Some((row, x)) = v.first_non_finite() {
@@ -453,7 +457,8 @@ impl Plan {
         // Rows with a prediction id keep their prediction for the labels to come.
         let ids = column(PREDICTION_ID_COLUMN).map(|a| a.as_string::<i32>());
         let prediction = self
-            .reference
+            .refs
+            .whole
             .features
             .iter()
             .position(|f| f.role == FeatureRole::Prediction)
@@ -533,7 +538,7 @@ impl Plan {
             let slot = t.slices.entry(slice).or_insert_with(|| {
                 (
                     0,
-                    (!late).then(|| WindowProfile::empty(&self.reference, salt)),
+                    (!late).then(|| WindowProfile::empty(&self.refs.whole, salt)),
                 )
             });
             slot.0 += rows.len() as i64;
@@ -542,7 +547,8 @@ impl Plan {
             };
             let gathered: Vec<Values<'_>>;
             let cols: Vec<Column<'_>> = if whole {
-                self.reference
+                self.refs
+                    .whole
                     .features
                     .iter()
                     .zip(&values)
@@ -550,7 +556,8 @@ impl Plan {
                     .collect()
             } else {
                 gathered = values.iter().map(|v| v.gather(&rows)).collect();
-                self.reference
+                self.refs
+                    .whole
                     .features
                     .iter()
                     .zip(&gathered)
@@ -558,7 +565,7 @@ impl Plan {
                     .collect()
             };
             profile
-                .observe(&self.reference, &cols)
+                .observe(&self.refs.whole, &cols)
                 .map_err(|e| ServiceError::Invalid(format!("batch: {e}")))?;
         }
         Ok(())

@@ -20,7 +20,6 @@ use steward_ingest::arrow::datatypes::{DataType, Field, Float64Type, Schema};
 use steward_ingest::{DEFAULT_BATCH_ROWS, Format, Options, Source};
 
 use super::columns::invalid;
-use super::decode;
 use crate::audit::Record;
 use crate::{Service, ServiceError, ServiceResult, Writes, scope_for};
 
@@ -216,9 +215,9 @@ impl Service {
         }
         // Labels are numbers when the baseline's prediction is a score.
         let numeric = match self.store.active_baseline(scope, version.id).await? {
-            Some((_, bytes)) => {
-                let reference: steward_drift::Profile = decode("baseline profile", &bytes)?;
-                reference
+            Some(baseline) => {
+                let refs = self.references(scope, baseline.id).await?;
+                refs.whole
                     .features
                     .iter()
                     .find(|f| f.role == FeatureRole::Prediction)

@@ -16,6 +16,7 @@ mod ingest;
 mod kpis;
 mod labels;
 mod read;
+mod references;
 
 use std::sync::{Arc, Mutex};
 
@@ -99,6 +100,8 @@ pub struct MonitoringSettings {
     pub windows_per_tick: u64,
     /// Who this process is in leases (unique per process).
     pub instance: String,
+    /// Encoded bytes of decoded baselines kept in memory (0: none).
+    pub baseline_cache_bytes: usize,
 }
 
 impl Default for MonitoringSettings {
@@ -107,6 +110,7 @@ impl Default for MonitoringSettings {
             lease_seconds: 120,
             windows_per_tick: 100,
             instance: format!("steward-{}", uuid::Uuid::now_v7()),
+            baseline_cache_bytes: 256 << 20,
         }
     }
 }
@@ -117,12 +121,14 @@ pub(crate) struct Monitoring {
     pub clock: Arc<dyn Clock>,
     pub settings: MonitoringSettings,
     pub in_flight: Mutex<std::collections::HashSet<(ModelId, String)>>,
+    pub references: references::ReferenceCache,
 }
 
 impl Monitoring {
     pub fn new(clock: Arc<dyn Clock>, settings: MonitoringSettings) -> Self {
         Self {
             clock,
+            references: references::ReferenceCache::new(settings.baseline_cache_bytes),
             settings,
             in_flight: Mutex::new(Default::default()),
         }
