@@ -1001,3 +1001,52 @@ async fn batches_merge_into_one_part_per_slice_and_a_new_baseline_mid_window_sta
     );
     assert_eq!(done.len(), 2);
 }
+
+#[tokio::test]
+async fn rows_that_arrive_after_the_window_closed_are_a_finding_of_its_evaluation() {
+    let app = TestApp::new().await;
+    let m = monitored(&app, "acme", STATE_POLICY, &[]).await;
+    let at = Some("2026-03-01T12:20:00Z");
+    let (s, v) = send(&app, &m, rows(45, 0.0, &["DE"], None, at), None).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // Closed at 13:05; five rows of it come at 13:05:30, before the scheduler's pass.
+    app.clock.set("2026-03-01T13:05:30Z".parse().unwrap());
+    let (s, v) = send(&app, &m, rows(5, 0.0, &["DE"], None, at), None).await;
+    assert_eq!(
+        (s, v["lateRows"].as_i64()),
+        (StatusCode::CREATED, Some(5)),
+        "{v}"
+    );
+    assert_eq!(tick(&app, "2026-03-01T13:06:00Z").await.evaluated, 1);
+    let w = app
+        .ok(
+            &m.owner,
+            "query($v: ID!) { windows(modelVersionId: $v) { lateRows evaluation decisionRecordId } }",
+            json!({"v": m.version}),
+        )
+        .await;
+    let win = &w["windows"][0];
+    assert_eq!(win["lateRows"], 5);
+    assert_eq!(win["evaluation"]["lateRowsAtEvaluation"], 5, "{win}");
+    let finding = &win["evaluation"]["findings"][0];
+    assert_eq!(finding["kind"], "late_rows", "{win}");
+    assert!(
+        (finding["value"].as_f64().unwrap() - 0.1).abs() < 1e-9,
+        "{finding}"
+    );
+    // The policy saw it in ctx.quality.
+    let record = app
+        .ok(
+            &m.owner,
+            "query($id: ID!) { decisionRecord(id: $id) { input } }",
+            json!({"id": win["decisionRecordId"]}),
+        )
+        .await;
+    let quality = &record["decisionRecord"]["input"]["quality"];
+    assert!(
+        quality
+            .as_array()
+            .is_some_and(|q| q.iter().any(|f| f["kind"] == "late_rows")),
+        "{record}"
+    );
+}

@@ -209,6 +209,17 @@ fn finding_json(f: &Finding) -> Option<Value> {
     Some(json!({"feature": feature, "kind": kind, "severity": severity, "value": finite(value)}))
 }
 
+/// Rows that arrived for the window after it closed and before it was evaluated (counted, not
+/// profiled): a finding whose value is their share of the window's rows, so a policy can tell a
+/// late pipeline from a quiet hour.
+pub(crate) fn late_rows_finding(window: &Window, profiled: u64) -> Option<Value> {
+    (window.late_rows > 0).then(|| {
+        let late = window.late_rows as f64;
+        let share = late / (late + profiled as f64);
+        json!({"feature": "", "kind": "late_rows", "severity": "warning", "value": finite(share)})
+    })
+}
+
 /// What the policy reads besides the drift: the window, the baseline, the model's open
 /// incidents and its recent decisions.
 pub(crate) struct Surroundings<'a> {
@@ -258,6 +269,8 @@ pub(crate) fn window_context(results: &[SliceResult], around: Surroundings<'_>) 
         ),
         None => (Vec::new(), None, 0.0, "stable", Vec::new()),
     };
+    let mut quality = quality;
+    quality.extend(late_rows_finding(around.window, rows));
     let slices: Vec<Value> = results
         .iter()
         .filter(|r| r.name != ALL_SLICE)

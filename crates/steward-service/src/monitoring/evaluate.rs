@@ -262,6 +262,14 @@ impl Service {
             .map_err(|e| ServiceError::Internal(format!("decisions of the record: {e}")))?
             .unwrap_or_default();
         let mut evaluation = summary(&results, &merged, &baseline, record.as_ref(), note);
+        let whole_rows = results
+            .iter()
+            .find(|r| r.name == ALL_SLICE)
+            .map_or(0, |r| r.rows);
+        if let Some(late) = super::context::late_rows_finding(&window, whole_rows) {
+            evaluation["findings"] = json!([late]);
+            evaluation["lateRowsAtEvaluation"] = json!(window.late_rows);
+        }
         evaluation["performance"] = json!(
             performance
                 .iter()
