@@ -171,6 +171,12 @@ async fn send(
     .await
 }
 
+/// The version's windows (newest first), each with `fields`.
+async fn windows(app: &TestApp, m: &Monitored, fields: &str) -> Value {
+    let query = format!("query($v: ID!) {{ windows(modelVersionId: $v) {{ {fields} }} }}");
+    app.ok(&m.owner, &query, json!({"v": m.version})).await["windows"].clone()
+}
+
 /// Moves the clock to `at` and runs one scheduler pass.
 async fn tick(app: &TestApp, at: &str) -> steward_service::monitoring::SchedulerTick {
     app.clock.set(at.parse().unwrap());
@@ -345,17 +351,8 @@ async fn a_retried_batch_counts_once_and_a_reused_key_is_refused() {
     assert_eq!(s, StatusCode::CREATED, "a new key is a new batch: {v}");
     app.clock.set("2026-03-01T13:10:00Z".parse().unwrap());
     app.service.run_scheduler_tick().await.unwrap();
-    let w = app
-        .ok(
-            &m.owner,
-            "query($v: ID!) { windows(modelVersionId: $v) { slices { rows } } }",
-            json!({"v": m.version}),
-        )
-        .await;
-    assert_eq!(
-        w["windows"][0]["slices"][0]["rows"], 200,
-        "batch-1 once, batch-2 once"
-    );
+    let w = windows(&app, &m, "slices { rows }").await;
+    assert_eq!(w[0]["slices"][0]["rows"], 200, "batch-1 once, batch-2 once");
 }
 
 #[tokio::test]
@@ -463,14 +460,8 @@ async fn bad_batches_are_refused_whole_naming_the_row_and_column() {
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     // Nothing of the refused batches was counted: no window exists yet.
-    let w = app
-        .ok(
-            &m.owner,
-            "query($v: ID!) { windows(modelVersionId: $v) { id } }",
-            json!({"v": m.version}),
-        )
-        .await;
-    assert_eq!(w["windows"], json!([]));
+    let w = windows(&app, &m, "id").await;
+    assert_eq!(w, json!([]));
     // A viewer may read but not send.
     let viewer = app.token("acme", &[Role::Viewer]);
     let (s, v) = app
@@ -551,15 +542,9 @@ async fn rows_for_a_closed_window_are_counted_as_late() {
     let (s, v) = send(&app, &m, body, None).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["lateRows"], 10, "{v}");
-    let w = app
-        .ok(
-            &m.owner,
-            "query($v: ID!) { windows(modelVersionId: $v) { start lateRows status } }",
-            json!({"v": m.version}),
-        )
-        .await;
+    let w = windows(&app, &m, "start lateRows status").await;
     assert_eq!(
-        w["windows"],
+        w,
         json!([
             {"start": "2026-03-01T12:00:00+00:00", "lateRows": 7, "status": "EVALUATED"},
             {"start": "2026-03-01T10:00:00+00:00", "lateRows": 3, "status": "EVALUATED"},
@@ -941,14 +926,8 @@ async fn batches_merge_into_one_part_per_slice_and_a_new_baseline_mid_window_sta
         let (s, v) = send(&app, &m, body, None).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
     }
-    let w = app
-        .ok(
-            &m.owner,
-            "query($v: ID!) { windows(modelVersionId: $v) { id } }",
-            json!({"v": m.version}),
-        )
-        .await;
-    let window: steward_domain::WindowId = str_at(&w, &["windows", "0", "id"]).parse().unwrap();
+    let w = windows(&app, &m, "id").await;
+    let window: steward_domain::WindowId = str_at(&w, &["0", "id"]).parse().unwrap();
     let tenant = app.service.tenant_by_slug("acme").await.unwrap().unwrap();
     let reader = steward_domain::Principal::system(
         steward_domain::SystemActor::Scheduler,
@@ -980,14 +959,8 @@ async fn batches_merge_into_one_part_per_slice_and_a_new_baseline_mid_window_sta
     assert!(shape.contains(&("EU".into(), 30)), "{shape:?}");
 
     assert_eq!(tick(&app, "2026-03-01T13:06:00Z").await.evaluated, 1);
-    let v = app
-        .ok(
-            &m.owner,
-            "query($v: ID!) { windows(modelVersionId: $v) { evaluation slices { slice rows } } }",
-            json!({"v": m.version}),
-        )
-        .await;
-    let win = &v["windows"][0];
+    let v = windows(&app, &m, "evaluation slices { slice rows }").await;
+    let win = &v[0];
     // The new baseline is active: its 30 rows are evaluated, the 210 of the old one reported.
     assert_eq!(win["evaluation"]["rowsOfOtherBaselines"], 210, "{win}");
     assert_eq!(
@@ -1018,14 +991,8 @@ async fn rows_that_arrive_after_the_window_closed_are_a_finding_of_its_evaluatio
         "{v}"
     );
     assert_eq!(tick(&app, "2026-03-01T13:06:00Z").await.evaluated, 1);
-    let w = app
-        .ok(
-            &m.owner,
-            "query($v: ID!) { windows(modelVersionId: $v) { lateRows evaluation decisionRecordId } }",
-            json!({"v": m.version}),
-        )
-        .await;
-    let win = &w["windows"][0];
+    let w = windows(&app, &m, "lateRows evaluation decisionRecordId").await;
+    let win = &w[0];
     assert_eq!(win["lateRows"], 5);
     assert_eq!(win["evaluation"]["lateRowsAtEvaluation"], 5, "{win}");
     let finding = &win["evaluation"]["findings"][0];
