@@ -15,6 +15,7 @@
 mod batches;
 mod binary;
 mod error;
+mod flatjson;
 mod format;
 mod sagemaker;
 mod source;

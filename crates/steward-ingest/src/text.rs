@@ -1,6 +1,7 @@
 //! The text formats through arrow's readers: CSV (schema inferred over every record, or the
 //! given one matched to the header by name) and JSON lines (decoded a batch of lines at a time,
-//! so a failing batch is decoded again line by line to name the row that broke it).
+//! flat rows by `flatjson`, anything else by arrow-json; a failing batch is decoded again line
+//! by line to name the row that broke it).
 
 use std::io::{BufRead, Cursor};
 use std::sync::Arc;
@@ -380,6 +381,10 @@ impl JsonLines {
         if starts.is_empty() {
             self.done = true;
             return None;
+        }
+        if let Some(batch) = crate::flatjson::decode(&self.schema, &buf, &starts) {
+            self.row += batch.num_rows() as u64;
+            return Some(Ok(batch));
         }
         let decoded = self.decoder().and_then(|mut d| {
             let used = d.decode(&buf).map_err(|e| self.decode_error(e))?;
