@@ -95,6 +95,54 @@ pub(crate) async fn ensure_window(
         .ok_or(StoreError::NotFound("window"))
 }
 
+/// The record an accepted upload of any kind (observations, labels, KPIs) leaves.
+pub(crate) struct BatchRow<'a> {
+    pub id: ObservationBatchId,
+    pub tenant: Uuid,
+    pub version: ModelVersionId,
+    pub kind: &'a str,
+    pub idempotency_key: &'a Option<String>,
+    pub payload_hash: &'a str,
+    pub rows: i64,
+    pub late_rows: i64,
+    pub summary: &'a Value,
+    pub received_by: &'a str,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Inserts an upload's record in the caller's transaction; a reused idempotency key is a
+/// `Conflict` (its unique index is the guard, so two concurrent retries cannot both count).
+pub(crate) async fn insert_batch_row(
+    tx: &WriteTx,
+    b: BatchRow<'_>,
+) -> StoreResult<observation_batches::Model> {
+    let what = match b.kind {
+        "kpis" => "a KPI batch",
+        "labels" => "a label batch",
+        _ => "a batch",
+    };
+    observation_batches::ActiveModel {
+        id: Set(b.id.as_uuid()),
+        tenant_id: Set(b.tenant),
+        model_version_id: Set(b.version.as_uuid()),
+        kind: Set(b.kind.to_string()),
+        idempotency_key: Set(b.idempotency_key.clone()),
+        payload_hash: Set(b.payload_hash.to_string()),
+        rows: Set(b.rows),
+        late_rows: Set(b.late_rows),
+        summary: Set(b.summary.to_string()),
+        received_by: Set(b.received_by.to_string()),
+        received_at: Set(b.received_at),
+    }
+    .insert(&tx.txn)
+    .await
+    .map_err(|e| {
+        StoreError::unique(e, || {
+            format!("{what} with this Idempotency-Key was accepted already")
+        })
+    })
+}
+
 /// Adds a batch's part to window `w` (locked by the caller's transaction): merged into the
 /// slice's part when one can take it, a new part otherwise.
 async fn add_part(
@@ -211,26 +259,23 @@ impl Store {
             m.insert("lateRows".into(), json!(late_total));
             m.insert("batchId".into(), json!(id.to_string()));
         }
-        let row = observation_batches::ActiveModel {
-            id: Set(id.as_uuid()),
-            tenant_id: Set(tenant),
-            model_version_id: Set(new.model_version_id.as_uuid()),
-            kind: Set(new.kind.to_string()),
-            idempotency_key: Set(new.idempotency_key.clone()),
-            payload_hash: Set(new.payload_hash.clone()),
-            rows: Set(new.rows),
-            late_rows: Set(late_total),
-            summary: Set(summary.to_string()),
-            received_by: Set(received_by.to_string()),
-            received_at: Set(now),
-        }
-        .insert(&tx.txn)
-        .await
-        .map_err(|e| {
-            StoreError::unique(e, || {
-                "a batch with this Idempotency-Key was accepted already".to_string()
-            })
-        })?;
+        let row = insert_batch_row(
+            tx,
+            BatchRow {
+                id,
+                tenant,
+                version: new.model_version_id,
+                kind: new.kind,
+                idempotency_key: &new.idempotency_key,
+                payload_hash: &new.payload_hash,
+                rows: new.rows,
+                late_rows: late_total,
+                summary: &summary,
+                received_by,
+                received_at: now,
+            },
+        )
+        .await?;
         for (w, part) in parts {
             add_part(tx, tenant, w, id, part, merge).await?;
         }

@@ -3,13 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 use steward_domain::*;
 
-use crate::batches::{Owner, batch, ensure_window};
-use crate::entities::{observation_batches, window_kpis};
-use crate::{Store, StoreError, StoreResult, WriteTx};
+use crate::batches::{BatchRow, Owner, batch, ensure_window, insert_batch_row};
+use crate::entities::window_kpis;
+use crate::{Store, StoreResult, WriteTx};
 
 impl Store {
     /// Adds an upload's KPI sums to their windows (created when missing; a window that closed
@@ -61,26 +61,23 @@ impl Store {
             new.sums.iter().map(|(p, ..)| p.window_end).collect();
         let summary = json!({"batchId": id.to_string(), "rows": new.rows,
             "windows": windows.len(), "sums": new.sums.len()});
-        let row = observation_batches::ActiveModel {
-            id: Set(id.as_uuid()),
-            tenant_id: Set(tenant),
-            model_version_id: Set(new.model_version_id.as_uuid()),
-            kind: Set("kpis".to_string()),
-            idempotency_key: Set(new.idempotency_key.clone()),
-            payload_hash: Set(new.payload_hash.clone()),
-            rows: Set(new.rows),
-            late_rows: Set(0),
-            summary: Set(summary.to_string()),
-            received_by: Set(received_by.to_string()),
-            received_at: Set(now),
-        }
-        .insert(&tx.txn)
-        .await
-        .map_err(|e| {
-            StoreError::unique(e, || {
-                "a KPI batch with this Idempotency-Key was accepted already".to_string()
-            })
-        })?;
+        let row = insert_batch_row(
+            tx,
+            BatchRow {
+                id,
+                tenant,
+                version: new.model_version_id,
+                kind: "kpis",
+                idempotency_key: &new.idempotency_key,
+                payload_hash: &new.payload_hash,
+                rows: new.rows,
+                late_rows: 0,
+                summary: &summary,
+                received_by,
+                received_at: now,
+            },
+        )
+        .await?;
         batch(row)
     }
 

@@ -4,14 +4,13 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use steward_domain::*;
 use uuid::Uuid;
 
-use crate::batches::batch;
-use crate::entities::observation_batches;
-use crate::{Store, StoreError, StoreResult, WriteTx};
+use crate::batches::{BatchRow, batch, insert_batch_row};
+use crate::{Store, StoreResult, WriteTx};
 
 /// Rows of one multi-row insert: well under SQLite's bound on variables per statement.
 const INSERT_CHUNK: usize = 500;
@@ -117,26 +116,23 @@ impl Store {
         let summary = json!({"batchId": id.to_string(), "labels": total, "matched": matched,
             "unmatched": total - matched - repeated, "alreadyLabelled": repeated,
             "labelDelaySeconds": {"median": median, "max": delays.last()}});
-        let row = observation_batches::ActiveModel {
-            id: Set(id.as_uuid()),
-            tenant_id: Set(tenant),
-            model_version_id: Set(version),
-            kind: Set("labels".to_string()),
-            idempotency_key: Set(new.idempotency_key.clone()),
-            payload_hash: Set(new.payload_hash.clone()),
-            rows: Set(total),
-            late_rows: Set(0),
-            summary: Set(summary.to_string()),
-            received_by: Set(received_by.to_string()),
-            received_at: Set(now),
-        }
-        .insert(&tx.txn)
-        .await
-        .map_err(|e| {
-            StoreError::unique(e, || {
-                "a label batch with this Idempotency-Key was accepted already".to_string()
-            })
-        })?;
+        let row = insert_batch_row(
+            tx,
+            BatchRow {
+                id,
+                tenant,
+                version: new.model_version_id,
+                kind: "labels",
+                idempotency_key: &new.idempotency_key,
+                payload_hash: &new.payload_hash,
+                rows: total,
+                late_rows: 0,
+                summary: &summary,
+                received_by,
+                received_at: now,
+            },
+        )
+        .await?;
         batch(row)
     }
 
