@@ -10,6 +10,7 @@
 //! result or the error with its row and line exactly as before. serde_json parses floats
 //! exactly (the workspace enables `float_roundtrip`), as arrow-json does.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -18,7 +19,7 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 enum Column {
     Float(Float64Builder),
@@ -30,12 +31,13 @@ enum Column {
 }
 
 impl Column {
-    fn for_type(t: &DataType) -> Column {
+    /// A builder for `rows` values of type `t`, allocated once.
+    fn for_type(t: &DataType, rows: usize) -> Column {
         match t {
-            DataType::Float64 => Column::Float(Float64Builder::new()),
-            DataType::Int64 => Column::Int(Int64Builder::new()),
-            DataType::Utf8 => Column::Text(StringBuilder::new()),
-            DataType::Boolean => Column::Bool(BooleanBuilder::new()),
+            DataType::Float64 => Column::Float(Float64Builder::with_capacity(rows)),
+            DataType::Int64 => Column::Int(Int64Builder::with_capacity(rows)),
+            DataType::Utf8 => Column::Text(StringBuilder::with_capacity(rows, rows * 8)),
+            DataType::Boolean => Column::Bool(BooleanBuilder::with_capacity(rows)),
             _ => Column::Nulls(0),
         }
     }
@@ -77,7 +79,7 @@ pub(crate) fn decode(
     let mut columns: Vec<Column> = schema
         .fields()
         .iter()
-        .map(|f| Column::for_type(f.data_type()))
+        .map(|f| Column::for_type(f.data_type(), starts.len()))
         .collect();
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     let mut seen = vec![0u64; columns.len()];
@@ -136,13 +138,22 @@ impl<'de> Visitor<'de> for &mut Row<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            let guess = self.names.get(self.next).filter(|n| **n == key.as_ref());
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            let guess = self
+                .names
+                .get(self.next)
+                .filter(|n| n.as_bytes() == key.as_ref());
             let found = match guess {
                 Some(_) => Some(self.next),
-                None => self.index.get(key.as_ref()).copied(),
+                None => std::str::from_utf8(&key)
+                    .ok()
+                    .and_then(|k| self.index.get(k).copied()),
             };
             let Some(i) = found else {
+                if std::str::from_utf8(&key).is_err() {
+                    // arrow-json refuses text that is not UTF-8.
+                    return Err(serde::de::Error::custom("not UTF-8"));
+                }
                 map.next_value::<IgnoredAny>()?;
                 continue;
             };
@@ -155,6 +166,42 @@ impl<'de> Visitor<'de> for &mut Row<'_, '_> {
             map.next_value_seed(Cell(&mut self.columns[i]))?;
         }
         Ok(())
+    }
+}
+
+/// A key's bytes, escapes resolved but not yet checked as UTF-8: a key that is a column's name
+/// is UTF-8 by being equal to it, so only other keys are checked.
+struct Key<'de>(Cow<'de, [u8]>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_bytes(KeyBytes)
+    }
+}
+
+struct KeyBytes;
+
+impl<'de> Visitor<'de> for KeyBytes {
+    type Value = Key<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_borrowed_bytes<E: serde::de::Error>(self, v: &'de [u8]) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Borrowed(v)))
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Owned(v.to_vec())))
+    }
+
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Borrowed(v.as_bytes())))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Owned(v.as_bytes().to_vec())))
     }
 }
 
@@ -340,6 +387,19 @@ mod tests {
             let (buf, starts) = lines(&format!("{{\"x\": 1}}\n{text}"));
             assert!(decode(&schema, &buf, &starts).is_none(), "{what}");
         }
+    }
+
+    #[test]
+    fn a_key_that_is_not_utf8_is_left_to_arrow_json_which_refuses_it() {
+        let schema = schema();
+        let buf = b"{\"x\": 1}\n{\"\xff\": 1}\n".to_vec();
+        let starts = vec![(0, 1), (9, 2)];
+        assert!(decode(&schema, &buf, &starts).is_none());
+        let mut d = arrow::json::ReaderBuilder::new(schema.clone())
+            .build_decoder()
+            .unwrap();
+        let refused = d.decode(&buf).and_then(|_| d.flush());
+        assert!(refused.is_err(), "{refused:?}");
     }
 
     #[test]

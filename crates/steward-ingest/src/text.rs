@@ -12,6 +12,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::json::ReaderBuilder as JsonReaderBuilder;
 use arrow::record_batch::RecordBatch;
+use bytes::Bytes;
 
 use crate::batches::Inner;
 use crate::error::{IngestError, RowRef};
@@ -311,16 +312,21 @@ pub(crate) fn json_batches<'a>(
     source: &'a Source,
     out: &SchemaRef,
 ) -> Result<Inner<'a>, IngestError> {
-    let reader = match source.reader()? {
-        Opened::Whole(r) | Opened::Rest(Pending::Text(r)) => r,
-        Opened::Rest(Pending::Arrow(_)) => {
+    let input = match (&source.data, source.reader()?) {
+        // A body already in memory is cut into batches in place, not copied line by line.
+        (Data::Bytes(body), _) => Lines::Body {
+            body: body.clone(),
+            at: 0,
+        },
+        (_, Opened::Whole(r) | Opened::Rest(Pending::Text(r))) => Lines::Reader(r),
+        (_, Opened::Rest(Pending::Arrow(_))) => {
             return Err(malformed(&source.name, Format::JsonLines, "not JSON text"));
         }
     };
     let mut lines = JsonLines {
         name: source.name.clone(),
         schema: Arc::clone(out),
-        reader,
+        input,
         batch_rows: source.batch_rows,
         line: 0,
         row: 0,
@@ -329,16 +335,27 @@ pub(crate) fn json_batches<'a>(
     Ok(Box::new(std::iter::from_fn(move || lines.next_batch())))
 }
 
+/// Where JSON lines come from.
+enum Lines {
+    /// A body in memory, read from byte `at` on.
+    Body { body: Bytes, at: usize },
+    /// Anything else, copied a batch of lines at a time.
+    Reader(OnceReader),
+}
+
 /// JSON lines read a batch at a time, remembering each record's line.
 struct JsonLines {
     name: String,
     schema: SchemaRef,
-    reader: OnceReader,
+    input: Lines,
     batch_rows: usize,
     line: u64,
     row: u64,
     done: bool,
 }
+
+/// A batch's text and where each of its records starts, with its line number.
+type Chunk = (Bytes, Vec<(usize, u64)>);
 
 impl JsonLines {
     fn decoder(&self) -> Result<arrow::json::reader::Decoder, IngestError> {
@@ -348,20 +365,38 @@ impl JsonLines {
             .map_err(|e| malformed(&self.name, Format::JsonLines, e))
     }
 
-    fn next_batch(&mut self) -> Option<Result<RecordBatch, IngestError>> {
-        if self.done {
-            return None;
-        }
-        let mut buf = Vec::new();
+    /// The next batch's lines: up to `batch_rows` records, blank lines skipped.
+    fn next_chunk(&mut self) -> Result<Chunk, IngestError> {
         let mut starts: Vec<(usize, u64)> = Vec::new();
-        while starts.len() < self.batch_rows {
-            let at = buf.len();
-            match self.reader.read_until(b'\n', &mut buf) {
-                Ok(0) => {
-                    self.done = true;
-                    break;
+        match &mut self.input {
+            Lines::Body { body, at } => {
+                let begin = *at;
+                let mut pos = begin;
+                while starts.len() < self.batch_rows && pos < body.len() {
+                    let end =
+                        memchr::memchr(b'\n', &body[pos..]).map_or(body.len(), |n| pos + n + 1);
+                    self.line += 1;
+                    if !body[pos..end].iter().all(u8::is_ascii_whitespace) {
+                        starts.push((pos - begin, self.line));
+                    }
+                    pos = end;
                 }
-                Ok(_) => {
+                self.done = pos >= body.len();
+                *at = pos;
+                Ok((body.slice(begin..pos), starts))
+            }
+            Lines::Reader(reader) => {
+                let mut buf = Vec::new();
+                while starts.len() < self.batch_rows {
+                    let at = buf.len();
+                    let read = reader.read_until(b'\n', &mut buf).map_err(|e| {
+                        self.done = true;
+                        io(&self.name, e)
+                    })?;
+                    if read == 0 {
+                        self.done = true;
+                        break;
+                    }
                     self.line += 1;
                     if buf[at..].iter().all(u8::is_ascii_whitespace) {
                         buf.truncate(at);
@@ -372,12 +407,19 @@ impl JsonLines {
                         starts.push((at, self.line));
                     }
                 }
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(io(&self.name, e)));
-                }
+                Ok((Bytes::from(buf), starts))
             }
         }
+    }
+
+    fn next_batch(&mut self) -> Option<Result<RecordBatch, IngestError>> {
+        if self.done {
+            return None;
+        }
+        let (buf, starts) = match self.next_chunk() {
+            Ok(chunk) => chunk,
+            Err(e) => return Some(Err(e)),
+        };
         if starts.is_empty() {
             self.done = true;
             return None;

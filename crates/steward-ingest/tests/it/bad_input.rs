@@ -125,6 +125,24 @@ fn errors_name_source_column_and_row() {
             &["t.jsonl", "many"],
         ),
         (
+            "broken json after a blank line, no final newline (given schema)",
+            "bj.jsonl",
+            b"{\"a\": 1, \"b\": 2}\r\n\r\n{\"a\": 3, \"b\": }",
+            &typed,
+            None,
+            Some("row 2 (line 3)"),
+            &["bj.jsonl"],
+        ),
+        (
+            "json value of the wrong type in a later line (given schema)",
+            "w.jsonl",
+            b"{\"a\": 1, \"b\": 2}\n\n  \n{\"a\": 3, \"b\": 4}\n{\"a\": true, \"b\": 4}\n",
+            &typed,
+            Some("a"),
+            Some("row 3 (line 5)"),
+            &["w.jsonl"],
+        ),
+        (
             "broken parquet",
             "p.parquet",
             b"PAR1 this is not really parquet",
@@ -175,6 +193,26 @@ fn errors_name_source_column_and_row() {
         for w in words {
             assert!(text.contains(w), "{what}: {text:?} lacks {w:?}");
         }
+    }
+}
+
+#[test]
+fn json_lines_read_alike_from_memory_and_from_a_stream_in_batches_of_any_size() {
+    let text = b"\n{\"a\": 1, \"b\": 2}\r\n\n{\"b\": 4, \"a\": 3}\n   \n{\"a\": 5.5}";
+    for batch_rows in [1, 2, 3, 64] {
+        let options = Options {
+            batch_rows,
+            ..float_schema(&["a", "b"])
+        };
+        let body = Source::from_bytes("m.jsonl", Bytes::from_static(text), &options).unwrap();
+        let from_body = read_all(&body, None).unwrap();
+        let stream =
+            Source::from_reader("m.jsonl", std::io::Cursor::new(text.to_vec()), &options).unwrap();
+        let from_stream = read_all(&stream, None).unwrap();
+        assert_eq!(from_body, from_stream, "batches of {batch_rows}");
+        assert_eq!(from_body.num_rows(), 3, "batches of {batch_rows}");
+        let b = from_body.column(1);
+        assert!(b.is_null(2) && !b.is_null(1), "batches of {batch_rows}");
     }
 }
 
