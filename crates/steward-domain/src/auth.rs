@@ -113,10 +113,14 @@ pub enum Operation {
     EvaluateWindows,
     /// Acknowledge or resolve an incident.
     ManageIncident,
+    /// Create, change or disable the tenant's delivery targets (Slack, PagerDuty, webhooks).
+    ManageDeliveryTargets,
+    /// Deliver the outbox's due actions now, or replay a dead-lettered action.
+    DeliverActions,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 23] = [
+    pub const ALL: [Operation; 25] = [
         Operation::ReadRegistry,
         Operation::RegisterModel,
         Operation::UpdateModel,
@@ -140,6 +144,8 @@ impl Operation {
         Operation::IngestObservations,
         Operation::EvaluateWindows,
         Operation::ManageIncident,
+        Operation::ManageDeliveryTargets,
+        Operation::DeliverActions,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -167,6 +173,8 @@ impl Operation {
             Operation::IngestObservations => "observations.ingest",
             Operation::EvaluateWindows => "monitoring.evaluate",
             Operation::ManageIncident => "incident.manage",
+            Operation::ManageDeliveryTargets => "delivery_target.manage",
+            Operation::DeliverActions => "outbox.deliver",
         }
     }
 }
@@ -192,7 +200,10 @@ impl fmt::Display for Operation {
 ///   authors trying a published policy on real data;
 /// - everyone reads monitoring results; model owners and their CI upload baselines and production
 ///   data; model owners and SREs tune how their model is monitored; SREs run evaluations on demand
-///   and acknowledge and resolve incidents (the people on call).
+///   and acknowledge and resolve incidents (the people on call);
+/// - governance officers and platform admins configure where alerts go (delivery targets hold
+///   secrets and decide who hears of an incident); SREs deliver the outbox now and replay
+///   dead-lettered actions.
 // One row per grant reads as the table it is; `matches!` would fold it into one expression.
 #[allow(clippy::match_like_matches_macro)]
 pub fn allows(role: Role, op: Operation) -> bool {
@@ -202,7 +213,8 @@ pub fn allows(role: Role, op: Operation) -> bool {
         (_, O::ReadRegistry | O::ReadPolicies | O::ReadMonitoring) => true,
         (R::ModelOwner | R::Service, O::WriteBaseline | O::IngestObservations) => true,
         (R::ModelOwner | R::Sre, O::ConfigureMonitoring) => true,
-        (R::Sre, O::EvaluateWindows | O::ManageIncident) => true,
+        (R::Sre, O::EvaluateWindows | O::ManageIncident | O::DeliverActions) => true,
+        (R::GovernanceOfficer | R::PlatformAdmin, O::ManageDeliveryTargets) => true,
         (R::ModelOwner, O::RegisterModel | O::UpdateModel) => true,
         (R::ModelOwner | R::Service, O::RegisterModelVersion) => true,
         (R::ModelOwner | R::Service, O::RegisterDataset | O::RegisterDatasetVersion) => true,
@@ -298,7 +310,7 @@ impl SystemActor {
 ///
 /// - the scheduler reads what it monitors, closes and evaluates windows and evaluates policies
 ///   (opening and resolving incidents is part of a window's evaluation);
-/// - the outbox relay reads what it delivers and changes nothing;
+/// - the outbox relay reads what it delivers and records each delivery's outcome;
 /// - the demo seeder does what the demo shows: creates the demo tenants and registers, writes
 ///   and evaluates on their behalf; it reads no audit log.
 #[allow(clippy::match_like_matches_macro)]
@@ -308,6 +320,7 @@ pub fn system_allows(actor: SystemActor, op: Operation) -> bool {
     match (actor, op) {
         (_, O::ReadRegistry | O::ReadPolicies | O::ReadMonitoring) => true,
         (S::Scheduler, O::EvaluatePolicy | O::EvaluateWindows) => true,
+        (S::OutboxRelay, O::DeliverActions) => true,
         (S::DemoSeeder, O::ReadAudit | O::ReadPlatformAudit) => false,
         (S::DemoSeeder, _) => true,
         _ => false,
@@ -478,7 +491,10 @@ mod tests {
         assert!(Operation::ALL.iter().all(|op| r.may(*op)
             == matches!(
                 op,
-                Operation::ReadRegistry | Operation::ReadPolicies | Operation::ReadMonitoring
+                Operation::ReadRegistry
+                    | Operation::ReadPolicies
+                    | Operation::ReadMonitoring
+                    | Operation::DeliverActions
             )));
     }
 }

@@ -99,3 +99,7 @@ typed_id!(
     /// A pending action in the outbox (an alert, a retraining, a rollback).
     ActionId
 );
+typed_id!(
+    /// A tenant's delivery target: a Slack webhook, a PagerDuty integration, a signed webhook.
+    TargetId
+);

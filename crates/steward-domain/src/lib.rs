@@ -49,6 +49,7 @@ pub mod auth;
 pub mod ids;
 pub mod lineage;
 pub mod monitoring;
+pub mod outbox;
 pub mod policy;
 pub mod registry;
 pub mod validate;
@@ -62,6 +63,7 @@ pub use lineage::{
     MAX_LINEAGE_STEPS, NodeKind,
 };
 pub use monitoring::*;
+pub use outbox::*;
 pub use policy::*;
 pub use registry::*;
 pub use validate::ValidationError;

@@ -396,9 +396,19 @@ pub struct PendingAction {
     pub kind: String,
     /// The decision as JSON.
     pub payload: serde_json::Value,
-    /// `pending` until the relay (next issue) delivers it.
-    pub status: String,
+    pub status: crate::outbox::ActionStatus,
     pub created_at: DateTime<Utc>,
+    /// The delivery target it goes to (an alert's channel, a retrain's orchestrator); `None`
+    /// for a kind no target delivers yet (a rollback, until deployments exist).
+    pub target: Option<String>,
+    /// Delivery attempts so far.
+    pub attempts: i64,
+    /// When the relay tries next (`None`: as soon as it can).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// When it was delivered or given up.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Why the last attempt failed, or why it cannot be delivered.
+    pub last_error: Option<String>,
 }
 
 /// The slice name of a row: the value of the slice column when the model names one (`EU`), or

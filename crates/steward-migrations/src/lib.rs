@@ -12,6 +12,7 @@ mod m0004_monitoring;
 mod m0005_predictions;
 mod m0006_kpis;
 mod m0007_baseline_slices;
+mod m0008_deliveries;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_predictions::Migration),
             Box::new(m0006_kpis::Migration),
             Box::new(m0007_baseline_slices::Migration),
+            Box::new(m0008_deliveries::Migration),
         ]
     }
 }

@@ -257,7 +257,7 @@ mod tests {
             "one incident, not one per window"
         );
         let actions = svc
-            .pending_actions(&viewer, Some(model), None)
+            .pending_actions(&viewer, Some(model), None, None)
             .await
             .unwrap();
         assert_eq!(actions.len(), 1);

@@ -11,6 +11,7 @@ pub mod auth;
 mod error;
 pub mod monitoring;
 mod mutation;
+pub mod outbox;
 mod policy;
 mod registry;
 #[cfg(feature = "test-support")]
@@ -18,6 +19,7 @@ pub mod testing;
 
 pub use auth::{AuthConfig, Authenticator, Claims, KeySource};
 pub use error::{ServiceError, ServiceResult};
+pub use outbox::{OutboxSettings, RelayPass};
 pub use policy::{EvaluatePolicy, PolicySettings, ProposedRevision};
 pub use registry::{MAX_PAGE_SIZE, RegisterModelVersion};
 pub use steward_store::AuditFilter;
@@ -39,6 +41,7 @@ pub struct Service {
     /// Per tenant, a counter bumped after every committed write (see [`Service::data_generation`]).
     denials: std::sync::Arc<audit::DenialLimiter>,
     monitoring: std::sync::Arc<monitoring::Monitoring>,
+    outbox: std::sync::Arc<outbox::Outbox>,
 }
 
 impl Service {
@@ -54,6 +57,7 @@ impl Service {
                 std::sync::Arc::new(monitoring::SystemClock),
                 monitoring::MonitoringSettings::default(),
             )),
+            outbox: std::sync::Arc::new(outbox::Outbox::new(outbox::OutboxSettings::default())),
         }
     }
 

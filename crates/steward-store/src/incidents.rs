@@ -1,4 +1,5 @@
-//! Incidents with their timeline, and the outbox of pending actions.
+//! Incidents with their timeline. Every change of an incident that delivery targets were
+//! alerted of is queued for them too (`outbox.rs`).
 //!
 //! One live incident per (model, key): the row carries its key in `open_key` until it is
 //! resolved, and a unique index on `(tenant, model, open_key)` (which NULLs never trip) makes a
@@ -10,10 +11,9 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
-use serde_json::Value;
 use steward_domain::*;
 
-use crate::entities::{incident_events, incidents, outbox_actions};
+use crate::entities::{incident_events, incidents};
 use crate::{Store, StoreError, StoreResult, WriteTx};
 
 fn corrupt(what: &'static str, detail: impl ToString) -> StoreError {
@@ -43,21 +43,6 @@ fn incident(row: incidents::Model) -> StoreResult<Incident> {
         resolved_by: row.resolved_by,
         resolved_at: row.resolved_at,
         resolution: row.resolution,
-    })
-}
-
-fn action(row: outbox_actions::Model) -> StoreResult<PendingAction> {
-    Ok(PendingAction {
-        id: ActionId::from_uuid(row.id),
-        model_id: ModelId::from_uuid(row.model_id),
-        model_version_id: ModelVersionId::from_uuid(row.model_version_id),
-        decision_record_id: DecisionRecordId::from_uuid(row.decision_record_id),
-        incident_id: row.incident_id.map(IncidentId::from_uuid),
-        window_id: row.window_id.map(WindowId::from_uuid),
-        kind: row.kind,
-        payload: serde_json::from_str(&row.payload).map_err(|e| corrupt("action payload", e))?,
-        status: row.status,
-        created_at: row.created_at,
     })
 }
 
@@ -207,7 +192,10 @@ impl Store {
         let row = am.update(&tx.txn).await?;
         self.add_event(tx, scope, id, "resolved", cause, reason)
             .await?;
-        incident(row)
+        let incident = incident(row)?;
+        self.follow_incident(tx, scope, &incident, "incident_resolved", reason, cause.at)
+            .await?;
+        Ok(incident)
     }
 
     /// The incident row of the caller's tenant, for a change in the caller's transaction.
@@ -251,7 +239,17 @@ impl Store {
                 let row = am.update(&tx.txn).await?;
                 self.add_event(tx, scope, id, "acknowledged", cause, note)
                     .await?;
-                Ok((incident(row)?, true))
+                let incident = incident(row)?;
+                self.follow_incident(
+                    tx,
+                    scope,
+                    &incident,
+                    "incident_acknowledged",
+                    note,
+                    cause.at,
+                )
+                .await?;
+                Ok((incident, true))
             }
         }
     }
@@ -336,59 +334,5 @@ impl Store {
                 note: r.note,
             })
             .collect())
-    }
-
-    /// Writes a decided action to the outbox, in the transaction of the decision.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn insert_action(
-        &self,
-        tx: &WriteTx,
-        scope: &TenantScope,
-        version: (ModelId, ModelVersionId),
-        decision: DecisionRecordId,
-        incident: Option<IncidentId>,
-        window: Option<WindowId>,
-        kind: &str,
-        payload: &Value,
-        at: DateTime<Utc>,
-    ) -> StoreResult<PendingAction> {
-        let row = outbox_actions::ActiveModel {
-            id: Set(ActionId::generate().as_uuid()),
-            tenant_id: Set(scope.tenant_id().as_uuid()),
-            model_id: Set(version.0.as_uuid()),
-            model_version_id: Set(version.1.as_uuid()),
-            decision_record_id: Set(decision.as_uuid()),
-            incident_id: Set(incident.map(|i| i.as_uuid())),
-            window_id: Set(window.map(|w| w.as_uuid())),
-            kind: Set(kind.to_string()),
-            payload: Set(payload.to_string()),
-            status: Set("pending".to_string()),
-            created_at: Set(at),
-        }
-        .insert(&tx.txn)
-        .await?;
-        action(row)
-    }
-
-    /// Actions in the outbox, newest first, optionally of one model, at most `limit`.
-    pub async fn pending_actions(
-        &self,
-        scope: &TenantScope,
-        model: Option<ModelId>,
-        limit: u64,
-    ) -> StoreResult<Vec<PendingAction>> {
-        use outbox_actions::Column as C;
-        let mut q =
-            outbox_actions::Entity::find().filter(C::TenantId.eq(scope.tenant_id().as_uuid()));
-        if let Some(m) = model {
-            q = q.filter(C::ModelId.eq(m.as_uuid()));
-        }
-        q.order_by_desc(C::Id)
-            .limit(limit)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(action)
-            .collect()
     }
 }

@@ -26,6 +26,7 @@ mod inputs;
 mod monitoring;
 mod monitoring_mutation;
 mod mutation;
+mod outbox;
 mod policy;
 mod policy_inputs;
 mod query;
@@ -46,6 +47,7 @@ pub struct QueryRoot(
     audit::AuditQuery,
     policy::PolicyQuery,
     monitoring::MonitoringQuery,
+    outbox::OutboxQuery,
 );
 
 /// The mutation root: registry and policy mutations, merged.
@@ -54,6 +56,7 @@ pub struct MutationRoot(
     mutation::RegistryMutation,
     policy::PolicyMutation,
     monitoring_mutation::MonitoringMutation,
+    outbox::OutboxMutation,
 );
 
 pub type StewardSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

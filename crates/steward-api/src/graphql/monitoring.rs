@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use steward_domain as d;
 
+use super::outbox::PendingAction;
 use super::{ctx, parse_id};
 use crate::error::{gql, invalid};
 
@@ -21,7 +22,7 @@ pub(super) fn id_of<T: std::fmt::Display>(v: T) -> ID {
     ID(v.to_string())
 }
 
-fn first_of(first: Option<i32>) -> R<Option<u64>> {
+pub(super) fn first_of(first: Option<i32>) -> R<Option<u64>> {
     first
         .map(|f| u64::try_from(f).map_err(|_| invalid("first: must not be negative")))
         .transpose()
@@ -432,40 +433,6 @@ impl Incident {
     }
 }
 
-#[derive(SimpleObject)]
-pub struct PendingAction {
-    pub id: ID,
-    pub model_id: ID,
-    pub model_version_id: ID,
-    pub decision_record_id: ID,
-    pub incident_id: Option<ID>,
-    pub window_id: Option<ID>,
-    /// `alert`, `retrain` or `rollback`.
-    pub kind: String,
-    /// The decision as the policy made it.
-    pub payload: Json<Value>,
-    /// `pending` (delivery arrives with the alerting feature).
-    pub status: String,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<d::PendingAction> for PendingAction {
-    fn from(a: d::PendingAction) -> Self {
-        PendingAction {
-            id: id_of(a.id),
-            model_id: id_of(a.model_id),
-            model_version_id: id_of(a.model_version_id),
-            decision_record_id: id_of(a.decision_record_id),
-            incident_id: a.incident_id.map(id_of),
-            window_id: a.window_id.map(id_of),
-            kind: a.kind,
-            payload: Json(a.payload),
-            status: a.status,
-            created_at: a.created_at,
-        }
-    }
-}
-
 #[derive(Default)]
 pub struct MonitoringQuery;
 
@@ -575,23 +542,5 @@ impl MonitoringQuery {
             .await
             .map(|d| d.incident.into())
             .map_err(gql)
-    }
-
-    /// Actions decided by policies and waiting in the outbox, newest first.
-    async fn pending_actions(
-        &self,
-        c: &Context<'_>,
-        model_id: Option<ID>,
-        first: Option<i32>,
-    ) -> R<Vec<PendingAction>> {
-        let (svc, p) = ctx(c)?;
-        let model = model_id
-            .map(|m| parse_id("modelId", &m).map(d::ModelId::from_uuid))
-            .transpose()?;
-        let list = svc
-            .pending_actions(p, model, first_of(first)?)
-            .await
-            .map_err(gql)?;
-        Ok(list.into_iter().map(Into::into).collect())
     }
 }

@@ -217,6 +217,8 @@ pub struct Seeded {
     pub window: String,
     /// The drift incident that evaluation opened (tenant default policy).
     pub incident: String,
+    /// The alert that evaluation decided, pending for the `ml-monitoring` webhook target.
+    pub action: String,
 }
 
 /// A baseline of predictions spread over [0, 1).
@@ -352,6 +354,16 @@ pub async fn seed(app: &TestApp, token: &str) -> Seeded {
         .await,
         &["evaluatePolicy", "id"],
     );
+    // The tenant default policy alerts `ml-monitoring`: a webhook target nobody listens to
+    // (port 9, discard), so its alert waits in the outbox.
+    let officer = app.token(&tenant, &[Role::GovernanceOfficer]);
+    app.ok(
+        &officer,
+        "mutation($i: PutDeliveryTargetInput!) { putDeliveryTarget(input: $i) { name } }",
+        json!({"i": {"name": "ml-monitoring", "kind": "WEBHOOK", "url": "http://127.0.0.1:9/hook",
+               "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}),
+    )
+    .await;
     // Monitoring: a baseline, a drifted window evaluated by an SRE, the incident it opened.
     let sre = app.token(&tenant, &[Role::Sre]);
     app.ok(
@@ -391,7 +403,20 @@ pub async fn seed(app: &TestApp, token: &str) -> Seeded {
         .as_str()
         .unwrap_or_else(|| panic!("the drifted window opened no incident: {done}"))
         .to_string();
+    let actions = app
+        .ok(
+            &sre,
+            "query($m: ID!) { pendingActions(modelId: $m) { id kind status target } }",
+            json!({"m": model}),
+        )
+        .await;
+    let action = str_at(&actions, &["pendingActions", "0", "id"]);
+    assert_eq!(
+        actions["pendingActions"][0]["status"], "PENDING",
+        "{actions}"
+    );
     Seeded {
+        action,
         baseline,
         window,
         incident,

@@ -36,6 +36,12 @@ fn mutations() -> Vec<(&'static str, Operation)> {
         ("acknowledgeIncident", Operation::ManageIncident),
         // Resolving is tested with its own timeline in monitoring.rs; here the same operation.
         ("resolveIncident", Operation::ManageIncident),
+        ("putDeliveryTarget", Operation::ManageDeliveryTargets),
+        // Disabling is tested in outbox.rs; here the same operation.
+        ("disableDeliveryTarget", Operation::ManageDeliveryTargets),
+        ("deliverNow", Operation::DeliverActions),
+        // Replaying is tested in outbox.rs; here the same operation.
+        ("replayAction", Operation::DeliverActions),
     ]
 }
 
@@ -142,7 +148,15 @@ async fn every_mutation_leaves_exactly_one_event() {
 async fn a_failing_audit_write_refuses_the_mutation_and_leaves_no_trace() {
     let app = TestApp::new().await;
     app.tenant("acme").await;
-    let owner = app.token("acme", &[Role::ModelOwner, Role::PolicyAuthor, Role::Sre]);
+    let owner = app.token(
+        "acme",
+        &[
+            Role::ModelOwner,
+            Role::PolicyAuthor,
+            Role::Sre,
+            Role::PlatformAdmin,
+        ],
+    );
     let s = seed(&app, &owner).await;
     let snapshot = "{ models { nodes { name latestVersion description tags } } datasets { nodes { name latestVersion } }
         policies { nodes { name activeRevisionNumber revisions { nodes { number } } } } policyBindings { id removedAt }

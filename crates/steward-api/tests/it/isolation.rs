@@ -45,6 +45,7 @@ fn probes(s: &Seeded, id: &str) -> Vec<(&'static str, String, Value)> {
         ("evaluateNow", "mutation($id: ID!) { evaluateNow(modelVersionId: $id) { windowId } }".into(), json!({"id": id})),
         ("acknowledgeIncident", "mutation($id: ID!) { acknowledgeIncident(input: {incidentId: $id}) { status } }".into(), json!({"id": id})),
         ("resolveIncident", "mutation($id: ID!) { resolveIncident(input: {incidentId: $id, note: \"x\"}) { status } }".into(), json!({"id": id})),
+        ("replayAction", "mutation($id: ID!) { replayAction(actionId: $id) { status } }".into(), json!({"id": id})),
         ("POST /v1/model-versions/{id}/observations", format!("POST /v1/model-versions/{id}/observations"),
          json!({"i": {"contentType": "application/x-ndjson", "body": "{\"prediction\": 0.5}\n"}})),
         ("POST /v1/model-versions/{id}/kpis", format!("POST /v1/model-versions/{id}/kpis"),
@@ -90,6 +91,7 @@ async fn tenant_b_sees_tenant_a_ids_as_missing_everywhere() {
         &s.baseline,
         &s.window,
         &s.incident,
+        &s.action,
     ] {
         for ((field, query, vars), (_, _, missing_vars)) in
             probes(&s, id).into_iter().zip(probes(&s, &missing))
@@ -196,7 +198,45 @@ async fn tenant_b_sees_tenant_a_ids_as_missing_everywhere() {
         .ok(&b, "{ policyByName(name: \"default\") { id } }", json!({}))
         .await;
     assert_eq!(by_name["policyByName"]["id"], json!(own_policy));
+    // Delivery targets: B sees none of A's, cannot disable A's, putting one under A's name
+    // makes B's own, and B's relay pass does not touch A's outbox.
+    let targets = app.ok(&b, "{ deliveryTargets { name } }", json!({})).await;
+    assert_eq!(targets["deliveryTargets"], json!([]));
+    let got = app
+        .gql(
+            &b,
+            "mutation { disableDeliveryTarget(name: \"ml-monitoring\") { name } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&got), "NOT_FOUND", "{got}");
+    app.ok(
+        &b,
+        "mutation($i: PutDeliveryTargetInput!) { putDeliveryTarget(input: $i) { name } }",
+        json!({"i": {"name": "ml-monitoring", "kind": "SLACK", "url": "http://127.0.0.1:9/b"}}),
+    )
+    .await;
+    let pass = app
+        .ok(&b, "mutation { deliverNow { claimed } }", json!({}))
+        .await;
+    assert_eq!(pass["deliverNow"]["claimed"], 0, "{pass}");
+    let a_view = app
+        .ok(
+            &a,
+            "{ deliveryTargets { name kind disabledAt } pendingActions { attempts } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        a_view,
+        json!({"deliveryTargets": [{"name": "ml-monitoring", "kind": "WEBHOOK", "disabledAt": null}],
+               "pendingActions": [{"attempts": 0}]})
+    );
     covered.extend([
+        "deliveryTargets",
+        "disableDeliveryTarget",
+        "putDeliveryTarget",
+        "deliverNow",
         "policies",
         "policyBindings",
         "policyByName",

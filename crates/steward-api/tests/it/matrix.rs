@@ -188,6 +188,14 @@ pub fn call(op: Operation, s: &Seeded, n: usize) -> (String, Value) {
             "mutation($i: IncidentNoteInput!) { acknowledgeIncident(input: $i) { status } }",
             json!({"incidentId": s.incident, "note": format!("on it {n}")}),
         ),
+        // Putting the same target again replaces it.
+        Operation::ManageDeliveryTargets => (
+            "mutation($i: PutDeliveryTargetInput!) { putDeliveryTarget(input: $i) { name hasSecret } }",
+            json!({"name": "oncall", "kind": "WEBHOOK", "url": "http://127.0.0.1:9/hook",
+                "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "description": format!("call {n}")}),
+        ),
+        // Nothing is due, so a pass claims nothing.
+        Operation::DeliverActions => ("mutation { deliverNow { claimed } }", Value::Null),
     };
     (q.to_string(), json!({"i": i}))
 }

@@ -259,14 +259,35 @@ async fn drift_in_one_slice_opens_one_incident_and_asks_to_retrain_that_slice() 
     let pending = app
         .ok(
             &m.owner,
-            "query($m: ID!) { pendingActions(modelId: $m) { kind status } }",
+            "query($m: ID!) { pendingActions(modelId: $m) { kind status target lastError decisionRecordId } }",
             json!({"m": m.model}),
         )
         .await;
+    // The tenant has no target of the orchestrator's name: reported, not silently dropped.
+    let a = &pending["pendingActions"][0];
+    assert_eq!(pending["pendingActions"].as_array().unwrap().len(), 1);
     assert_eq!(
-        pending["pendingActions"],
-        json!([{"kind": "retrain", "status": "pending"}])
+        (a["kind"].as_str(), a["status"].as_str()),
+        (Some("retrain"), Some("UNDELIVERABLE"))
     );
+    let target = a["target"].as_str().unwrap();
+    assert!(
+        a["lastError"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("no delivery target named {target:?}")),
+        "{a}"
+    );
+    let rec = app
+        .ok(
+            &m.owner,
+            "query($i: ID!) { decisionRecord(id: $i) { outcome } }",
+            json!({"i": a["decisionRecordId"]}),
+        )
+        .await;
+    let undeliverable = &rec["decisionRecord"]["outcome"]["undeliverable"];
+    assert_eq!(undeliverable[0]["kind"], "retrain", "{rec}");
+    assert_eq!(undeliverable[0]["target"], target, "{rec}");
 
     // The chart of `amount` in the EU slice: calm, then drifted once the shift began.
     let t = app

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use steward_domain::*;
 use steward_drift::{DriftState, Transition};
 use steward_policy as sp;
-use steward_store::Cause;
+use steward_store::{Cause, NewAction};
 
 use super::context::{
     Merged, SliceResult, Surroundings, evaluate_slices, merge_parts, state_name, transition_name,
@@ -336,6 +336,34 @@ impl Service {
         Ok(out.split_off(skip))
     }
 
+    /// Where each decision's action goes: `(target, why it cannot be delivered)` for an alert
+    /// (its channel) or a retrain (its orchestrator), `None` for the rest (a rollback waits for
+    /// deployments). A target the tenant does not have is reported, not dropped.
+    async fn routes(
+        &self,
+        m: &Writes,
+        decisions: &[sp::Decision],
+    ) -> ServiceResult<Vec<Option<(String, Option<String>)>>> {
+        let named = |d: &sp::Decision| match d {
+            sp::Decision::Alert { channel, .. } => Some(channel.clone()),
+            sp::Decision::Retrain { orchestrator, .. } => Some(orchestrator.clone()),
+            _ => None,
+        };
+        if decisions.iter().all(|d| named(d).is_none()) {
+            return Ok(vec![None; decisions.len()]);
+        }
+        let known = self.store.target_names(&m.tx, &m.scope).await?;
+        Ok(decisions
+            .iter()
+            .map(|d| {
+                let name = named(d)?;
+                let why = (!known.contains(&name))
+                    .then(|| format!("the tenant has no delivery target named {name:?}"));
+                Some((name, why))
+            })
+            .collect())
+    }
+
     /// Writes a window's evaluation in the mutation's transaction.
     async fn write_window(
         &self,
@@ -350,10 +378,29 @@ impl Service {
             results,
             merged,
             mut evaluation,
-            record,
+            mut record,
             decisions,
             auto_resolve,
         } = work;
+        let routes = self.routes(m, &decisions).await?;
+        let unknown: Vec<Value> = routes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                let (target, why) = r.as_ref()?;
+                let why = why.as_ref()?;
+                Some(
+                    json!({"decision": i, "kind": decisions[i].kind(), "target": target,
+                    "reason": why}),
+                )
+            })
+            .collect();
+        if let Some(outcome) = record.as_mut().and_then(|r| r.outcome.as_object_mut())
+            && !unknown.is_empty()
+        {
+            // Reported on the decision record, not silently dropped.
+            outcome.insert("undeliverable".into(), Value::Array(unknown));
+        }
         let rec = match &record {
             Some(r) => Some(
                 self.store
@@ -400,6 +447,8 @@ impl Service {
         let mut resolved = Vec::new();
         let mut actions = Vec::new();
         let mut incident: Option<IncidentId> = None;
+        // Incidents first, so an action decided in the same evaluation belongs to the incident
+        // whatever the order the policy listed its decisions in.
         for d in &decisions {
             match d {
                 sp::Decision::OpenIncident { key, summary } => {
@@ -429,28 +478,40 @@ impl Service {
                         resolved.push(i.id);
                     }
                 }
-                sp::Decision::Alert { .. }
-                | sp::Decision::Retrain { .. }
-                | sp::Decision::Rollback { .. } => {
-                    let Some(rec) = rec_id else { continue };
-                    let a = self
-                        .store
-                        .insert_action(
-                            &m.tx,
-                            &m.scope,
-                            version,
-                            rec,
-                            incident,
-                            Some(window.id),
-                            d.kind(),
-                            &d.to_json(),
-                            now,
-                        )
-                        .await?;
-                    actions.push(a.id);
-                }
-                sp::Decision::Annotate { .. } => {}
+                _ => {}
             }
+        }
+        for (i, d) in decisions.iter().enumerate() {
+            let acts = matches!(
+                d,
+                sp::Decision::Alert { .. }
+                    | sp::Decision::Retrain { .. }
+                    | sp::Decision::Rollback { .. }
+            );
+            let Some(rec) = rec_id.filter(|_| acts) else {
+                continue;
+            };
+            let route = routes.get(i).cloned().flatten();
+            let error = route.as_ref().and_then(|r| r.1.clone());
+            let status = match error {
+                Some(_) => ActionStatus::Undeliverable,
+                None => ActionStatus::Pending,
+            };
+            let payload = d.to_json();
+            let new = NewAction {
+                version,
+                decision: rec,
+                incident,
+                window: Some(window.id),
+                kind: d.kind(),
+                payload: &payload,
+                target: route.as_ref().map(|r| r.0.as_str()),
+                status,
+                error,
+                at: now,
+            };
+            let a = self.store.insert_action(&m.tx, &m.scope, new).await?;
+            actions.push(a.id);
         }
         let whole = results.iter().find(|r| r.name == ALL_SLICE);
         let recovered = whole.is_some_and(|r| r.transition == Transition::Recovered)

@@ -173,7 +173,7 @@ impl Service {
         let events = self.store.incident_events(&scope, id).await?;
         let actions = self
             .store
-            .pending_actions(&scope, Some(incident.model_id), MAX_MONITORING_LIST)
+            .pending_actions(&scope, Some(incident.model_id), None, MAX_MONITORING_LIST)
             .await?
             .into_iter()
             .filter(|a| a.incident_id == Some(id))
@@ -190,6 +190,7 @@ impl Service {
         &self,
         principal: &Principal,
         model: Option<ModelId>,
+        status: Option<ActionStatus>,
         first: Option<u64>,
     ) -> ServiceResult<Vec<PendingAction>> {
         let scope = scope_for(principal, Operation::ReadMonitoring)?;
@@ -198,7 +199,7 @@ impl Service {
         }
         Ok(self
             .store
-            .pending_actions(&scope, model, limit(first))
+            .pending_actions(&scope, model, status, limit(first))
             .await?)
     }
 }

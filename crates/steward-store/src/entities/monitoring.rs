@@ -232,6 +232,59 @@ pub mod outbox_actions {
         pub payload: String,
         pub status: String,
         pub created_at: DateTimeUtc,
+        /// The delivery target's name (an alert's channel, a retrain's orchestrator).
+        pub target: Option<String>,
+        pub attempts: i64,
+        pub next_attempt_at: Option<DateTimeUtc>,
+        pub lease_owner: Option<String>,
+        pub lease_until: Option<DateTimeUtc>,
+        pub finished_at: Option<DateTimeUtc>,
+        pub last_error: Option<String>,
+    }
+    no_relations!();
+}
+
+pub mod delivery_targets {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "delivery_targets")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub tenant_id: Uuid,
+        pub name: String,
+        pub kind: String,
+        pub url: String,
+        pub secret: Option<String>,
+        pub previous_secret: Option<String>,
+        pub description: String,
+        pub created_by: String,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+        pub disabled_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod delivery_attempts {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "delivery_attempts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub tenant_id: Uuid,
+        pub action_id: Uuid,
+        pub attempt: i64,
+        pub at: DateTimeUtc,
+        pub target: String,
+        pub status_code: Option<i64>,
+        pub latency_ms: i64,
+        pub outcome: String,
+        pub detail: String,
+        pub response_excerpt: String,
     }
     no_relations!();
 }

@@ -1,0 +1,272 @@
+//! Delivering decided actions: the tenant's delivery targets (a Slack incoming webhook, a
+//! PagerDuty Events API v2 integration, a signed generic webhook), the state of an action in the
+//! outbox, and the record of each delivery attempt.
+
+use chrono::{DateTime, Utc};
+
+use crate::ids::{ActionId, TargetId};
+use crate::validate::{self, Validated, ValidationError};
+
+text_enum!(
+    /// What a delivery target speaks.
+    TargetKind, "kind", "delivery target kind", {
+        /// A Slack incoming webhook: the URL is the secret.
+        Slack => "slack",
+        /// PagerDuty's Events API v2: the secret is the integration's routing key.
+        PagerDuty => "pagerduty",
+        /// A generic webhook signed as in the Standard Webhooks specification (`whsec_` secrets).
+        Webhook => "webhook",
+    }
+);
+
+text_enum!(
+    /// Where an action stands in the outbox.
+    ActionStatus, "status", "action status", {
+        /// Waiting for its (next) delivery attempt.
+        Pending => "pending",
+        /// The target accepted it.
+        Delivered => "delivered",
+        /// Given up after the last attempt or a refusal that retrying cannot change; an SRE may
+        /// replay it.
+        Dead => "dead",
+        /// Names a target the tenant does not have (reported on the decision record).
+        Undeliverable => "undeliverable",
+    }
+);
+
+text_enum!(
+    /// What one delivery attempt came to.
+    AttemptOutcome, "outcome", "attempt outcome", {
+        Delivered => "delivered",
+        /// Failed in a way worth retrying (network, 5xx, 408, 429).
+        Retry => "retry",
+        /// Failed, and this was the last attempt or retrying cannot help (another 4xx).
+        Dead => "dead",
+    }
+);
+
+/// Longest target name (a policy's `alert(..., channel)` names it).
+pub const MAX_TARGET_NAME: usize = 64;
+
+/// A delivery target as the API shows it: never its secret, and of its URL only what identifies
+/// the receiver without granting access (scheme and host).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeliveryTarget {
+    pub id: TargetId,
+    pub name: String,
+    pub kind: TargetKind,
+    /// `https://hooks.slack.com/…`: scheme and host of the URL.
+    pub endpoint: String,
+    pub description: String,
+    /// A secret is set (a webhook's signing secret, PagerDuty's routing key).
+    pub has_secret: bool,
+    /// A previous webhook secret still signs deliveries (key rotation).
+    pub rotating: bool,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+/// What the relay needs to deliver to a target, secrets included. Never leaves the service.
+#[derive(Clone, PartialEq)]
+pub struct TargetSecrets {
+    pub url: String,
+    pub secret: Option<String>,
+    pub previous_secret: Option<String>,
+}
+
+impl std::fmt::Debug for TargetSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TargetSecrets(redacted)")
+    }
+}
+
+/// A target to create or replace.
+#[derive(Clone, PartialEq)]
+pub struct NewTarget {
+    pub name: String,
+    pub kind: TargetKind,
+    pub url: String,
+    pub secret: Option<String>,
+    pub description: String,
+}
+
+impl std::fmt::Debug for NewTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewTarget")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("endpoint", &endpoint_of(&self.url))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Scheme and host of a URL, the part of it that may be shown: `https://hooks.slack.com/…`.
+pub fn endpoint_of(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit('@').next().unwrap_or(host);
+    let more = rest.len() > host.len();
+    format!("{scheme}://{host}{}", if more { "/…" } else { "" })
+}
+
+/// The decoded key of a Standard Webhooks secret: `whsec_` then base64 of 24 to 64 bytes.
+pub fn webhook_key(field: &str, secret: &str) -> Result<Vec<u8>, ValidationError> {
+    use base64::Engine;
+    let Some(b64) = secret.strip_prefix("whsec_") else {
+        return Err(ValidationError::new(
+            field,
+            "a webhook secret starts with `whsec_` followed by base64 (Standard Webhooks)",
+        ));
+    };
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|e| {
+            ValidationError::new(field, format!("the part after `whsec_` is not base64: {e}"))
+        })?;
+    if !(24..=64).contains(&key.len()) {
+        return Err(ValidationError::new(
+            field,
+            format!("the key is {} bytes; use 24 to 64 random bytes", key.len()),
+        ));
+    }
+    Ok(key)
+}
+
+impl NewTarget {
+    /// Checks the name, the URL (http or https, since the relay speaks HTTP) and the secret the
+    /// kind needs: none for Slack (its URL is the secret), a routing key for PagerDuty, a `whsec_`
+    /// key for a webhook.
+    pub fn validate(&self) -> Validated {
+        validate::name("name", &self.name)?;
+        if self.name.chars().count() > MAX_TARGET_NAME {
+            return Err(ValidationError::new(
+                "name",
+                format!("must be at most {MAX_TARGET_NAME} characters"),
+            ));
+        }
+        validate::uri("url", &self.url)?;
+        let lower = self.url.to_ascii_lowercase();
+        if !(lower.starts_with("https://") || lower.starts_with("http://")) {
+            return Err(ValidationError::new(
+                "url",
+                "must be an http:// or https:// URL",
+            ));
+        }
+        validate::text("description", &self.description, 500)?;
+        match (self.kind, self.secret.as_deref()) {
+            (TargetKind::Slack, Some(_)) => Err(ValidationError::new(
+                "secret",
+                "a Slack incoming webhook has no separate secret: its URL is the secret",
+            )),
+            (TargetKind::Slack, None) => Ok(()),
+            (TargetKind::PagerDuty, Some(key)) => {
+                let ok = key.len() == 32 && key.chars().all(|c| c.is_ascii_alphanumeric());
+                if ok {
+                    Ok(())
+                } else {
+                    Err(ValidationError::new(
+                        "secret",
+                        "a PagerDuty routing key is the integration key: 32 letters and digits",
+                    ))
+                }
+            }
+            (TargetKind::PagerDuty, None) => Err(ValidationError::new(
+                "secret",
+                "PagerDuty needs the integration's routing key",
+            )),
+            (TargetKind::Webhook, Some(s)) => webhook_key("secret", s).map(|_| ()),
+            (TargetKind::Webhook, None) => Err(ValidationError::new(
+                "secret",
+                "a webhook needs a signing secret (`whsec_` and base64 of 24 to 64 random bytes)",
+            )),
+        }
+    }
+}
+
+/// One delivery attempt of an action.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeliveryAttempt {
+    pub action_id: ActionId,
+    /// 1 for the first attempt.
+    pub attempt: i64,
+    pub at: DateTime<Utc>,
+    pub target: String,
+    /// The HTTP status, `None` when no answer came (connection refused, timeout).
+    pub status_code: Option<u16>,
+    pub latency_ms: i64,
+    pub outcome: AttemptOutcome,
+    /// Why it failed, or what the target answered in a word.
+    pub detail: String,
+    /// The start of the answer's body (at most 512 characters).
+    pub response_excerpt: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_show_scheme_and_host_only() {
+        assert_eq!(
+            endpoint_of("https://hooks.slack.com/services/T0/B0/secret"),
+            "https://hooks.slack.com/…"
+        );
+        assert_eq!(
+            endpoint_of("http://user:pw@127.0.0.1:9/x?y"),
+            "http://127.0.0.1:9/…"
+        );
+        assert_eq!(endpoint_of("https://example.com"), "https://example.com");
+    }
+
+    #[test]
+    fn targets_need_the_secret_their_kind_uses() {
+        let t = |kind, url: &str, secret: Option<&str>| NewTarget {
+            name: "oncall".into(),
+            kind,
+            url: url.into(),
+            secret: secret.map(str::to_owned),
+            description: String::new(),
+        };
+        let key = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        assert!(
+            t(TargetKind::Webhook, "https://x.test/h", Some(key))
+                .validate()
+                .is_ok()
+        );
+        let short = t(TargetKind::Webhook, "https://x.test/h", Some("whsec_AAAA"));
+        assert!(short.validate().unwrap_err().to_string().contains("bytes"));
+        let plain = t(TargetKind::Webhook, "https://x.test/h", Some("hunter2"));
+        assert!(plain.validate().unwrap_err().to_string().contains("whsec_"));
+        assert!(
+            t(TargetKind::Slack, "https://hooks.slack.com/s", None)
+                .validate()
+                .is_ok()
+        );
+        assert!(t(TargetKind::Slack, "ftp://x", None).validate().is_err());
+        let pd = t(
+            TargetKind::PagerDuty,
+            "https://events.pagerduty.com/v2/enqueue",
+            None,
+        );
+        assert!(
+            pd.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("routing key")
+        );
+        let pd_key = Some("R0UTINGKEY0123456789abcdefABCDEF");
+        let pd = t(
+            TargetKind::PagerDuty,
+            "https://events.pagerduty.com/v2/enqueue",
+            pd_key,
+        );
+        assert!(pd.validate().is_ok());
+        let secret = format!(
+            "{:?}",
+            t(TargetKind::Slack, "https://h.test/T/B/s3cr3t", None)
+        );
+        assert!(!secret.contains("s3cr3t"), "{secret}");
+    }
+}

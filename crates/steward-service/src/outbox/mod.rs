@@ -1,0 +1,484 @@
+//! The relay: delivers the outbox's due actions to the tenant's targets, at least once, in order
+//! per incident and target.
+//!
+//! A pass claims due actions with a lease committed before any network call (the store's
+//! `claim_due_actions`), renders each for its target (`render.rs`), sends them concurrently
+//! (`send.rs`), and records every attempt with the action's new state in one transaction per
+//! tenant, whose audit event lists what was delivered, retried and given up. A failed attempt is
+//! retried after a capped exponential backoff with full jitter (or the target's `Retry-After`,
+//! when longer); after `max_attempts`, or a refusal retrying cannot change, the action is dead
+//! until an SRE replays it. A relay killed mid-delivery leaves its lease to run out; the next
+//! pass delivers again with the same `webhook-id` / `dedup_key`, so receivers can drop the
+//! duplicate.
+
+mod render;
+mod send;
+mod targets;
+
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use steward_domain::*;
+use steward_store::Delivered;
+
+use crate::audit::Record;
+use crate::{Service, ServiceError, ServiceResult, Writes, authorize};
+
+/// Settings of the relay in this process.
+#[derive(Clone, Debug)]
+pub struct OutboxSettings {
+    /// How long a claimed action stays with this relay before another may take it over.
+    pub lease_seconds: i64,
+    /// Most actions one pass claims.
+    pub batch: u64,
+    /// Most requests in flight at once.
+    pub concurrency: usize,
+    /// Attempts before an action is dead-lettered.
+    pub max_attempts: i64,
+    /// The first retry waits up to this long; each further one up to twice as long.
+    pub backoff_base: Duration,
+    /// No retry waits longer (unless the target's `Retry-After` asks for more).
+    pub backoff_cap: Duration,
+    /// A request without an answer by then counts as failed.
+    pub request_timeout: Duration,
+    /// Where people reach Steward (`https://steward.example.com`): alerts link to
+    /// `{public_url}/incidents/{id}`. No link when unset.
+    pub public_url: Option<String>,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        Self {
+            lease_seconds: 60,
+            batch: 64,
+            concurrency: 16,
+            max_attempts: 12,
+            backoff_base: Duration::from_secs(2),
+            backoff_cap: Duration::from_secs(15 * 60),
+            request_timeout: Duration::from_secs(10),
+            public_url: None,
+        }
+    }
+}
+
+/// The relay's process-wide state.
+pub(crate) struct Outbox {
+    pub settings: OutboxSettings,
+    pub client: reqwest::Client,
+}
+
+impl Outbox {
+    pub(crate) fn new(settings: OutboxSettings) -> Self {
+        // Redirects are not followed: a target answers for itself.
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        Self { settings, client }
+    }
+}
+
+/// What one relay pass did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RelayPass {
+    pub claimed: usize,
+    pub delivered: usize,
+    pub retrying: usize,
+    pub dead: usize,
+    /// Outcomes not recorded on the action because another relay had taken it over.
+    pub lost_leases: usize,
+}
+
+/// The wait before attempt `attempt + 1` after `attempt` failed: full jitter over
+/// `min(cap, base * 2^(attempt-1))`, drawn from the action id and attempt (so retries of many
+/// actions spread out, and a test can predict them), and at least the target's `Retry-After`.
+pub(crate) fn backoff(
+    s: &OutboxSettings,
+    action: ActionId,
+    attempt: i64,
+    retry_after: Option<Duration>,
+) -> Duration {
+    let exp = u32::try_from(attempt.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    let ceiling = s
+        .backoff_base
+        .saturating_mul(2u32.saturating_pow(exp))
+        .min(s.backoff_cap);
+    let mut h = Sha256::new();
+    h.update(action.as_uuid().as_bytes());
+    h.update(attempt.to_le_bytes());
+    let digest = h.finalize();
+    let mut eight = [0u8; 8];
+    eight.copy_from_slice(&digest[..8]);
+    let unit = (u64::from_le_bytes(eight) >> 11) as f64 / (1u64 << 53) as f64;
+    let jittered = ceiling.mul_f64(unit);
+    jittered.max(retry_after.unwrap_or(Duration::ZERO))
+}
+
+/// One claimed action ready to go: its tenant, what to send, and where.
+struct Job {
+    tenant: TenantId,
+    action: PendingAction,
+    target: String,
+    kind: Option<TargetKind>,
+    request: Result<render::Request, String>,
+}
+
+impl Service {
+    /// Replaces the relay's settings.
+    pub fn with_outbox_settings(mut self, settings: OutboxSettings) -> Self {
+        self.outbox = Arc::new(Outbox::new(settings));
+        self
+    }
+
+    /// One relay pass over every tenant's due actions, as the `outbox_relay` system actor.
+    pub async fn run_relay_pass(&self) -> ServiceResult<RelayPass> {
+        self.relay(None).await
+    }
+
+    /// A relay pass over the caller's tenant now (an SRE who does not want to wait for the
+    /// relay's schedule): one audit event of the caller's, listing the attempts.
+    pub async fn deliver_now(&self, principal: &Principal) -> ServiceResult<RelayPass> {
+        let target = ("outbox", "deliver_now".to_string());
+        let a = self
+            .attempt(principal, Operation::DeliverActions, target)
+            .await?;
+        let (mut pass, by_tenant) = match self.claim_and_send(Some(a.scope)).await {
+            Ok(done) => done,
+            Err(e) => return self.reject(a, e).await,
+        };
+        let outcomes: Vec<(String, Delivered)> = by_tenant.into_values().flatten().collect();
+        let owner = self.monitoring.settings.instance.clone();
+        self.complete(a, async move |m: Writes| {
+            let (lost, listed) = self.write_deliveries(&m, &owner, &outcomes).await?;
+            pass.lost_leases = lost;
+            let payload = json!({"claimed": pass.claimed, "attempts": listed, "lostLeases": lost});
+            Ok((pass, Record::new("outbox", "deliver_now", payload)))
+        })
+        .await
+    }
+
+    /// Claims, sends and records one batch: every tenant's (`scope` None) or one tenant's.
+    async fn relay(&self, scope: Option<TenantScope>) -> ServiceResult<RelayPass> {
+        let (mut pass, by_tenant) = self.claim_and_send(scope).await?;
+        let owner = self.monitoring.settings.instance.clone();
+        for (tenant, outcomes) in by_tenant {
+            pass.lost_leases += self.record_deliveries(tenant, &owner, outcomes).await?;
+        }
+        Ok(pass)
+    }
+
+    /// Claims due actions (leases committed) and sends them; the outcomes by tenant, not yet
+    /// recorded.
+    async fn claim_and_send(
+        &self,
+        scope: Option<TenantScope>,
+    ) -> ServiceResult<(RelayPass, BTreeMap<TenantId, Vec<(String, Delivered)>>)> {
+        let s = &self.outbox.settings;
+        let now = self.now();
+        let until = now + chrono::Duration::seconds(s.lease_seconds);
+        let owner = &self.monitoring.settings.instance;
+        let claimed = self
+            .store
+            .claim_due_actions(scope.as_ref(), owner, now, until, s.batch)
+            .await?;
+        let mut pass = RelayPass {
+            claimed: claimed.len(),
+            ..RelayPass::default()
+        };
+        let mut by_tenant: BTreeMap<TenantId, Vec<(String, Delivered)>> = BTreeMap::new();
+        if claimed.is_empty() {
+            return Ok((pass, by_tenant));
+        }
+        let jobs = self.prepare_deliveries(claimed, now).await?;
+        for (tenant, target, d) in self.send_deliveries(jobs, now).await {
+            match d.status {
+                ActionStatus::Delivered => pass.delivered += 1,
+                ActionStatus::Dead => pass.dead += 1,
+                _ => pass.retrying += 1,
+            }
+            by_tenant.entry(tenant).or_default().push((target, d));
+        }
+        Ok((pass, by_tenant))
+    }
+
+    /// Loads what rendering needs (target with its secrets, model name, window statistics),
+    /// once per pass for each.
+    async fn prepare_deliveries(
+        &self,
+        claimed: Vec<(TenantId, PendingAction)>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Vec<Job>> {
+        type Found = Option<(DeliveryTarget, TargetSecrets)>;
+        let mut targets: HashMap<(TenantId, String), Found> = HashMap::new();
+        let mut contexts: HashMap<(TenantId, ModelId, Option<WindowId>), render::Context> =
+            HashMap::new();
+        let mut slugs: HashMap<TenantId, String> = HashMap::new();
+        let mut jobs = Vec::with_capacity(claimed.len());
+        for (tenant, action) in claimed {
+            if let Entry::Vacant(e) = slugs.entry(tenant) {
+                let slug = self.store.tenant_by_id(tenant).await?.map(|t| t.slug);
+                e.insert(slug.unwrap_or_default());
+            }
+            let slug = slugs.get(&tenant).cloned().unwrap_or_default();
+            let scope = Principal::system(SystemActor::OutboxRelay, &slug, Some(tenant))
+                .scope()
+                .ok_or(ServiceError::NotFound("tenant"))?;
+            let name = action.target.clone().unwrap_or_default();
+            let key = (tenant, name.clone());
+            if !targets.contains_key(&key) {
+                let found = self.store.target_for_delivery(&scope, &name).await?;
+                targets.insert(key.clone(), found);
+            }
+            let ckey = (tenant, action.model_id, action.window_id);
+            if let Entry::Vacant(e) = contexts.entry(ckey) {
+                let model = self.store.model(&scope, action.model_id).await?;
+                let slices = match action.window_id {
+                    Some(w) => self.store.window_slices(&scope, w).await?,
+                    None => Vec::new(),
+                };
+                let ctx = render::Context {
+                    tenant: slug.clone(),
+                    model: model.map(|m| m.name).unwrap_or_default(),
+                    slices: slices
+                        .into_iter()
+                        .map(|s| (s.slice, s.composite, s.drifted_features))
+                        .collect(),
+                    link: None,
+                };
+                e.insert(ctx);
+            }
+            let mut ctx = contexts.get(&ckey).cloned().unwrap_or_default();
+            ctx.link = match (&self.outbox.settings.public_url, action.incident_id) {
+                (Some(base), Some(i)) => {
+                    Some(format!("{}/incidents/{i}", base.trim_end_matches('/')))
+                }
+                _ => None,
+            };
+            let found = targets.get(&key).cloned().flatten();
+            let (kind, request) = match found {
+                Some((t, secrets)) => (
+                    Some(t.kind),
+                    render::render(t.kind, &secrets, &action, &ctx, now),
+                ),
+                None => (
+                    None,
+                    Err(format!(
+                        "the tenant has no enabled delivery target named {name:?}"
+                    )),
+                ),
+            };
+            jobs.push(Job {
+                tenant,
+                action,
+                target: name,
+                kind,
+                request,
+            });
+        }
+        Ok(jobs)
+    }
+
+    /// Sends every job, at most `concurrency` at once, and judges each answer.
+    async fn send_deliveries(
+        &self,
+        jobs: Vec<Job>,
+        now: DateTime<Utc>,
+    ) -> Vec<(TenantId, String, Delivered)> {
+        let s = self.outbox.settings.clone();
+        let limit = Arc::new(tokio::sync::Semaphore::new(s.concurrency.max(1)));
+        let mut set = tokio::task::JoinSet::new();
+        for job in jobs {
+            let client = self.outbox.client.clone();
+            let limit = Arc::clone(&limit);
+            let s = s.clone();
+            set.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                let attempt_no = job.action.attempts + 1;
+                let (answer, outcome, detail) = match (job.request, job.kind) {
+                    (Ok(req), Some(kind)) => {
+                        let answer = send::send(&client, req, s.request_timeout, now).await;
+                        let (outcome, detail) = send::judge(kind, &answer);
+                        (Some(answer), outcome, detail)
+                    }
+                    // Nothing to send (the target vanished or lost its secret): retried, so
+                    // a target fixed in time still gets it.
+                    (Err(why), _) => (None, AttemptOutcome::Retry, why),
+                    (Ok(_), None) => (None, AttemptOutcome::Retry, "no target".into()),
+                };
+                let (outcome, status, next) = match outcome {
+                    AttemptOutcome::Delivered => (outcome, ActionStatus::Delivered, None),
+                    AttemptOutcome::Dead => (outcome, ActionStatus::Dead, None),
+                    AttemptOutcome::Retry if attempt_no >= s.max_attempts => {
+                        (AttemptOutcome::Dead, ActionStatus::Dead, None)
+                    }
+                    AttemptOutcome::Retry => {
+                        let wait = backoff(
+                            &s,
+                            job.action.id,
+                            attempt_no,
+                            answer.as_ref().and_then(|a| a.retry_after),
+                        );
+                        let wait =
+                            chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+                        (outcome, ActionStatus::Pending, Some(now + wait))
+                    }
+                };
+                let attempt = DeliveryAttempt {
+                    action_id: job.action.id,
+                    attempt: attempt_no,
+                    at: now,
+                    target: job.target.clone(),
+                    status_code: answer.as_ref().and_then(|a| a.status),
+                    latency_ms: answer.as_ref().map_or(0, |a| a.latency_ms),
+                    outcome,
+                    detail,
+                    response_excerpt: answer.map(|a| a.excerpt).unwrap_or_default(),
+                };
+                let d = Delivered {
+                    attempt,
+                    status,
+                    next_attempt_at: next,
+                };
+                (job.tenant, job.target, d)
+            });
+        }
+        let mut out = Vec::new();
+        while let Some(done) = set.join_next().await {
+            match done {
+                Ok(r) => out.push(r),
+                // A panicking send loses nothing: its lease runs out and the next pass retries.
+                Err(e) => tracing::error!(error = %e, "a delivery task failed"),
+            }
+        }
+        out
+    }
+
+    /// Records one tenant's attempts in one mutation; returns how many had lost their lease.
+    async fn record_deliveries(
+        &self,
+        tenant: TenantId,
+        owner: &str,
+        outcomes: Vec<(String, Delivered)>,
+    ) -> ServiceResult<usize> {
+        let slug = self
+            .store
+            .tenant_by_id(tenant)
+            .await?
+            .map(|t| t.slug)
+            .unwrap_or_default();
+        let relay = Principal::system(SystemActor::OutboxRelay, &slug, Some(tenant));
+        let owner = owner.to_string();
+        self.mutate(
+            &relay,
+            Operation::DeliverActions,
+            ("outbox", "delivery".to_string()),
+            async move |m: Writes| {
+                let (lost, listed) = self.write_deliveries(&m, &owner, &outcomes).await?;
+                let payload = json!({"attempts": listed, "lostLeases": lost});
+                Ok((lost, Record::new("outbox", "delivery", payload)))
+            },
+        )
+        .await
+    }
+
+    /// Writes attempts and their actions' states in a mutation's transaction: how many had lost
+    /// their lease, and the attempts as the audit event lists them.
+    async fn write_deliveries(
+        &self,
+        m: &Writes,
+        owner: &str,
+        outcomes: &[(String, Delivered)],
+    ) -> ServiceResult<(usize, Vec<serde_json::Value>)> {
+        let mut lost = 0;
+        let mut listed = Vec::with_capacity(outcomes.len());
+        for (target, d) in outcomes {
+            if !self
+                .store
+                .record_delivery(&m.tx, &m.scope, owner, d)
+                .await?
+            {
+                lost += 1;
+            }
+            listed.push(json!({
+                "action": d.attempt.action_id.to_string(),
+                "target": target,
+                "attempt": d.attempt.attempt,
+                "statusCode": d.attempt.status_code,
+                "outcome": d.attempt.outcome.as_str(),
+                "status": d.status.as_str(),
+            }));
+        }
+        Ok((lost, listed))
+    }
+
+    /// Puts a dead-lettered (or backing-off) action back in line, due now.
+    pub async fn replay_action(
+        &self,
+        principal: &Principal,
+        id: ActionId,
+    ) -> ServiceResult<PendingAction> {
+        self.mutate(
+            principal,
+            Operation::DeliverActions,
+            ("action", id.to_string()),
+            async move |m: Writes| {
+                let a = self.store.replay_action(&m.tx, &m.scope, id).await?;
+                let payload = json!({"status": a.status.as_str(), "attempts": a.attempts,
+                    "target": a.target});
+                Ok((a, Record::new("action", id, payload)))
+            },
+        )
+        .await
+    }
+
+    /// An action's delivery attempts, oldest first.
+    pub async fn delivery_attempts(
+        &self,
+        principal: &Principal,
+        id: ActionId,
+    ) -> ServiceResult<Vec<DeliveryAttempt>> {
+        authorize(principal, Operation::ReadMonitoring)?;
+        let scope = principal.scope().ok_or(ServiceError::NotFound("tenant"))?;
+        Ok(self.store.delivery_attempts(&scope, id).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_capped_exponential_with_full_jitter_and_honours_retry_after() {
+        let s = OutboxSettings {
+            backoff_base: Duration::from_secs(1),
+            backoff_cap: Duration::from_secs(60),
+            ..OutboxSettings::default()
+        };
+        let mut spread = Vec::new();
+        for _ in 0..200 {
+            let id = ActionId::generate();
+            for attempt in 1..=10i64 {
+                let ceiling = Duration::from_secs(1 << (attempt - 1)).min(Duration::from_secs(60));
+                let w = backoff(&s, id, attempt, None);
+                assert!(w <= ceiling, "attempt {attempt}: {w:?} over {ceiling:?}");
+                assert_eq!(w, backoff(&s, id, attempt, None), "deterministic");
+            }
+            spread.push(backoff(&s, id, 7, None).as_secs_f64() / 60.0);
+        }
+        // Full jitter: the waits of one attempt cover the whole range, not a band near the top.
+        spread.sort_by(f64::total_cmp);
+        assert!(
+            spread[20] < 0.2 && spread[180] > 0.8,
+            "{:?}",
+            (spread[20], spread[180])
+        );
+        let id = ActionId::generate();
+        let asked = Duration::from_secs(300);
+        assert!(backoff(&s, id, 1, Some(asked)) >= asked);
+    }
+}
