@@ -20,6 +20,7 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     addr: SocketAddr,
     scheduler: Option<Duration>,
+    relay: Option<Duration>,
 }
 
 impl Application {
@@ -47,7 +48,8 @@ impl Application {
         }
         let mut service = Service::new(store, auth, audit_keys(&config)?)
             .with_policy_settings(config.policy.to_service())
-            .with_monitoring_settings(config.monitoring.to_service());
+            .with_monitoring_settings(config.monitoring.to_service())
+            .with_outbox_settings(config.outbox.to_service());
         if let Some(clock) = clock {
             service = service.with_clock(clock);
         }
@@ -64,6 +66,7 @@ impl Application {
             listener,
             addr,
             scheduler: config.monitoring.interval(),
+            relay: config.outbox.interval(),
         })
     }
 
@@ -78,8 +81,8 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish. The scheduler
-    /// (unless configured off) runs beside the server as the `scheduler` system actor and stops
-    /// with it.
+    /// and the outbox relay (unless configured off) run beside the server as their system
+    /// actors and stop with it.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -87,7 +90,10 @@ impl Application {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let scheduler = self
             .scheduler
-            .map(|every| tokio::spawn(run_scheduler(self.service.clone(), every, stopped)));
+            .map(|every| tokio::spawn(run_scheduler(self.service.clone(), every, stopped.clone())));
+        let relay = self
+            .relay
+            .map(|every| tokio::spawn(run_relay(self.service.clone(), every, stopped)));
         let shutdown = async move {
             shutdown.await;
             let _ = stop.send(true);
@@ -96,8 +102,8 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await
             .context("serving");
-        if let Some(s) = scheduler {
-            let _ = s.await;
+        for task in [scheduler, relay].into_iter().flatten() {
+            let _ = task.await;
         }
         served
     }
@@ -126,6 +132,47 @@ async fn run_scheduler(
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "scheduler pass failed"),
+        }
+    }
+}
+
+/// The relay loop: a pass when this process wrote actions or every `every`, and further passes
+/// at once while a pass finds a full batch (a backlog), until `stop` changes. A failing pass is
+/// logged; its leases run out and a later pass delivers.
+async fn run_relay(
+    service: Service,
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let batch = usize::try_from(service.outbox_settings().batch).unwrap_or(usize::MAX);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = service.relay_woken() => {}
+            _ = stop.changed() => return,
+        }
+        loop {
+            match service.run_relay_pass().await {
+                Ok(p) => {
+                    if p.claimed > 0 {
+                        tracing::info!(
+                            claimed = p.claimed,
+                            delivered = p.delivered,
+                            retrying = p.retrying,
+                            dead = p.dead,
+                            lost_leases = p.lost_leases,
+                            "relay pass"
+                        );
+                    }
+                    if p.claimed < batch || *stop.borrow() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "relay pass failed");
+                    break;
+                }
+            }
         }
     }
 }

@@ -19,7 +19,7 @@ use figment::value::Uncased;
 use serde::Deserialize;
 
 /// The sections of the configuration; `STEWARD_<SECTION>_<KEY>` reaches their keys.
-const SECTIONS: &[&str] = &["auth", "api", "audit", "policy", "monitoring"];
+const SECTIONS: &[&str] = &["auth", "api", "audit", "policy", "monitoring", "outbox"];
 /// The top-level keys; `STEWARD_<KEY>` reaches them.
 const TOP_LEVEL: &[&str] = &["listen", "database_url", "log_format"];
 
@@ -35,6 +35,7 @@ pub struct Config {
     pub audit: AuditSettings,
     pub policy: PolicySettings,
     pub monitoring: MonitoringSettings,
+    pub outbox: OutboxSettings,
     /// `text` (default) or `json` log lines.
     pub log_format: String,
 }
@@ -143,6 +144,98 @@ impl MonitoringSettings {
     }
 }
 
+/// The relay that delivers the outbox's actions to Slack, PagerDuty and webhooks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxSettings {
+    /// Milliseconds between relay passes when nothing wakes it sooner (this process wakes it
+    /// when it writes actions); 0 turns the relay off in this process.
+    pub interval_ms: u64,
+    /// Seconds a claimed action stays with this replica before another may deliver it.
+    pub lease_seconds: i64,
+    /// Most actions one pass claims.
+    pub batch: u64,
+    /// Most requests in flight at once.
+    pub concurrency: usize,
+    /// Attempts before an action is dead-lettered.
+    pub max_attempts: i64,
+    /// The first retry waits up to this long; each further one up to twice as long.
+    pub backoff_base_ms: u64,
+    /// No retry waits longer, unless the target's `Retry-After` asks for more.
+    pub backoff_cap_secs: u64,
+    /// A request without an answer by then counts as failed.
+    pub request_timeout_ms: u64,
+    /// Where people reach Steward; alerts link to `{public_url}/incidents/{id}`.
+    pub public_url: Option<String>,
+    /// Deliver to loopback, private and link-local addresses (off: a target's URL cannot reach
+    /// the metadata service or internal ports).
+    pub allow_private_networks: bool,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        let d = steward_service::OutboxSettings::default();
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        Self {
+            interval_ms: 1_000,
+            lease_seconds: d.lease_seconds,
+            batch: d.batch,
+            concurrency: d.concurrency,
+            max_attempts: d.max_attempts,
+            backoff_base_ms: ms(d.backoff_base),
+            backoff_cap_secs: d.backoff_cap.as_secs(),
+            request_timeout_ms: ms(d.request_timeout),
+            public_url: d.public_url,
+            allow_private_networks: d.allow_private_networks,
+        }
+    }
+}
+
+impl OutboxSettings {
+    pub fn to_service(&self) -> steward_service::OutboxSettings {
+        steward_service::OutboxSettings {
+            lease_seconds: self.lease_seconds,
+            batch: self.batch,
+            concurrency: self.concurrency,
+            max_attempts: self.max_attempts,
+            backoff_base: Duration::from_millis(self.backoff_base_ms),
+            backoff_cap: Duration::from_secs(self.backoff_cap_secs),
+            request_timeout: Duration::from_millis(self.request_timeout_ms),
+            public_url: self.public_url.clone().filter(|u| !u.is_empty()),
+            allow_private_networks: self.allow_private_networks,
+        }
+    }
+
+    /// The pause between relay passes, `None` when the relay is off.
+    pub fn interval(&self) -> Option<Duration> {
+        (self.interval_ms > 0).then(|| Duration::from_millis(self.interval_ms))
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.lease_seconds < 1 {
+            bail!("outbox.lease_seconds: must be at least 1");
+        }
+        if self.batch == 0 || self.concurrency == 0 {
+            bail!("outbox.batch and outbox.concurrency: must be at least 1");
+        }
+        if !(1..=100).contains(&self.max_attempts) {
+            bail!("outbox.max_attempts: must be between 1 and 100");
+        }
+        if self.backoff_base_ms == 0 || self.backoff_cap_secs == 0 {
+            bail!("outbox.backoff_base_ms and outbox.backoff_cap_secs: must be at least 1");
+        }
+        if !(1..=120_000).contains(&self.request_timeout_ms) {
+            bail!("outbox.request_timeout_ms: must be between 1 and 120000");
+        }
+        if let Some(u) = self.public_url.as_deref().filter(|u| !u.is_empty())
+            && !(u.starts_with("https://") || u.starts_with("http://"))
+        {
+            bail!("outbox.public_url: must be an http:// or https:// URL, not {u:?}");
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiSettings {
@@ -168,6 +261,7 @@ impl Default for Config {
             audit: AuditSettings::default(),
             policy: PolicySettings::default(),
             monitoring: MonitoringSettings::default(),
+            outbox: OutboxSettings::default(),
             log_format: "text".into(),
         }
     }
@@ -272,6 +366,7 @@ impl Config {
         if self.policy.max_operations == 0 {
             bail!("policy.max_operations: must be at least 1");
         }
+        self.outbox.validate()?;
         if !matches!(self.log_format.as_str(), "text" | "json") {
             bail!("log_format: must be `text` or `json`");
         }

@@ -6,5 +6,6 @@ pub mod app;
 pub mod config;
 mod demo;
 mod demo_monitoring;
+mod demo_outbox;
 pub mod startup;
 pub mod telemetry;

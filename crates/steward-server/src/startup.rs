@@ -185,9 +185,13 @@ pub fn mint_token(
 
 /// Runs the server until SIGINT or SIGTERM: builds the [`Application`], seeds the demo data
 /// when asked, prints where it listens, and finishes in-flight requests on shutdown.
-pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     // The demo replays two weeks of monitoring on a driven clock, then lets it follow real time.
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    if demo {
+        // Its delivery targets are loopback receivers.
+        config.outbox.allow_private_networks = true;
+    }
     let app = if demo {
         Application::build_with_clock(config, Some(clock.clone())).await?
     } else {
@@ -195,10 +199,14 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     };
     let addr = app.addr();
     println!("steward listening on http://{addr}");
+    let mut demo_receivers = None;
     if demo {
         let token = demo::seed(app.service())
             .await
             .context("seeding demo data")?;
+        let receivers = crate::demo_outbox::start(app.service())
+            .await
+            .context("starting the demo's loopback receivers")?;
         spawn_replay(app.service().clone(), clock);
         println!("\nSteward is running at http://{addr}/graphql with demo data.");
         println!(
@@ -208,8 +216,16 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         println!(
             "curl -s http://{addr}/graphql -H \"Authorization: Bearer $STEWARD_TOKEN\" -H 'Content-Type: application/json' \\\n  -d '{{\"query\":\"{{ modelByName(name: \\\"fraud-detector\\\") {{ name versions {{ nodes {{ version metrics {{ name value }} }} }} }} }}\"}}'\n"
         );
+        println!(
+            "Alerts are delivered to loopback stand-ins for Slack, PagerDuty and a signed webhook (GET lists what each received):\n  {}\n  {}\n  {}\n",
+            receivers.slack.url(),
+            receivers.pagerduty.url(),
+            receivers.webhook.url()
+        );
+        demo_receivers = Some(receivers);
     }
     app.run_until(shutdown_signal()).await?;
+    drop(demo_receivers);
     tracing::info!("steward stopped");
     Ok(())
 }

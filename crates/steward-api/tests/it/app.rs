@@ -12,7 +12,7 @@ use steward_api::{ApiConfig, AppState, router};
 use steward_domain::Role;
 use steward_service::auth::mint_hs256;
 use steward_service::testing::TestBackend;
-use steward_service::{AuthConfig, KeySource, PolicySettings, Service};
+use steward_service::{AuthConfig, KeySource, OutboxSettings, PolicySettings, Service};
 use tower::ServiceExt;
 
 pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
@@ -56,7 +56,33 @@ impl TestApp {
         Self::build(hs256_config(), ApiConfig::default(), policy).await
     }
 
+    /// The default app with these relay settings (the default app's relay may deliver to its
+    /// tests' loopback receivers; the default settings would refuse private addresses).
+    pub async fn with_outbox(outbox: OutboxSettings) -> TestApp {
+        Self::build_with(
+            hs256_config(),
+            ApiConfig::default(),
+            PolicySettings::default(),
+            outbox,
+        )
+        .await
+    }
+
     async fn build(auth: AuthConfig, api: ApiConfig, policy: PolicySettings) -> TestApp {
+        let outbox = OutboxSettings {
+            allow_private_networks: true,
+            request_timeout: Duration::from_secs(2),
+            ..OutboxSettings::default()
+        };
+        Self::build_with(auth, api, policy, outbox).await
+    }
+
+    async fn build_with(
+        auth: AuthConfig,
+        api: ApiConfig,
+        policy: PolicySettings,
+        outbox: OutboxSettings,
+    ) -> TestApp {
         let db = TestBackend::new().await;
         let clock = std::sync::Arc::new(steward_service::monitoring::ManualClock::new(
             "2026-03-01T12:00:00Z".parse().unwrap(),
@@ -64,6 +90,7 @@ impl TestApp {
         let service = db
             .service(auth.clone(), audit_keys())
             .with_policy_settings(policy)
+            .with_outbox_settings(outbox)
             .with_clock(clock.clone());
         let state = AppState::new(service.clone(), api);
         let router = router(state.clone());

@@ -10,5 +10,6 @@ mod hardening;
 mod isolation;
 mod matrix;
 mod monitoring;
+mod outbox;
 mod policy;
 mod registry;

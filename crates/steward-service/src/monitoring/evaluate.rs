@@ -170,11 +170,13 @@ impl Service {
             Err(e) => return self.reject(a, e).await,
         };
         let actor = principal.subject().to_string();
-        self.complete(a, async |m: Writes| {
-            self.write_window(&m, &actor, &owner, now, work).await
-        })
-        .await
-        .map(Some)
+        let evaluated = self
+            .complete(a, async |m: Writes| {
+                self.write_window(&m, &actor, &owner, now, work).await
+            })
+            .await?;
+        self.wake_relay();
+        Ok(Some(evaluated))
     }
 
     /// Reads and computes a window's evaluation (no transaction).

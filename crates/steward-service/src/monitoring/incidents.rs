@@ -52,6 +52,7 @@ impl Service {
             },
         )
         .await
+        .inspect(|_| self.wake_relay())
     }
 
     /// Resolves an incident with a reason (required: the timeline says why it ended).
@@ -89,5 +90,6 @@ impl Service {
             },
         )
         .await
+        .inspect(|_| self.wake_relay())
     }
 }

@@ -11,6 +11,7 @@
 //! pass delivers again with the same `webhook-id` / `dedup_key`, so receivers can drop the
 //! duplicate.
 
+mod guard;
 mod render;
 mod send;
 mod targets;
@@ -49,6 +50,10 @@ pub struct OutboxSettings {
     /// Where people reach Steward (`https://steward.example.com`): alerts link to
     /// `{public_url}/incidents/{id}`. No link when unset.
     pub public_url: Option<String>,
+    /// Deliver to loopback, private and link-local addresses too (off by default: a target's
+    /// URL must not reach the metadata service or internal ports; the demo and tests turn it on
+    /// for their loopback receivers).
+    pub allow_private_networks: bool,
 }
 
 impl Default for OutboxSettings {
@@ -62,6 +67,7 @@ impl Default for OutboxSettings {
             backoff_cap: Duration::from_secs(15 * 60),
             request_timeout: Duration::from_secs(10),
             public_url: None,
+            allow_private_networks: false,
         }
     }
 }
@@ -70,16 +76,25 @@ impl Default for OutboxSettings {
 pub(crate) struct Outbox {
     pub settings: OutboxSettings,
     pub client: reqwest::Client,
+    /// Raised when this process writes actions, so the relay loop need not wait for its next
+    /// pass (other replicas find them on theirs).
+    wake: tokio::sync::Notify,
 }
 
 impl Outbox {
     pub(crate) fn new(settings: OutboxSettings) -> Self {
-        // Redirects are not followed: a target answers for itself.
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
-        Self { settings, client }
+        // Redirects are not followed: a target answers for itself (and a redirect could lead
+        // into the private network).
+        let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+        if !settings.allow_private_networks {
+            builder = builder.dns_resolver(Arc::new(guard::PublicOnly));
+        }
+        let client = builder.build().unwrap_or_default();
+        Self {
+            settings,
+            client,
+            wake: tokio::sync::Notify::new(),
+        }
     }
 }
 
@@ -133,6 +148,23 @@ impl Service {
     pub fn with_outbox_settings(mut self, settings: OutboxSettings) -> Self {
         self.outbox = Arc::new(Outbox::new(settings));
         self
+    }
+
+    /// The relay's settings.
+    pub fn outbox_settings(&self) -> &OutboxSettings {
+        &self.outbox.settings
+    }
+
+    /// Tells the relay loop that actions were written (a window evaluated, an incident
+    /// acknowledged or resolved).
+    pub(crate) fn wake_relay(&self) {
+        self.outbox.wake.notify_one();
+    }
+
+    /// Completes when this process wrote actions since the last call (or right away if it did
+    /// before anyone waited): the relay loop's cue to run a pass before its interval is up.
+    pub async fn relay_woken(&self) {
+        self.outbox.wake.notified().await;
     }
 
     /// One relay pass over every tenant's due actions, as the `outbox_relay` system actor.
@@ -301,7 +333,7 @@ impl Service {
                 let attempt_no = job.action.attempts + 1;
                 let (answer, outcome, detail) = match (job.request, job.kind) {
                     (Ok(req), Some(kind)) => {
-                        let answer = send::send(&client, req, s.request_timeout, now).await;
+                        let answer = send::send(&client, req, &s, now).await;
                         let (outcome, detail) = send::judge(kind, &answer);
                         (Some(answer), outcome, detail)
                     }

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use steward_domain::{AttemptOutcome, TargetKind};
 
+use super::OutboxSettings;
+use super::guard;
 use super::render::Request;
 
 /// Longest excerpt of an answer kept with the attempt.
@@ -18,8 +20,10 @@ pub(crate) struct Answer {
     pub status: Option<u16>,
     pub retry_after: Option<Duration>,
     pub excerpt: String,
-    /// Why no answer came (connection refused, timeout).
+    /// Why no answer came (connection refused, timeout, an address that is not public).
     pub error: Option<String>,
+    /// Not sent because the target's address is not public: retrying cannot change that.
+    pub blocked: bool,
     pub latency_ms: i64,
 }
 
@@ -37,11 +41,26 @@ pub(crate) fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
 pub(crate) async fn send(
     client: &reqwest::Client,
     req: Request,
-    timeout: Duration,
+    s: &OutboxSettings,
     now: DateTime<Utc>,
 ) -> Answer {
     let started = Instant::now();
-    let mut builder = client.post(&req.url).timeout(timeout).body(req.body);
+    if !s.allow_private_networks
+        && let Some(blocked) = guard::blocked_literal(&req.url)
+    {
+        return Answer {
+            status: None,
+            retry_after: None,
+            excerpt: String::new(),
+            error: Some(blocked.to_string()),
+            blocked: true,
+            latency_ms: 0,
+        };
+    }
+    let mut builder = client
+        .post(&req.url)
+        .timeout(s.request_timeout)
+        .body(req.body);
     for (k, v) in &req.headers {
         builder = builder.header(*k, v);
     }
@@ -53,6 +72,7 @@ pub(crate) async fn send(
             retry_after: None,
             excerpt: String::new(),
             error: Some(describe(&e)),
+            blocked: guard::was_blocked(&e),
             latency_ms: latency(started),
         },
         Ok(resp) => {
@@ -68,6 +88,7 @@ pub(crate) async fn send(
                 retry_after: retry,
                 excerpt: body.chars().take(EXCERPT_CHARS).collect(),
                 error: None,
+                blocked: false,
                 latency_ms: latency(started),
             }
         }
@@ -100,7 +121,12 @@ fn describe(e: &reqwest::Error) -> String {
 pub(crate) fn judge(kind: TargetKind, a: &Answer) -> (AttemptOutcome, String) {
     let Some(status) = a.status else {
         let why = a.error.clone().unwrap_or_else(|| "no answer".into());
-        return (AttemptOutcome::Retry, why);
+        let outcome = if a.blocked {
+            AttemptOutcome::Dead
+        } else {
+            AttemptOutcome::Retry
+        };
+        return (outcome, why);
     };
     match status {
         200..=299 => {
@@ -147,6 +173,7 @@ mod tests {
             retry_after: None,
             excerpt: body.into(),
             error: None,
+            blocked: false,
             latency_ms: 1,
         }
     }
@@ -170,6 +197,12 @@ mod tests {
         assert_eq!(o, AttemptOutcome::Retry);
         let (o, _) = judge(TargetKind::Slack, &answer(Some(200), "ok"));
         assert_eq!(o, AttemptOutcome::Delivered);
+        let blocked = Answer {
+            blocked: true,
+            ..answer(None, "")
+        };
+        let (o, _) = judge(TargetKind::Webhook, &blocked);
+        assert_eq!(o, AttemptOutcome::Dead, "a private address stays private");
     }
 
     #[test]

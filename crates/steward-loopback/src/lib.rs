@@ -1,0 +1,513 @@
+//! Loopback receivers for the peers the outbox delivers to that cannot run here: a Slack
+//! incoming webhook, PagerDuty's Events API v2 and a Standard Webhooks receiver. Each listens on
+//! 127.0.0.1, enforces the peer's documented contract (what it accepts, what it answers, what it
+//! refuses and how), and records every request with what it found, so a test asserts on what a
+//! real peer would have seen and a demo user can look (`GET /` lists the requests as JSON).
+//!
+//! A test can also make a receiver misbehave the way real peers do: answer the next requests
+//! with a scripted status (a 429 with `Retry-After`, a 503), stall past the sender's timeout, or
+//! be down altogether.
+//!
+//! These are stand-ins named as such, for the demo and tests; production talks to the real
+//! services.
+
+mod pagerduty;
+mod slack;
+mod webhook;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+pub use webhook::sign;
+
+/// Which peer a receiver stands in for.
+#[derive(Clone, Debug)]
+pub enum Contract {
+    /// A Slack incoming webhook: `POST /services/T…/B…/…` with a JSON message; `200 ok`.
+    Slack,
+    /// PagerDuty's Events API v2: `POST /v2/enqueue`; `202` with `status: success`.
+    PagerDuty {
+        /// The integration's routing key (32 characters) events must carry.
+        routing_key: String,
+    },
+    /// A Standard Webhooks receiver at `POST /hook` that verifies `webhook-signature` against
+    /// any of its secrets (`whsec_…`).
+    Webhook { secrets: Vec<String> },
+}
+
+/// A canned answer for the next request, given instead of the contract's.
+#[derive(Clone, Debug)]
+pub enum Scripted {
+    /// Answer with this status, an optional `Retry-After` (seconds) and a body.
+    Status {
+        status: u16,
+        retry_after: Option<u64>,
+        body: String,
+    },
+    /// Wait this long before answering 200 (to outlast the sender's timeout).
+    Stall(Duration),
+}
+
+impl Scripted {
+    /// Slack's and PagerDuty's rate limit: 429 with `Retry-After`.
+    pub fn rate_limited(retry_after: u64) -> Self {
+        Scripted::Status {
+            status: 429,
+            retry_after: Some(retry_after),
+            body: "rate_limited".into(),
+        }
+    }
+
+    pub fn status(status: u16) -> Self {
+        Scripted::Status {
+            status,
+            retry_after: None,
+            body: String::new(),
+        }
+    }
+}
+
+/// One request as the receiver saw it.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub at: SystemTime,
+    pub path: String,
+    /// Header names in lower case.
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+    /// The body parsed as JSON, when it is.
+    pub json: Option<Value>,
+    /// What the receiver answered.
+    pub status: u16,
+    /// What the contract found wrong (answered with a 4xx), or a problem the real peer tolerates
+    /// silently but a test should see (PagerDuty: a resolve before its trigger).
+    pub problem: Option<String>,
+    /// Answered from the script or while down, not by the contract.
+    pub scripted: bool,
+    /// A webhook delivery whose `webhook-id` was accepted before (the receiver dropped it).
+    pub duplicate: bool,
+}
+
+impl Received {
+    /// Accepted by the contract (2xx, not scripted).
+    pub fn accepted(&self) -> bool {
+        !self.scripted && (200..300).contains(&self.status)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
+/// What a contract decided about one request.
+pub(crate) struct Verdict {
+    pub status: StatusCode,
+    pub body: Value,
+    pub problem: Option<String>,
+    pub duplicate: bool,
+}
+
+impl Verdict {
+    pub(crate) fn ok(status: StatusCode, body: Value) -> Self {
+        Verdict {
+            status,
+            body,
+            problem: None,
+            duplicate: false,
+        }
+    }
+
+    pub(crate) fn refuse(status: StatusCode, body: Value, problem: impl Into<String>) -> Self {
+        Verdict {
+            status,
+            body,
+            problem: Some(problem.into()),
+            duplicate: false,
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    received: Vec<Received>,
+    script: VecDeque<Scripted>,
+    down: bool,
+    secrets: Vec<String>,
+    /// PagerDuty: each dedup key's incident state (`triggered`, `acknowledged`, `resolved`).
+    incidents: HashMap<String, String>,
+    /// Webhook ids accepted so far.
+    seen_ids: HashMap<String, usize>,
+}
+
+struct Shared {
+    contract: Contract,
+    state: Mutex<State>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock only means a handler panicked mid-update; the records stay readable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A receiver listening on 127.0.0.1; it stops when dropped.
+pub struct Receiver {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Receiver")
+            .field("addr", &self.addr)
+            .field("contract", &self.shared.contract)
+            .finish()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Receiver {
+    /// Starts a receiver on a free port of 127.0.0.1.
+    pub async fn start(contract: Contract) -> std::io::Result<Receiver> {
+        Self::start_on(contract, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Starts a receiver on `addr` (port 0 picks a free one).
+    pub async fn start_on(contract: Contract, addr: SocketAddr) -> std::io::Result<Receiver> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let secrets = match &contract {
+            Contract::Webhook { secrets } => secrets.clone(),
+            _ => Vec::new(),
+        };
+        let shared = Arc::new(Shared {
+            contract,
+            state: Mutex::new(State {
+                secrets,
+                ..State::default()
+            }),
+        });
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(Arc::clone(&shared));
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Receiver {
+            addr,
+            shared,
+            server,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The URL a delivery target names: Slack's webhook path, PagerDuty's enqueue endpoint or
+    /// the webhook's path.
+    pub fn url(&self) -> String {
+        let path = match self.shared.contract {
+            Contract::Slack => slack::PATH,
+            Contract::PagerDuty { .. } => pagerduty::PATH,
+            Contract::Webhook { .. } => webhook::PATH,
+        };
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Every request so far, oldest first.
+    pub fn received(&self) -> Vec<Received> {
+        self.shared.lock().received.clone()
+    }
+
+    /// The requests the contract accepted, oldest first.
+    pub fn accepted(&self) -> Vec<Received> {
+        self.received()
+            .into_iter()
+            .filter(|r| r.accepted())
+            .collect()
+    }
+
+    /// Answers the next requests from `answers`, in order, before the contract answers again.
+    pub fn script(&self, answers: impl IntoIterator<Item = Scripted>) {
+        self.shared.lock().script.extend(answers);
+    }
+
+    /// While down, every request is answered 503 (as a peer behind a load balancer with no
+    /// healthy backend).
+    pub fn set_down(&self, down: bool) {
+        self.shared.lock().down = down;
+    }
+
+    /// A webhook receiver's accepted secrets (a receiver moving to a rotated secret).
+    pub fn set_secrets(&self, secrets: Vec<String>) {
+        self.shared.lock().secrets = secrets;
+    }
+
+    /// PagerDuty: the state of the incident under `dedup_key`, as PagerDuty would show it.
+    pub fn incident_state(&self, dedup_key: &str) -> Option<String> {
+        self.shared.lock().incidents.get(dedup_key).cloned()
+    }
+}
+
+async fn handle(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    if method == Method::GET {
+        let listed: Vec<Value> = shared.lock().received.iter().map(listing).collect();
+        return axum::Json(
+            json!({"contract": format!("{:?}", kind(&shared.contract)), "received": listed}),
+        )
+        .into_response();
+    }
+    let headers: BTreeMap<String, String> = headers
+        .iter()
+        .map(|(k, v)| {
+            let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            (k.as_str().to_ascii_lowercase(), value)
+        })
+        .collect();
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let parsed: Option<Value> = serde_json::from_slice(&body).ok();
+    let mut record = Received {
+        at: SystemTime::now(),
+        path: path.clone(),
+        headers,
+        body: text,
+        json: parsed,
+        status: 0,
+        problem: None,
+        scripted: false,
+        duplicate: false,
+    };
+    let scripted = {
+        let mut state = shared.lock();
+        if state.down {
+            Some(Scripted::status(503))
+        } else {
+            state.script.pop_front()
+        }
+    };
+    if let Some(answer) = scripted {
+        record.scripted = true;
+        return match answer {
+            Scripted::Stall(wait) => {
+                // Recorded on arrival: the sender may give up (or die) before the answer.
+                record.status = 200;
+                shared.lock().received.push(record);
+                tokio::time::sleep(wait).await;
+                (StatusCode::OK, "ok").into_response()
+            }
+            Scripted::Status {
+                status,
+                retry_after,
+                body,
+            } => {
+                record.status = status;
+                shared.lock().received.push(record);
+                let code =
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let mut resp = (code, body).into_response();
+                if let Some(secs) = retry_after
+                    && let Ok(v) = secs.to_string().parse()
+                {
+                    resp.headers_mut().insert("retry-after", v);
+                }
+                resp
+            }
+        };
+    }
+    let verdict = if method != Method::POST {
+        Verdict::refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            json!("method not allowed"),
+            format!("{method} instead of POST"),
+        )
+    } else {
+        let mut state = shared.lock();
+        match &shared.contract {
+            Contract::Slack => slack::check(&record),
+            Contract::PagerDuty { routing_key } => {
+                pagerduty::check(&record, routing_key, &mut state.incidents)
+            }
+            Contract::Webhook { .. } => {
+                let secrets = state.secrets.clone();
+                webhook::check(&record, &secrets, &mut state.seen_ids)
+            }
+        }
+    };
+    record.status = verdict.status.as_u16();
+    record.problem = verdict.problem;
+    record.duplicate = verdict.duplicate;
+    shared.lock().received.push(record);
+    match verdict.body {
+        Value::String(s) => (verdict.status, s).into_response(),
+        other => (verdict.status, axum::Json(other)).into_response(),
+    }
+}
+
+fn kind(c: &Contract) -> &'static str {
+    match c {
+        Contract::Slack => "slack",
+        Contract::PagerDuty { .. } => "pagerduty",
+        Contract::Webhook { .. } => "webhook",
+    }
+}
+
+fn listing(r: &Received) -> Value {
+    let at =
+        r.at.duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+    json!({
+        "atUnixMs": at,
+        "path": r.path,
+        "status": r.status,
+        "problem": r.problem,
+        "scripted": r.scripted,
+        "duplicate": r.duplicate,
+        "webhookId": r.header("webhook-id"),
+        "body": r.json.clone().unwrap_or_else(|| Value::String(r.body.clone())),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn post(url: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+        let mut req = reqwest::Client::new().post(url).body(body.to_string());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.text().await.unwrap())
+    }
+
+    const JSON: (&str, &str) = ("content-type", "application/json");
+
+    #[tokio::test]
+    async fn slack_accepts_text_and_blocks_and_refuses_what_slack_refuses() {
+        let r = Receiver::start(Contract::Slack).await.unwrap();
+        let ok = json!({"text": "hi", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}]});
+        assert_eq!(
+            post(&r.url(), &[JSON], &ok.to_string()).await,
+            (200, "ok".into())
+        );
+        let (s, b) = post(&r.url(), &[JSON], "{not json").await;
+        assert_eq!((s, b.as_str()), (400, "invalid_payload"));
+        let (s, b) = post(&r.url(), &[JSON], "{}").await;
+        assert_eq!((s, b.as_str()), (400, "no_text"));
+        let bad = json!({"text": "x", "blocks": [{"type": "section"}]});
+        let (s, b) = post(&r.url(), &[JSON], &bad.to_string()).await;
+        assert_eq!((s, b.as_str()), (400, "invalid_blocks"));
+        let long = json!({"text": "x", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "a".repeat(3001)}}]});
+        assert_eq!(post(&r.url(), &[JSON], &long.to_string()).await.0, 400);
+        let wrong = r.url().replace("/services/", "/other/");
+        assert_eq!(post(&wrong, &[JSON], &ok.to_string()).await.0, 404);
+        r.script([Scripted::rate_limited(30)]);
+        assert_eq!(post(&r.url(), &[JSON], &ok.to_string()).await.0, 429);
+        assert_eq!(post(&r.url(), &[JSON], &ok.to_string()).await.0, 200);
+        assert_eq!(r.accepted().len(), 2);
+        assert_eq!(r.received().len(), 8);
+    }
+
+    #[tokio::test]
+    async fn pagerduty_checks_events_and_follows_incidents() {
+        let key = "R0UT1NGKEY0123456789abcdefABCDEF";
+        let r = Receiver::start(Contract::PagerDuty {
+            routing_key: key.into(),
+        })
+        .await
+        .unwrap();
+        let resolve = json!({"routing_key": key, "event_action": "resolve", "dedup_key": "i-1"});
+        let (s, body) = post(&r.url(), &[JSON], &resolve.to_string()).await;
+        assert_eq!(s, 202, "PagerDuty accepts a resolve it cannot match");
+        assert!(body.contains("success"));
+        assert!(
+            r.received()[0]
+                .problem
+                .as_deref()
+                .unwrap()
+                .contains("before any trigger")
+        );
+        let trigger = json!({"routing_key": key, "event_action": "trigger", "dedup_key": "i-1",
+            "payload": {"summary": "drift", "source": "steward", "severity": "warning"}});
+        assert_eq!(post(&r.url(), &[JSON], &trigger.to_string()).await.0, 202);
+        assert_eq!(r.incident_state("i-1").as_deref(), Some("triggered"));
+        assert_eq!(post(&r.url(), &[JSON], &resolve.to_string()).await.0, 202);
+        assert_eq!(r.incident_state("i-1").as_deref(), Some("resolved"));
+        let mut bad = trigger.clone();
+        bad["payload"]["severity"] = json!("high");
+        let (s, body) = post(&r.url(), &[JSON], &bad.to_string()).await;
+        assert_eq!(s, 400);
+        assert!(
+            body.contains("invalid event") && body.contains("severity"),
+            "{body}"
+        );
+        let mut wrong = trigger.clone();
+        wrong["routing_key"] = json!("x".repeat(32));
+        assert_eq!(post(&r.url(), &[JSON], &wrong.to_string()).await.0, 400);
+    }
+
+    #[tokio::test]
+    async fn webhook_verifies_signatures_of_any_current_secret_and_flags_replays() {
+        let old = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let new = "whsec_bmV3LXNlY3JldC1uZXctc2VjcmV0LW5ldyE=";
+        let r = Receiver::start(Contract::Webhook {
+            secrets: vec![new.into()],
+        })
+        .await
+        .unwrap();
+        let body = r#"{"type":"alert.triggered"}"#;
+        let both = format!(
+            "{} {}",
+            sign(old, "msg_1", 1_700_000_000, body.as_bytes()).unwrap(),
+            sign(new, "msg_1", 1_700_000_000, body.as_bytes()).unwrap()
+        );
+        let h = [
+            JSON,
+            ("webhook-id", "msg_1"),
+            ("webhook-timestamp", "1700000000"),
+            ("webhook-signature", both.as_str()),
+        ];
+        assert_eq!(post(&r.url(), &h, body).await.0, 200);
+        assert_eq!(post(&r.url(), &h, body).await.0, 200);
+        assert!(r.received()[1].duplicate, "a redelivery is recognised");
+        let only_old = sign(old, "msg_2", 1_700_000_000, body.as_bytes()).unwrap();
+        let h2 = [
+            JSON,
+            ("webhook-id", "msg_2"),
+            ("webhook-timestamp", "1700000000"),
+            ("webhook-signature", only_old.as_str()),
+        ];
+        assert_eq!(post(&r.url(), &h2, body).await.0, 401);
+        let tampered = [
+            JSON,
+            ("webhook-id", "msg_1"),
+            ("webhook-timestamp", "1700000001"),
+            ("webhook-signature", both.as_str()),
+        ];
+        assert_eq!(post(&r.url(), &tampered, body).await.0, 401);
+        assert_eq!(post(&r.url(), &[JSON], body).await.0, 400);
+    }
+}
