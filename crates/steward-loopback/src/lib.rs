@@ -139,6 +139,8 @@ struct State {
     received: Vec<Received>,
     script: VecDeque<Scripted>,
     down: bool,
+    /// How long the contract's answers wait after the request is recorded.
+    delay: Duration,
     secrets: Vec<String>,
     /// PagerDuty: each dedup key's incident state (`triggered`, `acknowledged`, `resolved`).
     incidents: HashMap<String, String>,
@@ -253,6 +255,12 @@ impl Receiver {
         self.shared.lock().down = down;
     }
 
+    /// Answers every request this much later (recorded on arrival): a slow peer, and a window
+    /// in which a sender can die after the peer accepted but before it heard so.
+    pub fn set_delay(&self, delay: Duration) {
+        self.shared.lock().delay = delay;
+    }
+
     /// A webhook receiver's accepted secrets (a receiver moving to a rotated secret).
     pub fn set_secrets(&self, secrets: Vec<String>) {
         self.shared.lock().secrets = secrets;
@@ -358,7 +366,14 @@ async fn handle(
     record.status = verdict.status.as_u16();
     record.problem = verdict.problem;
     record.duplicate = verdict.duplicate;
-    shared.lock().received.push(record);
+    let delay = {
+        let mut state = shared.lock();
+        state.received.push(record);
+        state.delay
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     match verdict.body {
         Value::String(s) => (verdict.status, s).into_response(),
         other => (verdict.status, axum::Json(other)).into_response(),

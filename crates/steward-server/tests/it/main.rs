@@ -3,5 +3,6 @@
 mod audit;
 mod drift;
 mod monitoring;
+mod outbox;
 mod policy;
 mod serve;

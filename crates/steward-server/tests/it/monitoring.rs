@@ -16,7 +16,7 @@ const ROWS: usize = 50;
 
 /// A model with one numeric feature, its version, monitoring that waits `lateness` seconds, and
 /// a baseline; returns the version id.
-async fn monitored(p: &Process, owner: &str, name: &str, lateness: i64) -> String {
+pub(crate) async fn monitored(p: &Process, owner: &str, name: &str, lateness: i64) -> String {
     let v = gql(&p.url, owner, "mutation($n: String!) { registerModel(input: {name: $n, ownerTeam: \"t\", riskTier: LOW}) { id } }", json!({"n": name})).await;
     let model = v["data"]["registerModel"]["id"]
         .as_str()
@@ -46,7 +46,7 @@ async fn monitored(p: &Process, owner: &str, name: &str, lateness: i64) -> Strin
 }
 
 /// `ROWS` rows at `at`.
-fn batch(at: &str) -> String {
+pub(crate) fn batch(at: &str) -> String {
     let mut csv = String::from("x,event_time\n");
     for i in 0..ROWS {
         csv.push_str(&format!("{},{at}\n", i as f64 / ROWS as f64));
@@ -55,7 +55,13 @@ fn batch(at: &str) -> String {
 }
 
 /// Sends a batch under `key`; `Some(duplicate)` when the server acknowledged it.
-async fn send(url: &str, token: &str, version: &str, key: &str, body: &str) -> Option<bool> {
+pub(crate) async fn send(
+    url: &str,
+    token: &str,
+    version: &str,
+    key: &str,
+    body: &str,
+) -> Option<bool> {
     let resp = reqwest::Client::new()
         .post(format!("{url}/v1/model-versions/{version}/observations"))
         .bearer_auth(token)
@@ -75,7 +81,7 @@ async fn send(url: &str, token: &str, version: &str, key: &str, body: &str) -> O
 }
 
 /// The start of the hour before the current one: a window that has ended.
-fn last_hour() -> DateTime<Utc> {
+pub(crate) fn last_hour() -> DateTime<Utc> {
     let now = Utc::now().timestamp();
     DateTime::from_timestamp((now / 3_600 - 1) * 3_600, 0).unwrap()
 }
