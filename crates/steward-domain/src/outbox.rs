@@ -16,8 +16,33 @@ text_enum!(
         PagerDuty => "pagerduty",
         /// A generic webhook signed as in the Standard Webhooks specification (`whsec_` secrets).
         Webhook => "webhook",
+        /// A Prefect 3 server's API (`…/api`): a retrain starts a flow run of a deployment; the
+        /// secret, if any, is a Prefect Cloud API key.
+        Prefect => "prefect",
+        /// An Airflow REST API (`…/api/v2` for Airflow 3, `…/api/v1` for Airflow 2): a retrain
+        /// triggers a DAG run; the secret is `username:password`.
+        Airflow => "airflow",
     }
 );
+
+impl TargetKind {
+    /// Starts retraining runs rather than telling people.
+    pub fn is_orchestrator(self) -> bool {
+        matches!(self, TargetKind::Prefect | TargetKind::Airflow)
+    }
+}
+
+/// The Airflow REST API version a target's URL names: 2 (`…/api/v1`) or 3 (`…/api/v2`).
+pub fn airflow_api(url: &str) -> Option<u8> {
+    let path = url.trim_end_matches('/');
+    if path.ends_with("/api/v2") {
+        Some(3)
+    } else if path.ends_with("/api/v1") {
+        Some(2)
+    } else {
+        None
+    }
+}
 
 text_enum!(
     /// Where an action stands in the outbox.
@@ -181,6 +206,36 @@ impl NewTarget {
                 "secret",
                 "a webhook needs a signing secret (`whsec_` and base64 of 24 to 64 random bytes)",
             )),
+            (TargetKind::Prefect, secret) => {
+                let path = self.url.trim_end_matches('/');
+                if !(path.ends_with("/api") || path.contains("/api/accounts/")) {
+                    return Err(ValidationError::new(
+                        "url",
+                        "a Prefect target is the server's API root (`http://prefect:4200/api`, or a Prefect Cloud workspace's API URL)",
+                    ));
+                }
+                match secret {
+                    Some(key) if key.is_empty() || key.chars().any(char::is_whitespace) => Err(
+                        ValidationError::new("secret", "a Prefect API key has no spaces"),
+                    ),
+                    _ => Ok(()),
+                }
+            }
+            (TargetKind::Airflow, secret) => {
+                if airflow_api(&self.url).is_none() {
+                    return Err(ValidationError::new(
+                        "url",
+                        "an Airflow target is its REST API: `…/api/v2` (Airflow 3) or `…/api/v1` (Airflow 2)",
+                    ));
+                }
+                match secret.and_then(|s| s.split_once(':')) {
+                    Some((user, password)) if !user.is_empty() && !password.is_empty() => Ok(()),
+                    _ => Err(ValidationError::new(
+                        "secret",
+                        "Airflow needs `username:password` (a token is fetched with them on Airflow 3)",
+                    )),
+                }
+            }
         }
     }
 }

@@ -2,7 +2,8 @@
 //! incoming webhook, PagerDuty's Events API v2 and a Standard Webhooks receiver. Each listens on
 //! 127.0.0.1, enforces the peer's documented contract (what it accepts, what it answers, what it
 //! refuses and how), and records every request with what it found, so a test asserts on what a
-//! real peer would have seen and a demo user can look (`GET /` lists the requests as JSON).
+//! real peer would have seen and a demo user can look (a `GET` outside `/api/` lists the
+//! requests as JSON).
 //!
 //! A test can also make a receiver misbehave the way real peers do: answer the next requests
 //! with a scripted status (a 429 with `Retry-After`, a 503), stall past the sender's timeout, or
@@ -11,6 +12,7 @@
 //! These are stand-ins named as such, for the demo and tests; production talks to the real
 //! services.
 
+mod orchestrators;
 mod pagerduty;
 mod slack;
 mod webhook;
@@ -25,6 +27,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+pub use orchestrators::{Deployment, Run};
 pub use webhook::sign;
 
 /// Which peer a receiver stands in for.
@@ -40,6 +43,16 @@ pub enum Contract {
     /// A Standard Webhooks receiver at `POST /hook` that verifies `webhook-signature` against
     /// any of its secrets (`whsec_…`).
     Webhook { secrets: Vec<String> },
+    /// Airflow's REST API: `api` 3 (`/api/v2`, bearer token from `/auth/token`) or 2
+    /// (`/api/v1`, basic authentication), with these DAGs.
+    Airflow {
+        api: u8,
+        username: String,
+        password: String,
+        dags: Vec<String>,
+    },
+    /// A Prefect 3 server's API (`/api`) with these deployments.
+    Prefect { deployments: Vec<Deployment> },
 }
 
 /// A canned answer for the next request, given instead of the contract's.
@@ -124,6 +137,12 @@ impl Verdict {
         }
     }
 
+    /// Marks a request the peer recognised as one it had (a redelivery).
+    pub(crate) fn duplicate(mut self) -> Self {
+        self.duplicate = true;
+        self
+    }
+
     pub(crate) fn refuse(status: StatusCode, body: Value, problem: impl Into<String>) -> Self {
         Verdict {
             status,
@@ -137,15 +156,21 @@ impl Verdict {
 #[derive(Default)]
 struct State {
     received: Vec<Received>,
+    /// How many of `received` were accepted.
+    accepted: usize,
     script: VecDeque<Scripted>,
     down: bool,
     /// How long the contract's answers wait after the request is recorded.
     delay: Duration,
+    /// Only requests whose path ends so are delayed (all when `None`).
+    delay_path: Option<String>,
     secrets: Vec<String>,
     /// PagerDuty: each dedup key's incident state (`triggered`, `acknowledged`, `resolved`).
     incidents: HashMap<String, String>,
     /// Webhook ids accepted so far.
     seen_ids: HashMap<String, usize>,
+    /// Airflow's tokens and the runs an orchestrator started.
+    orchestrator: orchestrators::Orchestrator,
 }
 
 struct Shared {
@@ -227,6 +252,9 @@ impl Receiver {
             Contract::Slack => slack::PATH,
             Contract::PagerDuty { .. } => pagerduty::PATH,
             Contract::Webhook { .. } => webhook::PATH,
+            Contract::Airflow { api: 2, .. } => "/api/v1",
+            Contract::Airflow { .. } => "/api/v2",
+            Contract::Prefect { .. } => "/api",
         };
         format!("http://{}{path}", self.addr)
     }
@@ -234,6 +262,16 @@ impl Receiver {
     /// Every request so far, oldest first.
     pub fn received(&self) -> Vec<Received> {
         self.shared.lock().received.clone()
+    }
+
+    /// How many requests arrived so far (without copying them).
+    pub fn received_count(&self) -> usize {
+        self.shared.lock().received.len()
+    }
+
+    /// How many requests the contract accepted so far (without copying them).
+    pub fn accepted_count(&self) -> usize {
+        self.shared.lock().accepted
     }
 
     /// The requests the contract accepted, oldest first.
@@ -258,12 +296,28 @@ impl Receiver {
     /// Answers every request this much later (recorded on arrival): a slow peer, and a window
     /// in which a sender can die after the peer accepted but before it heard so.
     pub fn set_delay(&self, delay: Duration) {
-        self.shared.lock().delay = delay;
+        let mut state = self.shared.lock();
+        state.delay = delay;
+        state.delay_path = None;
+    }
+
+    /// As [`Receiver::set_delay`], for requests whose path ends with `suffix` only (the call
+    /// that starts a run, not the token or lookup before it).
+    pub fn set_delay_for(&self, suffix: &str, delay: Duration) {
+        let mut state = self.shared.lock();
+        state.delay = delay;
+        state.delay_path = Some(suffix.to_string());
     }
 
     /// A webhook receiver's accepted secrets (a receiver moving to a rotated secret).
     pub fn set_secrets(&self, secrets: Vec<String>) {
         self.shared.lock().secrets = secrets;
+    }
+
+    /// The runs an orchestrator stand-in started (Airflow DAG runs, Prefect flow runs), oldest
+    /// first; a redelivery that found its run is not among them.
+    pub fn runs(&self) -> Vec<Run> {
+        self.shared.lock().orchestrator.runs.clone()
     }
 
     /// PagerDuty: the state of the incident under `dedup_key`, as PagerDuty would show it.
@@ -280,7 +334,7 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let path = uri.path().to_string();
-    if method == Method::GET {
+    if method == Method::GET && !path.starts_with("/api/") {
         let listed: Vec<Value> = shared.lock().received.iter().map(listing).collect();
         return axum::Json(
             json!({"contract": format!("{:?}", kind(&shared.contract)), "received": listed}),
@@ -344,7 +398,10 @@ async fn handle(
             }
         };
     }
-    let verdict = if method != Method::POST {
+    let prefect_lookup = method == Method::GET
+        && matches!(shared.contract, Contract::Prefect { .. })
+        && path.starts_with("/api/deployments/name/");
+    let verdict = if method != Method::POST && !prefect_lookup {
         Verdict::refuse(
             StatusCode::METHOD_NOT_ALLOWED,
             json!("method not allowed"),
@@ -361,6 +418,21 @@ async fn handle(
                 let secrets = state.secrets.clone();
                 webhook::check(&record, &secrets, &mut state.seen_ids)
             }
+            Contract::Airflow {
+                api,
+                username,
+                password,
+                dags,
+            } => orchestrators::airflow(
+                &record,
+                *api,
+                (username, password),
+                dags,
+                &mut state.orchestrator,
+            ),
+            Contract::Prefect { deployments } => {
+                orchestrators::prefect(&record, deployments, &mut state.orchestrator)
+            }
         }
     };
     record.status = verdict.status.as_u16();
@@ -368,8 +440,13 @@ async fn handle(
     record.duplicate = verdict.duplicate;
     let delay = {
         let mut state = shared.lock();
+        let applies = state
+            .delay_path
+            .as_deref()
+            .is_none_or(|suffix| record.path.ends_with(suffix));
+        state.accepted += usize::from(record.accepted());
         state.received.push(record);
-        state.delay
+        if applies { state.delay } else { Duration::ZERO }
     };
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -385,6 +462,8 @@ fn kind(c: &Contract) -> &'static str {
         Contract::Slack => "slack",
         Contract::PagerDuty { .. } => "pagerduty",
         Contract::Webhook { .. } => "webhook",
+        Contract::Airflow { .. } => "airflow",
+        Contract::Prefect { .. } => "prefect",
     }
 }
 
@@ -405,124 +484,4 @@ fn listing(r: &Received) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    async fn post(url: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
-        let mut req = reqwest::Client::new().post(url).body(body.to_string());
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.text().await.unwrap())
-    }
-
-    const JSON: (&str, &str) = ("content-type", "application/json");
-
-    #[tokio::test]
-    async fn slack_accepts_text_and_blocks_and_refuses_what_slack_refuses() {
-        let r = Receiver::start(Contract::Slack).await.unwrap();
-        let ok = json!({"text": "hi", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}]});
-        assert_eq!(
-            post(&r.url(), &[JSON], &ok.to_string()).await,
-            (200, "ok".into())
-        );
-        let (s, b) = post(&r.url(), &[JSON], "{not json").await;
-        assert_eq!((s, b.as_str()), (400, "invalid_payload"));
-        let (s, b) = post(&r.url(), &[JSON], "{}").await;
-        assert_eq!((s, b.as_str()), (400, "no_text"));
-        let bad = json!({"text": "x", "blocks": [{"type": "section"}]});
-        let (s, b) = post(&r.url(), &[JSON], &bad.to_string()).await;
-        assert_eq!((s, b.as_str()), (400, "invalid_blocks"));
-        let long = json!({"text": "x", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "a".repeat(3001)}}]});
-        assert_eq!(post(&r.url(), &[JSON], &long.to_string()).await.0, 400);
-        let wrong = r.url().replace("/services/", "/other/");
-        assert_eq!(post(&wrong, &[JSON], &ok.to_string()).await.0, 404);
-        r.script([Scripted::rate_limited(30)]);
-        assert_eq!(post(&r.url(), &[JSON], &ok.to_string()).await.0, 429);
-        assert_eq!(post(&r.url(), &[JSON], &ok.to_string()).await.0, 200);
-        assert_eq!(r.accepted().len(), 2);
-        assert_eq!(r.received().len(), 8);
-    }
-
-    #[tokio::test]
-    async fn pagerduty_checks_events_and_follows_incidents() {
-        let key = "R0UT1NGKEY0123456789abcdefABCDEF";
-        let r = Receiver::start(Contract::PagerDuty {
-            routing_key: key.into(),
-        })
-        .await
-        .unwrap();
-        let resolve = json!({"routing_key": key, "event_action": "resolve", "dedup_key": "i-1"});
-        let (s, body) = post(&r.url(), &[JSON], &resolve.to_string()).await;
-        assert_eq!(s, 202, "PagerDuty accepts a resolve it cannot match");
-        assert!(body.contains("success"));
-        assert!(
-            r.received()[0]
-                .problem
-                .as_deref()
-                .unwrap()
-                .contains("before any trigger")
-        );
-        let trigger = json!({"routing_key": key, "event_action": "trigger", "dedup_key": "i-1",
-            "payload": {"summary": "drift", "source": "steward", "severity": "warning"}});
-        assert_eq!(post(&r.url(), &[JSON], &trigger.to_string()).await.0, 202);
-        assert_eq!(r.incident_state("i-1").as_deref(), Some("triggered"));
-        assert_eq!(post(&r.url(), &[JSON], &resolve.to_string()).await.0, 202);
-        assert_eq!(r.incident_state("i-1").as_deref(), Some("resolved"));
-        let mut bad = trigger.clone();
-        bad["payload"]["severity"] = json!("high");
-        let (s, body) = post(&r.url(), &[JSON], &bad.to_string()).await;
-        assert_eq!(s, 400);
-        assert!(
-            body.contains("invalid event") && body.contains("severity"),
-            "{body}"
-        );
-        let mut wrong = trigger.clone();
-        wrong["routing_key"] = json!("x".repeat(32));
-        assert_eq!(post(&r.url(), &[JSON], &wrong.to_string()).await.0, 400);
-    }
-
-    #[tokio::test]
-    async fn webhook_verifies_signatures_of_any_current_secret_and_flags_replays() {
-        let old = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-        let new = "whsec_bmV3LXNlY3JldC1uZXctc2VjcmV0LW5ldyE=";
-        let r = Receiver::start(Contract::Webhook {
-            secrets: vec![new.into()],
-        })
-        .await
-        .unwrap();
-        let body = r#"{"type":"alert.triggered"}"#;
-        let both = format!(
-            "{} {}",
-            sign(old, "msg_1", 1_700_000_000, body.as_bytes()).unwrap(),
-            sign(new, "msg_1", 1_700_000_000, body.as_bytes()).unwrap()
-        );
-        let h = [
-            JSON,
-            ("webhook-id", "msg_1"),
-            ("webhook-timestamp", "1700000000"),
-            ("webhook-signature", both.as_str()),
-        ];
-        assert_eq!(post(&r.url(), &h, body).await.0, 200);
-        assert_eq!(post(&r.url(), &h, body).await.0, 200);
-        assert!(r.received()[1].duplicate, "a redelivery is recognised");
-        let only_old = sign(old, "msg_2", 1_700_000_000, body.as_bytes()).unwrap();
-        let h2 = [
-            JSON,
-            ("webhook-id", "msg_2"),
-            ("webhook-timestamp", "1700000000"),
-            ("webhook-signature", only_old.as_str()),
-        ];
-        assert_eq!(post(&r.url(), &h2, body).await.0, 401);
-        let tampered = [
-            JSON,
-            ("webhook-id", "msg_1"),
-            ("webhook-timestamp", "1700000001"),
-            ("webhook-signature", both.as_str()),
-        ];
-        assert_eq!(post(&r.url(), &tampered, body).await.0, 401);
-        assert_eq!(post(&r.url(), &[JSON], body).await.0, 400);
-    }
-}
+mod tests;

@@ -13,6 +13,7 @@ mod m0005_predictions;
 mod m0006_kpis;
 mod m0007_baseline_slices;
 mod m0008_deliveries;
+mod m0009_outbox_queue;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_kpis::Migration),
             Box::new(m0007_baseline_slices::Migration),
             Box::new(m0008_deliveries::Migration),
+            Box::new(m0009_outbox_queue::Migration),
         ]
     }
 }

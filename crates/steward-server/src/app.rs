@@ -91,9 +91,10 @@ impl Application {
         let scheduler = self
             .scheduler
             .map(|every| tokio::spawn(run_scheduler(self.service.clone(), every, stopped.clone())));
-        let relay = self
-            .relay
-            .map(|every| tokio::spawn(run_relay(self.service.clone(), every, stopped)));
+        let relay = self.relay.map(|every| {
+            let service = self.service.clone();
+            tokio::spawn(async move { service.run_relay_loop(every, stopped).await })
+        });
         let shutdown = async move {
             shutdown.await;
             let _ = stop.send(true);
@@ -132,47 +133,6 @@ async fn run_scheduler(
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "scheduler pass failed"),
-        }
-    }
-}
-
-/// The relay loop: a pass when this process wrote actions or every `every`, and further passes
-/// at once while a pass finds a full batch (a backlog), until `stop` changes. A failing pass is
-/// logged; its leases run out and a later pass delivers.
-async fn run_relay(
-    service: Service,
-    every: Duration,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    let batch = usize::try_from(service.outbox_settings().batch).unwrap_or(usize::MAX);
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = service.relay_woken() => {}
-            _ = stop.changed() => return,
-        }
-        loop {
-            match service.run_relay_pass().await {
-                Ok(p) => {
-                    if p.claimed > 0 {
-                        tracing::info!(
-                            claimed = p.claimed,
-                            delivered = p.delivered,
-                            retrying = p.retrying,
-                            dead = p.dead,
-                            lost_leases = p.lost_leases,
-                            "relay pass"
-                        );
-                    }
-                    if p.claimed < batch || *stop.borrow() {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "relay pass failed");
-                    break;
-                }
-            }
         }
     }
 }

@@ -167,6 +167,9 @@ pub struct OutboxSettings {
     pub request_timeout_ms: u64,
     /// Where people reach Steward; alerts link to `{public_url}/incidents/{id}`.
     pub public_url: Option<String>,
+    /// Most deliveries per second of this replica's relay while it drains a backlog (0: no
+    /// limit).
+    pub max_per_second: u32,
     /// Deliver to loopback, private and link-local addresses (off: a target's URL cannot reach
     /// the metadata service or internal ports).
     pub allow_private_networks: bool,
@@ -186,6 +189,7 @@ impl Default for OutboxSettings {
             backoff_cap_secs: d.backoff_cap.as_secs(),
             request_timeout_ms: ms(d.request_timeout),
             public_url: d.public_url,
+            max_per_second: d.max_per_second,
             allow_private_networks: d.allow_private_networks,
         }
     }
@@ -202,6 +206,7 @@ impl OutboxSettings {
             backoff_cap: Duration::from_secs(self.backoff_cap_secs),
             request_timeout: Duration::from_millis(self.request_timeout_ms),
             public_url: self.public_url.clone().filter(|u| !u.is_empty()),
+            max_per_second: self.max_per_second,
             allow_private_networks: self.allow_private_networks,
         }
     }

@@ -233,11 +233,17 @@ mod tests {
     use crate::demo;
 
     #[tokio::test]
-    async fn three_days_with_eu_drift_from_day_two_open_one_incident_and_ask_to_retrain_eu() {
+    async fn three_days_with_eu_drift_from_day_two_page_once_and_start_one_eu_retraining() {
         let db = steward_store::testing::TestDb::new().await;
         let clock = std::sync::Arc::new(ManualClock::new(Utc::now()));
-        let svc = demo::tests::service(&db).with_clock(clock.clone());
+        let svc = demo::tests::service(&db)
+            .with_clock(clock.clone())
+            .with_outbox_settings(steward_service::OutboxSettings {
+                allow_private_networks: true,
+                ..Default::default()
+            });
         demo::seed(&svc).await.unwrap();
+        let receivers = crate::demo_outbox::start(&svc).await.unwrap();
         let acme = db.store.tenant_by_slug("acme").await.unwrap().unwrap();
         let (model, version) = demo::fraud_v3(&svc, &acme).await.unwrap();
         let start: DateTime<Utc> = "2026-11-01T00:00:00Z".parse().unwrap();
@@ -256,17 +262,44 @@ mod tests {
             ["fraud-eu-data-drift"],
             "one incident, not one per window"
         );
+        // The relay delivers what the incident decided: on-call paged, the team's channel told,
+        // one retraining run on the EU slice.
+        while svc.run_relay_pass().await.unwrap().claimed > 0 {}
         let actions = svc
             .pending_actions(&viewer, Some(model), None, None)
             .await
             .unwrap();
-        assert_eq!(actions.len(), 1);
-        assert_eq!(actions[0].kind, "retrain");
+        let mut kinds: Vec<(&str, Option<&str>, ActionStatus)> = actions
+            .iter()
+            .map(|a| (a.kind.as_str(), a.target.as_deref(), a.status))
+            .collect();
+        kinds.sort();
         assert_eq!(
-            actions[0].payload["slice"],
+            kinds,
+            [
+                ("alert", Some("fraud-oncall"), ActionStatus::Delivered),
+                ("alert", Some("ml-monitoring"), ActionStatus::Delivered),
+                ("retrain", Some("prefect"), ActionStatus::Delivered),
+            ]
+        );
+        assert!(
+            actions
+                .iter()
+                .all(|a| a.incident_id == Some(incidents[0].id))
+        );
+        let paged = receivers.pagerduty.accepted();
+        assert_eq!(paged.len(), 1);
+        assert_eq!(
+            paged[0].json.as_ref().unwrap()["dedup_key"],
+            incidents[0].id.to_string().as_str()
+        );
+        assert_eq!(receivers.slack.accepted().len(), 1);
+        let runs = receivers.prefect.runs();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(
+            runs[0].parameters["steward"]["slice"],
             serde_json::json!({"region": "EU"})
         );
-        assert_eq!(actions[0].incident_id, Some(incidents[0].id));
         // Labels came in before each window closed: its performance, per slice, with the
         // holdout's AUC not lost (no concept-drift incident).
         let windows = svc.windows(&viewer, version, Some(1)).await.unwrap();

@@ -5,8 +5,9 @@
 //! receiver got is one `curl` away (`GET /` on the receiver lists it).
 //!
 //! The policies' channels: `ml-monitoring` (Slack), `fraud-oncall` (PagerDuty),
-//! `credit-oncall` (webhook). The targets are put again on every start, as the receivers' ports
-//! change.
+//! `credit-oncall` (webhook); and the orchestrator the fraud policy retrains in, `prefect`, a
+//! stand-in for a Prefect 3 server with the deployment `fraud-retrain/eu-slice`. The targets are
+//! put again on every start, as the receivers' ports change.
 
 use anyhow::Context;
 use base64::Engine;
@@ -21,7 +22,11 @@ pub struct Receivers {
     pub slack: Receiver,
     pub pagerduty: Receiver,
     pub webhook: Receiver,
+    pub prefect: Receiver,
 }
+
+/// The demo Prefect deployment the fraud policy's retraining starts runs of.
+const DEMO_DEPLOYMENT: &str = "5f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b";
 
 /// A PagerDuty integration key's shape: 32 letters and digits.
 const DEMO_ROUTING_KEY: &str = "DEMOROUTINGKEY0123456789abcdefgh";
@@ -42,6 +47,14 @@ pub async fn start(svc: &Service) -> anyhow::Result<Receivers> {
         .await?,
         webhook: Receiver::start(Contract::Webhook {
             secrets: vec![secret.clone()],
+        })
+        .await?,
+        prefect: Receiver::start(Contract::Prefect {
+            deployments: vec![(
+                DEMO_DEPLOYMENT.into(),
+                "fraud-retrain".into(),
+                "eu-slice".into(),
+            )],
         })
         .await?,
     };
@@ -68,6 +81,13 @@ pub async fn start(svc: &Service) -> anyhow::Result<Receivers> {
             &receivers.webhook,
             Some(secret),
             "loopback Standard Webhooks receiver (demo)",
+        ),
+        (
+            "prefect",
+            TargetKind::Prefect,
+            &receivers.prefect,
+            None,
+            "loopback Prefect 3 API (demo)",
         ),
     ];
     for (name, kind, receiver, secret, description) in targets {

@@ -217,10 +217,11 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
             "curl -s http://{addr}/graphql -H \"Authorization: Bearer $STEWARD_TOKEN\" -H 'Content-Type: application/json' \\\n  -d '{{\"query\":\"{{ modelByName(name: \\\"fraud-detector\\\") {{ name versions {{ nodes {{ version metrics {{ name value }} }} }} }} }}\"}}'\n"
         );
         println!(
-            "Alerts are delivered to loopback stand-ins for Slack, PagerDuty and a signed webhook (GET lists what each received):\n  {}\n  {}\n  {}\n",
+            "Alerts are delivered to loopback stand-ins for Slack, PagerDuty and a signed webhook, retraining to one for Prefect (GET lists what each received):\n  {}\n  {}\n  {}\n  {}\n",
             receivers.slack.url(),
             receivers.pagerduty.url(),
-            receivers.webhook.url()
+            receivers.webhook.url(),
+            receivers.prefect.url()
         );
         demo_receivers = Some(receivers);
     }

@@ -4,7 +4,10 @@
 //! SQLite in a temporary directory by default; PostgreSQL when `STEWARD_TEST_PG_URL` is set (see
 //! `steward_store::testing`).
 
-use steward_domain::{EdgeRelation, NodeKind, Principal, WindowId};
+use steward_domain::{
+    ActionStatus, DecisionRecordId, EdgeRelation, ModelId, ModelVersionId, NodeKind, Principal,
+    WindowId,
+};
 use steward_store::testing::{ProfileBytes, TestDb};
 use uuid::Uuid;
 
@@ -50,6 +53,46 @@ impl TestBackend {
             .scope()
             .ok_or_else(|| ServiceError::Invalid("seeding lineage needs a tenant".into()))?;
         Ok(self.db.store.import_lineage(&scope, nodes, edges).await?)
+    }
+
+    /// Seeds `n` pending alerts of a model version for `target` in the principal's tenant in
+    /// bulk, bypassing the policy that would decide them (benchmarks of the relay on a backlog;
+    /// nothing is audited). Each alert stands alone (no incident), as many models' would.
+    pub async fn import_alerts(
+        &self,
+        principal: &Principal,
+        version: (ModelId, ModelVersionId),
+        decision: DecisionRecordId,
+        target: &str,
+        n: usize,
+    ) -> ServiceResult<()> {
+        let scope = principal
+            .scope()
+            .ok_or_else(|| ServiceError::Invalid("seeding actions needs a tenant".into()))?;
+        let payload = serde_json::json!({"severity": "warning", "summary": "bench alert",
+            "channel": target});
+        let at = chrono::Utc::now();
+        let store = &self.db.store;
+        for chunk in 0..n.div_ceil(1_000) {
+            let tx = store.begin_write().await?;
+            for _ in 0..(n - chunk * 1_000).min(1_000) {
+                let new = steward_store::NewAction {
+                    version,
+                    decision,
+                    incident: None,
+                    window: None,
+                    kind: "alert",
+                    payload: &payload,
+                    target: Some(target),
+                    status: ActionStatus::Pending,
+                    error: None,
+                    at,
+                };
+                store.insert_action(&tx, &scope, new).await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(())
     }
 
     /// Encoded sizes of a window's stored profiles in the principal's tenant: its parts (one per

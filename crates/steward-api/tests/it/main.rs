@@ -13,3 +13,4 @@ mod monitoring;
 mod outbox;
 mod policy;
 mod registry;
+mod retraining;

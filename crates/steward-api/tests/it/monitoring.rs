@@ -44,15 +44,20 @@ fn on_window(ctx) {
 }
 "#;
 
-struct Monitored {
-    owner: String,
-    model: String,
-    version: String,
+pub(crate) struct Monitored {
+    pub owner: String,
+    pub model: String,
+    pub version: String,
 }
 
 /// A tenant with a model (`amount` numeric, `country` categorical), a version, the policy bound
 /// to the model, monitoring configured, and a baseline of 600 rows.
-async fn monitored(app: &TestApp, tenant: &str, policy: &str, slices: &[&str]) -> Monitored {
+pub(crate) async fn monitored(
+    app: &TestApp,
+    tenant: &str,
+    policy: &str,
+    slices: &[&str],
+) -> Monitored {
     app.tenant(tenant).await;
     let owner = app.token(tenant, &[Role::ModelOwner]);
     let author = app.token(tenant, &[Role::PolicyAuthor]);
@@ -123,7 +128,7 @@ async fn monitored(app: &TestApp, tenant: &str, policy: &str, slices: &[&str]) -
 
 /// CSV rows: `amount` spread over [100, 200) plus `shift`, `country` cycling through
 /// `countries`, a `prediction`, and a `region` and `event_time` column when given.
-fn rows(
+pub(crate) fn rows(
     n: usize,
     shift: f64,
     countries: &[&str],
@@ -154,7 +159,7 @@ fn rows(
     csv
 }
 
-async fn send(
+pub(crate) async fn send(
     app: &TestApp,
     m: &Monitored,
     body: String,
@@ -338,6 +343,87 @@ async fn a_score_oscillating_around_the_threshold_for_48_windows_opens_exactly_o
         json!([{"key": "drift", "status": "OPEN"}]),
         "{v}"
     );
+}
+
+/// As `STATE_POLICY`, paging `pager` and asking for a retraining when the incident opens.
+const PAGING_POLICY: &str = r#"
+fn schedule() { "hourly" }
+fn on_window(ctx) {
+    if ctx.drift.state == "drifting" && !incident_open(ctx, "drift") {
+        return [
+            open_incident("drift", `composite ${ctx.drift.composite}`),
+            alert("error", "inputs drifting", "pager"),
+            retrain(#{ orchestrator: "airflow", job: "retrain" }),
+        ];
+    }
+    if ctx.drift.state == "stable" && incident_open(ctx, "drift") {
+        return [resolve_incident("drift")];
+    }
+    []
+}
+"#;
+
+#[tokio::test]
+async fn a_flapping_score_for_48_windows_pages_once_resolves_once_and_retrains_at_most_once() {
+    use steward_loopback::{Contract, Receiver};
+    let app = TestApp::new().await;
+    let m = monitored(&app, "acme", PAGING_POLICY, &[]).await;
+    let key = "R0UT1NGKEY0123456789abcdefABCDEF";
+    let pd = Receiver::start(Contract::PagerDuty {
+        routing_key: key.into(),
+    })
+    .await
+    .unwrap();
+    let officer = app.token("acme", &[Role::GovernanceOfficer]);
+    let sre = app.token("acme", &[Role::Sre]);
+    app.ok(
+        &officer,
+        "mutation($i: PutDeliveryTargetInput!) { putDeliveryTarget(input: $i) { name } }",
+        json!({"i": {"name": "pager", "kind": "PAGER_DUTY", "url": pd.url(), "secret": key}}),
+    )
+    .await;
+    // 48 flapping windows as above, then three calm ones; the relay runs after each.
+    for w in 0..51 {
+        let day = 1 + w / 24;
+        let at = format!("2026-03-{:02}T{:02}:30:00Z", day, w % 24);
+        app.clock.set(at.parse().unwrap());
+        let drifted = w < 48 && (w < 2 || w % 2 == 0);
+        let shift = if drifted { 150.0 } else { 0.0 };
+        let (s, v) = send(&app, &m, rows(200, shift, &["DE", "FR"], None, None), None).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let next = app.clock.now() + chrono::Duration::minutes(36);
+        app.clock.set(next);
+        assert_eq!(app.service.run_scheduler_tick().await.unwrap().evaluated, 1);
+        app.ok(&sre, "mutation { deliverNow { claimed } }", json!({}))
+            .await;
+    }
+    let events: Vec<String> = pd
+        .accepted()
+        .iter()
+        .map(|r| {
+            r.json.as_ref().unwrap()["event_action"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(events, ["trigger", "resolve"], "{:?}", pd.received());
+    assert!(pd.received().iter().all(|r| r.problem.is_none()));
+    let v = app
+        .ok(
+            &m.owner,
+            "query($m: ID!) { pendingActions(modelId: $m) { kind } incidents(modelId: $m) { status } }",
+            json!({"m": m.model}),
+        )
+        .await;
+    let retrains = v["pendingActions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "retrain")
+        .count();
+    assert_eq!(retrains, 1, "{v}");
+    assert_eq!(v["incidents"], json!([{"status": "RESOLVED"}]));
 }
 
 #[tokio::test]

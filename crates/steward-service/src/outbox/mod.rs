@@ -12,6 +12,7 @@
 //! duplicate.
 
 mod guard;
+mod orchestrate;
 mod render;
 mod send;
 mod targets;
@@ -50,6 +51,9 @@ pub struct OutboxSettings {
     /// Where people reach Steward (`https://steward.example.com`): alerts link to
     /// `{public_url}/incidents/{id}`. No link when unset.
     pub public_url: Option<String>,
+    /// Most deliveries per second of this process's relay loop while it drains a backlog (0: no
+    /// limit), so a long backlog leaves the API its share of the machine.
+    pub max_per_second: u32,
     /// Deliver to loopback, private and link-local addresses too (off by default: a target's
     /// URL must not reach the metadata service or internal ports; the demo and tests turn it on
     /// for their loopback receivers).
@@ -67,6 +71,7 @@ impl Default for OutboxSettings {
             backoff_cap: Duration::from_secs(15 * 60),
             request_timeout: Duration::from_secs(10),
             public_url: None,
+            max_per_second: 1_000,
             allow_private_networks: false,
         }
     }
@@ -134,13 +139,19 @@ pub(crate) fn backoff(
     jittered.max(retry_after.unwrap_or(Duration::ZERO))
 }
 
+/// What delivering one action takes: a message to send, or a run to start.
+enum Prepared {
+    Message(render::Request),
+    Run(orchestrate::Trigger),
+}
+
 /// One claimed action ready to go: its tenant, what to send, and where.
 struct Job {
     tenant: TenantId,
     action: PendingAction,
     target: String,
     kind: Option<TargetKind>,
-    request: Result<render::Request, String>,
+    request: Result<Prepared, String>,
 }
 
 impl Service {
@@ -165,6 +176,54 @@ impl Service {
     /// before anyone waited): the relay loop's cue to run a pass before its interval is up.
     pub async fn relay_woken(&self) {
         self.outbox.wake.notified().await;
+    }
+
+    /// The relay loop `steward serve` runs: a pass when this process wrote actions or every
+    /// `every`, and further passes at once while a pass claims a full batch (a backlog), paced
+    /// to `max_per_second`, until `stop` turns true. A failing pass is logged; its leases run out and a later pass
+    /// delivers.
+    pub async fn run_relay_loop(
+        &self,
+        every: Duration,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let batch = usize::try_from(self.outbox.settings.batch).unwrap_or(usize::MAX);
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = self.relay_woken() => {}
+                _ = stop.changed() => return,
+            }
+            loop {
+                let started = tokio::time::Instant::now();
+                match self.run_relay_pass().await {
+                    Ok(p) => {
+                        let rate = self.outbox.settings.max_per_second;
+                        if rate > 0 && p.claimed > 0 {
+                            let least = Duration::from_secs_f64(p.claimed as f64 / f64::from(rate));
+                            tokio::time::sleep_until(started + least).await;
+                        }
+                        if p.claimed > 0 {
+                            tracing::info!(
+                                claimed = p.claimed,
+                                delivered = p.delivered,
+                                retrying = p.retrying,
+                                dead = p.dead,
+                                lost_leases = p.lost_leases,
+                                "relay pass"
+                            );
+                        }
+                        if p.claimed < batch || *stop.borrow() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "relay pass failed");
+                        break;
+                    }
+                }
+            }
+        }
     }
 
     /// One relay pass over every tenant's due actions, as the `outbox_relay` system actor.
@@ -281,6 +340,7 @@ impl Service {
                         .map(|s| (s.slice, s.composite, s.drifted_features))
                         .collect(),
                     link: None,
+                    training_data: Vec::new(),
                 };
                 e.insert(ctx);
             }
@@ -291,11 +351,18 @@ impl Service {
                 }
                 _ => None,
             };
+            if action.kind == "retrain" {
+                ctx.training_data = self.training_data(&scope, action.model_version_id).await?;
+            }
             let found = targets.get(&key).cloned().flatten();
             let (kind, request) = match found {
+                Some((t, secrets)) if t.kind.is_orchestrator() => (
+                    Some(t.kind),
+                    orchestrate::trigger(t.kind, &secrets, &action, &ctx).map(Prepared::Run),
+                ),
                 Some((t, secrets)) => (
                     Some(t.kind),
-                    render::render(t.kind, &secrets, &action, &ctx, now),
+                    render::render(t.kind, &secrets, &action, &ctx, now).map(Prepared::Message),
                 ),
                 None => (
                     None,
@@ -332,10 +399,13 @@ impl Service {
                 let _permit = limit.acquire_owned().await;
                 let attempt_no = job.action.attempts + 1;
                 let (answer, outcome, detail) = match (job.request, job.kind) {
-                    (Ok(req), Some(kind)) => {
+                    (Ok(Prepared::Message(req)), Some(kind)) => {
                         let answer = send::send(&client, req, &s, now).await;
                         let (outcome, detail) = send::judge(kind, &answer);
                         (Some(answer), outcome, detail)
+                    }
+                    (Ok(Prepared::Run(t)), Some(_)) => {
+                        orchestrate::start(&client, t, &s, now).await
                     }
                     // Nothing to send (the target vanished or lost its secret): retried, so
                     // a target fixed in time still gets it.

@@ -19,11 +19,16 @@ pub(crate) struct Context {
     pub slices: Vec<(String, f64, i64)>,
     /// Where a person sees the incident (from `outbox.public_url`), when configured.
     pub link: Option<String>,
+    /// For a retrain: the model version's training data, each dataset with its latest version
+    /// (`{dataset, name, trainedOn, latestVersion, latestUri}`).
+    pub training_data: Vec<Value>,
 }
 
 /// One HTTP request to a target.
 #[derive(Clone, Debug)]
 pub(crate) struct Request {
+    /// `GET` or `POST`.
+    pub get: bool,
     pub url: String,
     pub headers: Vec<(&'static str, String)>,
     pub body: Vec<u8>,
@@ -190,6 +195,7 @@ fn webhook_body(action: &PendingAction, ctx: &Context, now: DateTime<Utc>) -> Va
             "decisionRecord": action.decision_record_id.to_string(),
             "decision": action.payload,
             "statistics": statistics(ctx),
+            "trainingData": ctx.training_data,
             "link": ctx.link,
         },
     })
@@ -219,6 +225,7 @@ pub(crate) fn render(
     let json_type = ("content-type", "application/json".to_string());
     match kind {
         TargetKind::Slack => Ok(Request {
+            get: false,
             url: secrets.url.clone(),
             headers: vec![json_type],
             body: slack(action, ctx).to_string().into_bytes(),
@@ -229,11 +236,16 @@ pub(crate) fn render(
                 .as_deref()
                 .ok_or("the PagerDuty target has no routing key")?;
             Ok(Request {
+                get: false,
                 url: secrets.url.clone(),
                 headers: vec![json_type],
                 body: pagerduty(action, ctx, key).to_string().into_bytes(),
             })
         }
+        TargetKind::Prefect | TargetKind::Airflow => Err(format!(
+            "{} starts runs; it is not sent as a message",
+            kind.as_str()
+        )),
         TargetKind::Webhook => {
             let body = webhook_body(action, ctx, now).to_string().into_bytes();
             let id = action.id.to_string();
@@ -249,6 +261,7 @@ pub(crate) fn render(
                 return Err("the webhook target has no signing secret".into());
             }
             Ok(Request {
+                get: false,
                 url: secrets.url.clone(),
                 headers: vec![
                     json_type,

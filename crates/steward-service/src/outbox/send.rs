@@ -13,13 +13,18 @@ use super::render::Request;
 
 /// Longest excerpt of an answer kept with the attempt.
 pub(crate) const EXCERPT_CHARS: usize = 512;
+/// Most of an answer's body read (a Prefect deployment runs to a few kilobytes).
+const BODY_BYTES: usize = 256 * 1024;
 
 /// What came back.
 #[derive(Clone, Debug)]
 pub(crate) struct Answer {
     pub status: Option<u16>,
     pub retry_after: Option<Duration>,
+    /// The start of the answer, as stored with the attempt.
     pub excerpt: String,
+    /// The answer's body, up to `BODY_BYTES` (what an orchestrator's answer is read from).
+    pub body: String,
     /// Why no answer came (connection refused, timeout, an address that is not public).
     pub error: Option<String>,
     /// Not sent because the target's address is not public: retrying cannot change that.
@@ -52,13 +57,19 @@ pub(crate) async fn send(
             status: None,
             retry_after: None,
             excerpt: String::new(),
+            body: String::new(),
             error: Some(blocked.to_string()),
             blocked: true,
             latency_ms: 0,
         };
     }
+    let method = if req.get {
+        reqwest::Method::GET
+    } else {
+        reqwest::Method::POST
+    };
     let mut builder = client
-        .post(&req.url)
+        .request(method, &req.url)
         .timeout(s.request_timeout)
         .body(req.body);
     for (k, v) in &req.headers {
@@ -71,6 +82,7 @@ pub(crate) async fn send(
             status: None,
             retry_after: None,
             excerpt: String::new(),
+            body: String::new(),
             error: Some(describe(&e)),
             blocked: guard::was_blocked(&e),
             latency_ms: latency(started),
@@ -82,11 +94,19 @@ pub(crate) async fn send(
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| retry_after(v, now));
-            let body = resp.text().await.unwrap_or_default();
+            let mut body = resp.text().await.unwrap_or_default();
+            if body.len() > BODY_BYTES {
+                let mut end = BODY_BYTES;
+                while !body.is_char_boundary(end) {
+                    end -= 1;
+                }
+                body.truncate(end);
+            }
             Answer {
                 status: Some(status),
                 retry_after: retry,
                 excerpt: body.chars().take(EXCERPT_CHARS).collect(),
+                body,
                 error: None,
                 blocked: false,
                 latency_ms: latency(started),
@@ -132,7 +152,7 @@ pub(crate) fn judge(kind: TargetKind, a: &Answer) -> (AttemptOutcome, String) {
         200..=299 => {
             if kind == TargetKind::PagerDuty {
                 // Events API v2 answers 202 {"status": "success", "message": ..., "dedup_key": ...}.
-                let parsed: Option<serde_json::Value> = serde_json::from_str(&a.excerpt).ok();
+                let parsed: Option<serde_json::Value> = serde_json::from_str(&a.body).ok();
                 let ok = parsed
                     .as_ref()
                     .and_then(|v| v["status"].as_str())
@@ -172,6 +192,7 @@ mod tests {
             status,
             retry_after: None,
             excerpt: body.into(),
+            body: body.into(),
             error: None,
             blocked: false,
             latency_ms: 1,
