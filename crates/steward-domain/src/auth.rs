@@ -117,10 +117,12 @@ pub enum Operation {
     ManageDeliveryTargets,
     /// Deliver the outbox's due actions now, or replay a dead-lettered action.
     DeliverActions,
+    /// Put a model on hold (its retraining and rollback suppressed) or lift the hold.
+    HoldModel,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 25] = [
+    pub const ALL: [Operation; 26] = [
         Operation::ReadRegistry,
         Operation::RegisterModel,
         Operation::UpdateModel,
@@ -146,6 +148,7 @@ impl Operation {
         Operation::ManageIncident,
         Operation::ManageDeliveryTargets,
         Operation::DeliverActions,
+        Operation::HoldModel,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -175,6 +178,7 @@ impl Operation {
             Operation::ManageIncident => "incident.manage",
             Operation::ManageDeliveryTargets => "delivery_target.manage",
             Operation::DeliverActions => "outbox.deliver",
+            Operation::HoldModel => "model.hold",
         }
     }
 }
@@ -203,7 +207,8 @@ impl fmt::Display for Operation {
 ///   and acknowledge and resolve incidents (the people on call);
 /// - governance officers and platform admins configure where alerts go (delivery targets hold
 ///   secrets and decide who hears of an incident); SREs deliver the outbox now and replay
-///   dead-lettered actions.
+///   dead-lettered actions; SREs and governance officers put a model on hold (its retraining
+///   and rollback suppressed) and lift it.
 // One row per grant reads as the table it is; `matches!` would fold it into one expression.
 #[allow(clippy::match_like_matches_macro)]
 pub fn allows(role: Role, op: Operation) -> bool {
@@ -215,6 +220,7 @@ pub fn allows(role: Role, op: Operation) -> bool {
         (R::ModelOwner | R::Sre, O::ConfigureMonitoring) => true,
         (R::Sre, O::EvaluateWindows | O::ManageIncident | O::DeliverActions) => true,
         (R::GovernanceOfficer | R::PlatformAdmin, O::ManageDeliveryTargets) => true,
+        (R::Sre | R::GovernanceOfficer, O::HoldModel) => true,
         (R::ModelOwner, O::RegisterModel | O::UpdateModel) => true,
         (R::ModelOwner | R::Service, O::RegisterModelVersion) => true,
         (R::ModelOwner | R::Service, O::RegisterDataset | O::RegisterDatasetVersion) => true,

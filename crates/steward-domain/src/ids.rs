@@ -103,3 +103,7 @@ typed_id!(
     /// A tenant's delivery target: a Slack webhook, a PagerDuty integration, a signed webhook.
     TargetId
 );
+typed_id!(
+    /// A hold on a model's automatic retraining and rollback.
+    HoldId
+);

@@ -56,6 +56,9 @@ text_enum!(
         Dead => "dead",
         /// Names a target the tenant does not have (reported on the decision record).
         Undeliverable => "undeliverable",
+        /// A retraining or rollback kept from going out by a hold on the model (the reason is
+        /// on the action and the decision record).
+        Suppressed => "suppressed",
     }
 );
 

@@ -14,6 +14,7 @@ mod m0006_kpis;
 mod m0007_baseline_slices;
 mod m0008_deliveries;
 mod m0009_outbox_queue;
+mod m0010_holds;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_baseline_slices::Migration),
             Box::new(m0008_deliveries::Migration),
             Box::new(m0009_outbox_queue::Migration),
+            Box::new(m0010_holds::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod auth;
 mod error;
+mod holds;
 pub mod monitoring;
 mod mutation;
 pub mod outbox;

@@ -17,6 +17,7 @@ mod connect;
 mod datasets;
 mod entities;
 mod error;
+mod holds;
 mod incidents;
 mod kpis;
 mod labels;

@@ -22,6 +22,7 @@ macro_rules! mirror_enum {
 }
 
 mod audit;
+mod holds;
 mod inputs;
 mod monitoring;
 mod monitoring_mutation;
@@ -48,6 +49,7 @@ pub struct QueryRoot(
     policy::PolicyQuery,
     monitoring::MonitoringQuery,
     outbox::OutboxQuery,
+    holds::HoldsQuery,
 );
 
 /// The mutation root: registry and policy mutations, merged.
@@ -57,6 +59,7 @@ pub struct MutationRoot(
     policy::PolicyMutation,
     monitoring_mutation::MonitoringMutation,
     outbox::OutboxMutation,
+    holds::HoldsMutation,
 );
 
 pub type StewardSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

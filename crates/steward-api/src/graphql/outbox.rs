@@ -12,7 +12,7 @@ use crate::error::gql;
 
 type R<T> = async_graphql::Result<T>;
 
-mirror_enum!(ActionStatus, d::ActionStatus, { Pending, Delivered, Dead, Undeliverable });
+mirror_enum!(ActionStatus, d::ActionStatus, { Pending, Delivered, Dead, Undeliverable, Suppressed });
 mirror_enum!(AttemptOutcome, d::AttemptOutcome, { Delivered, Retry, Dead });
 mirror_enum!(DeliveryTargetKind, d::TargetKind, { Slack, PagerDuty, Webhook, Prefect, Airflow });
 

@@ -42,6 +42,9 @@ fn mutations() -> Vec<(&'static str, Operation)> {
         ("deliverNow", Operation::DeliverActions),
         // Replaying is tested in outbox.rs; here the same operation.
         ("replayAction", Operation::DeliverActions),
+        ("placeHold", Operation::HoldModel),
+        // Lifting is tested in holds.rs; here the same operation.
+        ("liftHold", Operation::HoldModel),
     ]
 }
 

@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod cache;
 mod hardening;
+mod holds;
 mod isolation;
 mod matrix;
 mod monitoring;

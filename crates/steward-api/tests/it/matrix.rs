@@ -196,6 +196,11 @@ pub fn call(op: Operation, s: &Seeded, n: usize) -> (String, Value) {
         ),
         // Nothing is due, so a pass claims nothing.
         Operation::DeliverActions => ("mutation { deliverNow { claimed } }", Value::Null),
+        // Placing a hold again replaces the one in force.
+        Operation::HoldModel => (
+            "mutation($i: PlaceHoldInput!) { placeHold(input: $i) { active } }",
+            json!({"modelId": s.model, "reason": format!("contaminated data {n}")}),
+        ),
     };
     (q.to_string(), json!({"i": i}))
 }

@@ -22,6 +22,7 @@ use super::context::{
     window_context,
 };
 use crate::audit::Record;
+use crate::outbox::route;
 use crate::policy::EvaluatePolicy;
 use crate::{Service, ServiceError, ServiceResult, Writes};
 
@@ -338,34 +339,6 @@ impl Service {
         Ok(out.split_off(skip))
     }
 
-    /// Where each decision's action goes: `(target, why it cannot be delivered)` for an alert
-    /// (its channel) or a retrain (its orchestrator), `None` for the rest (a rollback waits for
-    /// deployments). A target the tenant does not have is reported, not dropped.
-    async fn routes(
-        &self,
-        m: &Writes,
-        decisions: &[sp::Decision],
-    ) -> ServiceResult<Vec<Option<(String, Option<String>)>>> {
-        let named = |d: &sp::Decision| match d {
-            sp::Decision::Alert { channel, .. } => Some(channel.clone()),
-            sp::Decision::Retrain { orchestrator, .. } => Some(orchestrator.clone()),
-            _ => None,
-        };
-        if decisions.iter().all(|d| named(d).is_none()) {
-            return Ok(vec![None; decisions.len()]);
-        }
-        let known = self.store.target_names(&m.tx, &m.scope).await?;
-        Ok(decisions
-            .iter()
-            .map(|d| {
-                let name = named(d)?;
-                let why = (!known.contains(&name))
-                    .then(|| format!("the tenant has no delivery target named {name:?}"));
-                Some((name, why))
-            })
-            .collect())
-    }
-
     /// Writes a window's evaluation in the mutation's transaction.
     async fn write_window(
         &self,
@@ -384,24 +357,11 @@ impl Service {
             decisions,
             auto_resolve,
         } = work;
-        let routes = self.routes(m, &decisions).await?;
-        let unknown: Vec<Value> = routes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, r)| {
-                let (target, why) = r.as_ref()?;
-                let why = why.as_ref()?;
-                Some(
-                    json!({"decision": i, "kind": decisions[i].kind(), "target": target,
-                    "reason": why}),
-                )
-            })
-            .collect();
-        if let Some(outcome) = record.as_mut().and_then(|r| r.outcome.as_object_mut())
-            && !unknown.is_empty()
-        {
-            // Reported on the decision record, not silently dropped.
-            outcome.insert("undeliverable".into(), Value::Array(unknown));
+        let routes = self
+            .route_decisions(m, window.model_id, &decisions, now)
+            .await?;
+        if let Some(r) = record.as_mut() {
+            route::report(&mut r.outcome, &decisions, &routes);
         }
         let rec = match &record {
             Some(r) => Some(
@@ -484,21 +444,13 @@ impl Service {
             }
         }
         for (i, d) in decisions.iter().enumerate() {
-            let acts = matches!(
-                d,
-                sp::Decision::Alert { .. }
-                    | sp::Decision::Retrain { .. }
-                    | sp::Decision::Rollback { .. }
-            );
-            let Some(rec) = rec_id.filter(|_| acts) else {
+            let Some(rec) = rec_id.filter(|_| route::acts(d)) else {
                 continue;
             };
             let route = routes.get(i).cloned().flatten();
-            let error = route.as_ref().and_then(|r| r.1.clone());
-            let status = match error {
-                Some(_) => ActionStatus::Undeliverable,
-                None => ActionStatus::Pending,
-            };
+            let (status, error) = route.as_ref().map_or((ActionStatus::Pending, None), |r| {
+                (r.status, r.reason.clone())
+            });
             let payload = d.to_json();
             let new = NewAction {
                 version,
@@ -507,7 +459,7 @@ impl Service {
                 window: Some(window.id),
                 kind: d.kind(),
                 payload: &payload,
-                target: route.as_ref().map(|r| r.0.as_str()),
+                target: route.as_ref().and_then(|r| r.target.as_deref()),
                 status,
                 error,
                 at: now,

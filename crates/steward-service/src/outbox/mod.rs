@@ -14,6 +14,7 @@
 mod guard;
 mod orchestrate;
 mod render;
+pub(crate) mod route;
 mod send;
 mod targets;
 

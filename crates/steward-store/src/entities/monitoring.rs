@@ -346,3 +346,24 @@ pub mod baseline_slices {
     }
     no_relations!();
 }
+
+pub mod model_holds {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "model_holds")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub tenant_id: Uuid,
+        pub model_id: Uuid,
+        pub reason: String,
+        pub placed_by: String,
+        pub placed_at: DateTimeUtc,
+        pub until: Option<DateTimeUtc>,
+        pub lifted_by: Option<String>,
+        pub lifted_at: Option<DateTimeUtc>,
+        pub lift_reason: Option<String>,
+    }
+    no_relations!();
+}

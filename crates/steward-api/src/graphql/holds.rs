@@ -1,0 +1,108 @@
+//! Holds through GraphQL: `holds(modelId)`, `placeHold` and `liftHold` (SREs and governance
+//! officers). A held model's retraining and rollback decisions are recorded as SUPPRESSED.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use steward_domain as d;
+
+use super::monitoring::id_of;
+use super::{ctx, parse_id};
+use crate::error::gql;
+
+type R<T> = async_graphql::Result<T>;
+
+#[derive(SimpleObject)]
+pub struct Hold {
+    pub id: ID,
+    pub model_id: ID,
+    pub reason: String,
+    pub placed_by: String,
+    pub placed_at: DateTime<Utc>,
+    /// When it ends by itself; null: until lifted.
+    pub until: Option<DateTime<Utc>>,
+    pub lifted_by: Option<String>,
+    pub lifted_at: Option<DateTime<Utc>>,
+    pub lift_reason: Option<String>,
+    /// In force now.
+    pub active: bool,
+}
+
+fn hold(h: d::Hold, now: DateTime<Utc>) -> Hold {
+    Hold {
+        active: h.active_at(now),
+        id: id_of(h.id),
+        model_id: id_of(h.model_id),
+        reason: h.reason,
+        placed_by: h.placed_by,
+        placed_at: h.placed_at,
+        until: h.until,
+        lifted_by: h.lifted_by,
+        lifted_at: h.lifted_at,
+        lift_reason: h.lift_reason,
+    }
+}
+
+fn model_id(id: &ID) -> R<d::ModelId> {
+    Ok(d::ModelId::from_uuid(parse_id("modelId", id)?))
+}
+
+#[derive(Default)]
+pub struct HoldsQuery;
+
+#[Object]
+impl HoldsQuery {
+    /// The model's holds, newest first, lifted and expired ones too.
+    async fn holds(&self, c: &Context<'_>, model_id: ID) -> R<Vec<Hold>> {
+        let (svc, p) = ctx(c)?;
+        let now = svc.now();
+        let list = svc
+            .holds(p, self::model_id(&model_id)?)
+            .await
+            .map_err(gql)?;
+        Ok(list.into_iter().map(|h| hold(h, now)).collect())
+    }
+}
+
+#[derive(InputObject)]
+pub struct PlaceHoldInput {
+    pub model_id: ID,
+    /// Why: the decision records of suppressed retraining repeat it.
+    pub reason: String,
+    /// When the hold ends by itself; leave it out for a hold until lifted.
+    pub until: Option<DateTime<Utc>>,
+}
+
+#[derive(InputObject)]
+pub struct LiftHoldInput {
+    pub model_id: ID,
+    pub reason: String,
+}
+
+#[derive(Default)]
+pub struct HoldsMutation;
+
+#[Object]
+impl HoldsMutation {
+    /// Puts a model's automatic retraining and rollback on hold (sre, governance_officer);
+    /// alerts still go out.
+    async fn place_hold(&self, c: &Context<'_>, input: PlaceHoldInput) -> R<Hold> {
+        let (svc, p) = ctx(c)?;
+        let new = d::NewHold {
+            model_id: model_id(&input.model_id)?,
+            reason: input.reason,
+            until: input.until,
+        };
+        let h = svc.place_hold(p, new).await.map_err(gql)?;
+        Ok(hold(h, svc.now()))
+    }
+
+    /// Lifts the model's hold (sre, governance_officer).
+    async fn lift_hold(&self, c: &Context<'_>, input: LiftHoldInput) -> R<Hold> {
+        let (svc, p) = ctx(c)?;
+        let h = svc
+            .lift_hold(p, model_id(&input.model_id)?, input.reason)
+            .await
+            .map_err(gql)?;
+        Ok(hold(h, svc.now()))
+    }
+}

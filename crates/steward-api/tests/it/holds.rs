@@ -1,0 +1,178 @@
+//! Holds: an SRE puts a drifting model on hold; its retraining decision is recorded as
+//! suppressed with the hold's reason (on the action and the decision record) while its alert
+//! still goes out; after the hold is lifted the next retraining goes; a hold with an end lapses
+//! by itself; only SREs and governance officers hold, and every change is audited.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use steward_domain::Role;
+use steward_service::monitoring::Clock;
+
+use crate::app::*;
+use crate::monitoring::{Monitored, monitored, rows, send};
+
+/// Each window: an alert, and a retraining while the inputs drift.
+const POLICY: &str = r#"
+fn schedule() { "hourly" }
+fn on_window(ctx) {
+    if ctx.drift.composite < 0.3 { return []; }
+    [alert("warning", "inputs drifting", "pager"),
+     retrain(#{ orchestrator: "airflow", job: "retrain" })]
+}
+"#;
+const PLACE: &str =
+    "mutation($i: PlaceHoldInput!) { placeHold(input: $i) { id active until placedBy reason } }";
+const LIFT: &str =
+    "mutation($i: LiftHoldInput!) { liftHold(input: $i) { active liftedBy liftReason } }";
+
+/// One drifted hourly window evaluated at `hour`; the model's actions of that window.
+async fn window(app: &TestApp, m: &Monitored, hour: u32) -> Vec<Value> {
+    app.clock
+        .set(format!("2026-03-01T{hour:02}:30:00Z").parse().unwrap());
+    let (s, v) = send(app, m, rows(200, 150.0, &["DE", "FR"], None, None), None).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let next = app.clock.now() + chrono::Duration::minutes(36);
+    app.clock.set(next);
+    assert_eq!(app.service.run_scheduler_tick().await.unwrap().evaluated, 1);
+    let v = app
+        .ok(
+            &m.owner,
+            "query($m: ID!) { pendingActions(modelId: $m) { kind status lastError decisionRecordId windowId } }",
+            json!({"m": m.model}),
+        )
+        .await;
+    let all = v["pendingActions"].as_array().unwrap().clone();
+    let newest = all[0]["windowId"].clone();
+    all.into_iter()
+        .filter(|a| a["windowId"] == newest)
+        .collect()
+}
+
+fn status_of<'a>(actions: &'a [Value], kind: &str) -> &'a Value {
+    &actions.iter().find(|a| a["kind"] == kind).unwrap()["status"]
+}
+
+#[tokio::test]
+async fn a_hold_suppresses_retraining_but_not_alerts_until_it_is_lifted_or_lapses() {
+    let app = TestApp::new().await;
+    let m = monitored(&app, "acme", POLICY, &[]).await;
+    let sre = app.token("acme", &[Role::Sre]);
+    let officer = app.token("acme", &[Role::GovernanceOfficer]);
+    for (name, kind) in [("pager", "SLACK"), ("airflow", "WEBHOOK")] {
+        let secret = (kind == "WEBHOOK").then_some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        app.ok(
+            &officer,
+            "mutation($i: PutDeliveryTargetInput!) { putDeliveryTarget(input: $i) { name } }",
+            json!({"i": {"name": name, "kind": kind, "url": "http://127.0.0.1:9/x", "secret": secret}}),
+        )
+        .await;
+    }
+    // Model owners do not hold; the reason is required.
+    let v = app
+        .gql(
+            &m.owner,
+            PLACE,
+            json!({"i": {"modelId": m.model, "reason": "x"}}),
+        )
+        .await;
+    assert_eq!(code(&v), "FORBIDDEN", "{v}");
+    let v = app
+        .gql(
+            &sre,
+            PLACE,
+            json!({"i": {"modelId": m.model, "reason": " "}}),
+        )
+        .await;
+    assert_eq!(code(&v), "INVALID", "{v}");
+
+    let reason = "a marketing campaign skews this week's traffic: do not retrain on it";
+    let h = app
+        .ok(
+            &sre,
+            PLACE,
+            json!({"i": {"modelId": m.model, "reason": reason}}),
+        )
+        .await;
+    assert_eq!(h["placeHold"]["active"], true);
+    let held = window(&app, &m, 13).await;
+    assert_eq!(status_of(&held, "alert"), "PENDING", "alerts still go");
+    assert_eq!(status_of(&held, "retrain"), "SUPPRESSED");
+    let retrain = held.iter().find(|a| a["kind"] == "retrain").unwrap();
+    assert!(
+        retrain["lastError"].as_str().unwrap().contains(reason),
+        "{retrain}"
+    );
+    let rec = app
+        .ok(
+            &sre,
+            "query($i: ID!) { decisionRecord(id: $i) { outcome } }",
+            json!({"i": retrain["decisionRecordId"]}),
+        )
+        .await;
+    let suppressed = &rec["decisionRecord"]["outcome"]["suppressed"];
+    assert_eq!(suppressed[0]["kind"], "retrain", "{rec}");
+    assert!(suppressed[0]["reason"].as_str().unwrap().contains(reason));
+    // Suppressed actions are never claimed.
+    let pass = app
+        .ok(&sre, "mutation { deliverNow { claimed } }", json!({}))
+        .await;
+    assert_eq!(pass["deliverNow"]["claimed"], 1, "only the alert: {pass}");
+
+    let lifted = app
+        .ok(
+            &officer,
+            LIFT,
+            json!({"i": {"modelId": m.model, "reason": "campaign over"}}),
+        )
+        .await;
+    assert_eq!(lifted["liftHold"]["active"], false);
+    assert_eq!(lifted["liftHold"]["liftReason"], "campaign over");
+    assert_eq!(status_of(&window(&app, &m, 14).await, "retrain"), "PENDING");
+    let v = app
+        .gql(
+            &sre,
+            LIFT,
+            json!({"i": {"modelId": m.model, "reason": "again"}}),
+        )
+        .await;
+    assert_eq!(code(&v), "NOT_FOUND", "no hold in force: {v}");
+
+    // A hold with an end lapses by itself.
+    let until = "2026-03-01T17:00:00Z";
+    app.ok(
+        &sre,
+        PLACE,
+        json!({"i": {"modelId": m.model, "reason": "until the backfill lands", "until": until}}),
+    )
+    .await;
+    assert_eq!(
+        status_of(&window(&app, &m, 15).await, "retrain"),
+        "SUPPRESSED"
+    );
+    assert_eq!(status_of(&window(&app, &m, 16).await, "retrain"), "PENDING");
+    let v = app
+        .ok(
+            &sre,
+            "query($m: ID!) { holds(modelId: $m) { active reason liftedBy } }",
+            json!({"m": m.model}),
+        )
+        .await;
+    let holds = v["holds"].as_array().unwrap();
+    assert_eq!(holds.len(), 2, "{v}");
+    assert!(holds.iter().all(|h| h["active"] == false), "{v}");
+    // Each change is one audit event of `model.hold`.
+    let log = app
+        .ok(
+            &officer,
+            "{ auditEvents(first: 100, filter: {action: \"model.hold\"}) { nodes { outcome } } }",
+            json!({}),
+        )
+        .await;
+    let outcomes: Vec<&str> = log["auditEvents"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes.iter().filter(|o| **o == "OK").count(), 3, "{log}");
+}
