@@ -22,13 +22,25 @@ text_enum!(
         /// An Airflow REST API (`…/api/v2` for Airflow 3, `…/api/v1` for Airflow 2): a retrain
         /// triggers a DAG run; the secret is `username:password`.
         Airflow => "airflow",
+        /// A Dagster webserver's GraphQL endpoint (`…/graphql`): a retrain launches a job run;
+        /// the secret, if any, is a Dagster+ API token.
+        Dagster => "dagster",
+        /// A GitHub repository's API (`https://api.github.com/repos/OWNER/REPO`): a retrain
+        /// dispatches a workflow (`workflow_dispatch`); the secret is a token.
+        GithubActions => "github_actions",
     }
 );
 
 impl TargetKind {
     /// Starts retraining runs rather than telling people.
     pub fn is_orchestrator(self) -> bool {
-        matches!(self, TargetKind::Prefect | TargetKind::Airflow)
+        matches!(
+            self,
+            TargetKind::Prefect
+                | TargetKind::Airflow
+                | TargetKind::Dagster
+                | TargetKind::GithubActions
+        )
     }
 }
 
@@ -222,6 +234,39 @@ impl NewTarget {
                         ValidationError::new("secret", "a Prefect API key has no spaces"),
                     ),
                     _ => Ok(()),
+                }
+            }
+            (TargetKind::Dagster, secret) => {
+                if !self.url.trim_end_matches('/').ends_with("/graphql") {
+                    return Err(ValidationError::new(
+                        "url",
+                        "a Dagster target is the webserver's GraphQL endpoint (`http://dagster:3000/graphql`)",
+                    ));
+                }
+                match secret {
+                    Some(t) if t.is_empty() || t.chars().any(char::is_whitespace) => Err(
+                        ValidationError::new("secret", "a Dagster+ API token has no spaces"),
+                    ),
+                    _ => Ok(()),
+                }
+            }
+            (TargetKind::GithubActions, secret) => {
+                let path = self.url.trim_end_matches('/');
+                let repo = path
+                    .split_once("/repos/")
+                    .map(|(_, r)| r.split('/').filter(|p| !p.is_empty()).count());
+                if repo != Some(2) {
+                    return Err(ValidationError::new(
+                        "url",
+                        "a GitHub Actions target is the repository's API URL (`https://api.github.com/repos/OWNER/REPO`)",
+                    ));
+                }
+                match secret {
+                    Some(t) if !t.is_empty() && !t.chars().any(char::is_whitespace) => Ok(()),
+                    _ => Err(ValidationError::new(
+                        "secret",
+                        "GitHub needs a token allowed to dispatch the workflow (actions: write)",
+                    )),
                 }
             }
             (TargetKind::Airflow, secret) => {

@@ -27,7 +27,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-pub use orchestrators::{Deployment, Run};
+pub use orchestrators::{Deployment, Run, Workflow};
 pub use webhook::sign;
 
 /// Which peer a receiver stands in for.
@@ -53,6 +53,19 @@ pub enum Contract {
     },
     /// A Prefect 3 server's API (`/api`) with these deployments.
     Prefect { deployments: Vec<Deployment> },
+    /// A Dagster webserver's GraphQL endpoint (`/graphql`) with these jobs of one code location
+    /// and repository.
+    Dagster {
+        location: String,
+        repository: String,
+        jobs: Vec<String>,
+    },
+    /// GitHub's API for one repository (`owner/name`), its token and its workflows.
+    GithubActions {
+        repo: String,
+        token: String,
+        workflows: Vec<Workflow>,
+    },
 }
 
 /// A canned answer for the next request, given instead of the contract's.
@@ -162,7 +175,8 @@ struct State {
     down: bool,
     /// How long the contract's answers wait after the request is recorded.
     delay: Duration,
-    /// Only requests whose path ends so are delayed (all when `None`).
+    /// Only requests whose path ends with this, or whose body contains it, are delayed (all
+    /// when `None`).
     delay_path: Option<String>,
     secrets: Vec<String>,
     /// PagerDuty: each dedup key's incident state (`triggered`, `acknowledged`, `resolved`).
@@ -248,13 +262,17 @@ impl Receiver {
     /// The URL a delivery target names: Slack's webhook path, PagerDuty's enqueue endpoint or
     /// the webhook's path.
     pub fn url(&self) -> String {
-        let path = match self.shared.contract {
+        let path = match &self.shared.contract {
             Contract::Slack => slack::PATH,
             Contract::PagerDuty { .. } => pagerduty::PATH,
             Contract::Webhook { .. } => webhook::PATH,
             Contract::Airflow { api: 2, .. } => "/api/v1",
             Contract::Airflow { .. } => "/api/v2",
             Contract::Prefect { .. } => "/api",
+            Contract::Dagster { .. } => "/graphql",
+            Contract::GithubActions { repo, .. } => {
+                return format!("http://{}/repos/{repo}", self.addr);
+            }
         };
         format!("http://{}{path}", self.addr)
     }
@@ -301,8 +319,8 @@ impl Receiver {
         state.delay_path = None;
     }
 
-    /// As [`Receiver::set_delay`], for requests whose path ends with `suffix` only (the call
-    /// that starts a run, not the token or lookup before it).
+    /// As [`Receiver::set_delay`], for requests whose path ends with `suffix` or whose body
+    /// contains it only (the call that starts a run, not the token or lookup before it).
     pub fn set_delay_for(&self, suffix: &str, delay: Duration) {
         let mut state = self.shared.lock();
         state.delay = delay;
@@ -334,7 +352,7 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let path = uri.path().to_string();
-    if method == Method::GET && !path.starts_with("/api/") {
+    if method == Method::GET && !contract_get(&shared.contract, &path) {
         let listed: Vec<Value> = shared.lock().received.iter().map(listing).collect();
         return axum::Json(
             json!({"contract": format!("{:?}", kind(&shared.contract)), "received": listed}),
@@ -398,10 +416,8 @@ async fn handle(
             }
         };
     }
-    let prefect_lookup = method == Method::GET
-        && matches!(shared.contract, Contract::Prefect { .. })
-        && path.starts_with("/api/deployments/name/");
-    let verdict = if method != Method::POST && !prefect_lookup {
+    let read = method == Method::GET && contract_get(&shared.contract, &path);
+    let verdict = if method != Method::POST && !read {
         Verdict::refuse(
             StatusCode::METHOD_NOT_ALLOWED,
             json!("method not allowed"),
@@ -433,6 +449,18 @@ async fn handle(
             Contract::Prefect { deployments } => {
                 orchestrators::prefect(&record, deployments, &mut state.orchestrator)
             }
+            Contract::Dagster {
+                location,
+                repository,
+                jobs,
+            } => {
+                orchestrators::dagster(&record, location, repository, jobs, &mut state.orchestrator)
+            }
+            Contract::GithubActions {
+                repo,
+                token,
+                workflows,
+            } => orchestrators::github(&record, repo, token, workflows, &mut state.orchestrator),
         }
     };
     record.status = verdict.status.as_u16();
@@ -443,7 +471,7 @@ async fn handle(
         let applies = state
             .delay_path
             .as_deref()
-            .is_none_or(|suffix| record.path.ends_with(suffix));
+            .is_none_or(|m| record.path.ends_with(m) || record.body.contains(m));
         state.accepted += usize::from(record.accepted());
         state.received.push(record);
         if applies { state.delay } else { Duration::ZERO }
@@ -464,6 +492,17 @@ fn kind(c: &Contract) -> &'static str {
         Contract::Webhook { .. } => "webhook",
         Contract::Airflow { .. } => "airflow",
         Contract::Prefect { .. } => "prefect",
+        Contract::Dagster { .. } => "dagster",
+        Contract::GithubActions { .. } => "github_actions",
+    }
+}
+
+/// A `GET` the peer answers itself (every other `GET` lists what the stand-in received).
+fn contract_get(c: &Contract, path: &str) -> bool {
+    match c {
+        Contract::Prefect { .. } => path.starts_with("/api/deployments/name/"),
+        Contract::GithubActions { .. } => path.starts_with("/repos/") && path.ends_with("/runs"),
+        _ => false,
     }
 }
 

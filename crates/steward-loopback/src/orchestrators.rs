@@ -274,3 +274,196 @@ pub(crate) fn prefect(
                "parameters": parameters, "idempotency_key": key, "state_type": "SCHEDULED"}),
     )
 }
+
+/// The tag Steward's Dagster runs carry their idempotency key in.
+const DAGSTER_KEY_TAG: &str = "steward/idempotency_key";
+
+fn graphql_data(data: Value) -> Verdict {
+    Verdict::ok(StatusCode::OK, json!({"data": data}))
+}
+
+fn graphql_error(message: &str) -> Verdict {
+    Verdict::refuse(
+        StatusCode::OK,
+        json!({"data": null, "errors": [{"message": message}]}),
+        message.to_string(),
+    )
+}
+
+/// Dagster's webserver GraphQL (`/graphql`): `runsOrError` filtered by tags and `launchRun`
+/// with a job selector of this location and repository.
+pub(crate) fn dagster(
+    r: &Received,
+    location: &str,
+    repository: &str,
+    jobs: &[String],
+    state: &mut Orchestrator,
+) -> Verdict {
+    if r.path != "/graphql" {
+        return detail(StatusCode::NOT_FOUND, json!("Not Found"), r.path.clone());
+    }
+    let body = r.json.clone().unwrap_or(Value::Null);
+    let query = body["query"].as_str().unwrap_or_default();
+    let vars = &body["variables"];
+    if query.contains("runsOrError") {
+        let Some(wanted) = vars["filter"]["tags"].as_array() else {
+            return graphql_error("Variable \"$filter\": tags must be a list");
+        };
+        let results: Vec<Value> = state
+            .runs
+            .iter()
+            .filter(|run| {
+                wanted.iter().all(|t| {
+                    t["key"] == DAGSTER_KEY_TAG && run.key.as_deref() == t["value"].as_str()
+                })
+            })
+            .map(|run| json!({"runId": run.id, "status": "QUEUED"}))
+            .collect();
+        return graphql_data(json!({"runsOrError": {"__typename": "Runs", "results": results}}));
+    }
+    if !query.contains("launchRun") {
+        return graphql_error("the stand-in answers runsOrError and launchRun only");
+    }
+    let params = &vars["executionParams"];
+    let selector = &params["selector"];
+    let tags = params["executionMetadata"]["tags"].as_array();
+    let tags_ok = tags.is_none_or(|t| {
+        t.iter()
+            .all(|tag| tag["key"].is_string() && tag["value"].is_string())
+    });
+    if !tags_ok {
+        return graphql_error(
+            "Variable \"$executionParams\": tags are {key: String, value: String}",
+        );
+    }
+    if !(params["runConfigData"].is_object() || params["runConfigData"].is_null()) {
+        return graphql_error("Variable \"$executionParams\": runConfigData must be an object");
+    }
+    let job = selector["jobName"].as_str().unwrap_or_default();
+    let known = selector["repositoryLocationName"] == location
+        && selector["repositoryName"] == repository
+        && jobs.iter().any(|j| j == job);
+    if !known {
+        let mut v = graphql_data(json!({"launchRun": {"__typename": "PipelineNotFoundError",
+            "message": format!("Could not find Pipeline {location}.{repository}.{job}")}}));
+        v.problem = Some(format!("no job {job}"));
+        return v;
+    }
+    let key = tags.and_then(|t| {
+        t.iter()
+            .find(|tag| tag["key"] == DAGSTER_KEY_TAG)
+            .and_then(|tag| tag["value"].as_str().map(str::to_owned))
+    });
+    let id = format!("dagster-run-{}", state.runs.len() + 1);
+    let tag_map: serde_json::Map<String, Value> = tags
+        .into_iter()
+        .flatten()
+        .filter_map(|t| Some((t["key"].as_str()?.to_string(), t["value"].clone())))
+        .collect();
+    state.runs.push(Run {
+        job: job.to_string(),
+        id: id.clone(),
+        key,
+        parameters: json!({"runConfig": params["runConfigData"], "tags": tag_map}),
+    });
+    graphql_data(json!({"launchRun": {"__typename": "LaunchRunSuccess", "run": {"runId": id}}}))
+}
+
+/// A workflow the GitHub stand-in has: its file name and the inputs it declares.
+pub type Workflow = (String, Vec<String>);
+
+fn github_error(status: StatusCode, message: &str) -> Verdict {
+    Verdict::refuse(status, json!({"message": message}), message.to_string())
+}
+
+/// GitHub's REST API for one repository (`/repos/{owner}/{repo}`): the runs of a workflow and
+/// `workflow_dispatch`. The run's title is its `steward_key` input, as a workflow with
+/// `run-name: ${{ inputs.steward_key }}` makes it.
+pub(crate) fn github(
+    r: &Received,
+    repo: &str,
+    token: &str,
+    workflows: &[Workflow],
+    state: &mut Orchestrator,
+) -> Verdict {
+    if r.header("user-agent").is_none_or(str::is_empty) {
+        return github_error(
+            StatusCode::FORBIDDEN,
+            "Request forbidden by administrative rules. Please make sure your request has a User-Agent header",
+        );
+    }
+    if r.header("authorization") != Some(format!("Bearer {token}").as_str()) {
+        return github_error(StatusCode::UNAUTHORIZED, "Bad credentials");
+    }
+    let prefix = format!("/repos/{repo}/actions/workflows/");
+    let Some(rest) = r.path.strip_prefix(&prefix) else {
+        return github_error(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let (file, action) = rest.split_once('/').unwrap_or((rest, ""));
+    let Some((_, declared)) = workflows.iter().find(|(f, _)| f == file) else {
+        return github_error(StatusCode::NOT_FOUND, "Not Found");
+    };
+    match action {
+        "runs" => {
+            let runs: Vec<Value> = state
+                .runs
+                .iter()
+                .filter(|run| run.job == file)
+                .map(|run| {
+                    json!({"id": run.id.parse::<u64>().unwrap_or(0),
+                    "display_title": run.key.clone().unwrap_or_else(|| file.to_string()),
+                    "event": "workflow_dispatch", "status": "queued"})
+                })
+                .collect();
+            Verdict::ok(
+                StatusCode::OK,
+                json!({"total_count": runs.len(), "workflow_runs": runs}),
+            )
+        }
+        "dispatches" => {
+            let body = r.json.clone().unwrap_or(Value::Null);
+            if !body["ref"].is_string() {
+                return github_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Invalid request.\n\n\"ref\" wasn't supplied.",
+                );
+            }
+            let inputs = body["inputs"].as_object().cloned().unwrap_or_default();
+            if inputs.len() > 25 {
+                return github_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "you may only define up to 25 `inputs` for a `workflow_dispatch` event",
+                );
+            }
+            let unexpected: Vec<&String> =
+                inputs.keys().filter(|k| !declared.contains(k)).collect();
+            if !unexpected.is_empty() {
+                return github_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &format!("Unexpected inputs provided: {unexpected:?}"),
+                );
+            }
+            if inputs
+                .values()
+                .any(|v| !(v.is_string() || v.is_boolean() || v.is_number()))
+            {
+                return github_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "inputs are strings, numbers or booleans",
+                );
+            }
+            let key = inputs
+                .get("steward_key")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            state.runs.push(Run {
+                job: file.to_string(),
+                id: (state.runs.len() + 1).to_string(),
+                key,
+                parameters: Value::Object(inputs),
+            });
+            Verdict::ok(StatusCode::NO_CONTENT, json!(""))
+        }
+        _ => github_error(StatusCode::NOT_FOUND, "Not Found"),
+    }
+}

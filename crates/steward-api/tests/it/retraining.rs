@@ -362,3 +362,97 @@ async fn a_real_prefect_server_gets_one_flow_run_with_stewards_parameters() {
     assert_eq!(run["parameters"]["steward"]["incident"], a["incidentId"]);
     assert!(run["tags"].as_array().unwrap().contains(&json!("steward")));
 }
+
+#[tokio::test]
+async fn dagster_launches_one_tagged_run_and_finds_it_again_after_a_lost_answer() {
+    let s = setup("dagster", "fraud/ml/retrain_eu").await;
+    let dagster = Receiver::start(Contract::Dagster {
+        location: "fraud".into(),
+        repository: "ml".into(),
+        jobs: vec!["retrain_eu".into()],
+    })
+    .await
+    .unwrap();
+    s.app
+        .ok(
+            &s.officer,
+            PUT_TARGET,
+            json!({"i": {"name": "dagster", "kind": "DAGSTER", "url": dagster.url()}}),
+        )
+        .await;
+    drift(&s.app, &s.m).await;
+    dagster.set_delay_for("launchRun", Duration::from_secs(3));
+    assert_eq!(s.deliver().await["retrying"], 1);
+    dagster.set_delay(Duration::ZERO);
+    s.app.clock.advance(chrono::Duration::minutes(5));
+    assert_eq!(s.deliver().await["delivered"], 1);
+    let runs = dagster.runs();
+    assert_eq!(runs.len(), 1, "the lookup by tag found the run: {runs:?}");
+    let a = retrain_action(&s.app, &s.m, &s.sre).await;
+    let detail = a["deliveries"][1]["detail"].as_str().unwrap();
+    assert!(detail.contains("already launched"), "{a}");
+    let p = &runs[0].parameters;
+    assert_eq!(p["runConfig"], json!({"lookback_days": 30}), "{p}");
+    assert_eq!(p["tags"]["steward/slice"], "{\"region\":\"EU\"}");
+    assert_eq!(p["tags"]["steward/incident"], a["incidentId"]);
+}
+
+#[tokio::test]
+async fn github_actions_dispatches_one_workflow_run_with_at_most_25_inputs() {
+    let s = setup("github", "retrain.yml@release").await;
+    let inputs = ["steward_key", "steward", "lookback_days"];
+    let github = Receiver::start(Contract::GithubActions {
+        repo: "acme/fraud".into(),
+        token: "ghp_test".into(),
+        workflows: vec![(
+            "retrain.yml".into(),
+            inputs.iter().map(|i| i.to_string()).collect(),
+        )],
+    })
+    .await
+    .unwrap();
+    s.app
+        .ok(
+            &s.officer,
+            PUT_TARGET,
+            json!({"i": {"name": "github", "kind": "GITHUB_ACTIONS", "url": github.url(),
+                   "secret": "ghp_test"}}),
+        )
+        .await;
+    drift(&s.app, &s.m).await;
+    github.set_delay_for("/dispatches", Duration::from_secs(3));
+    assert_eq!(s.deliver().await["retrying"], 1);
+    github.set_delay(Duration::ZERO);
+    s.app.clock.advance(chrono::Duration::minutes(5));
+    assert_eq!(s.deliver().await["delivered"], 1);
+    let runs = github.runs();
+    assert_eq!(
+        runs.len(),
+        1,
+        "the run titled with the key was found: {runs:?}"
+    );
+    let a = retrain_action(&s.app, &s.m, &s.sre).await;
+    let key = format!("steward-{}", a["id"].as_str().unwrap());
+    assert_eq!(runs[0].key.as_deref(), Some(key.as_str()));
+    let p = &runs[0].parameters;
+    assert_eq!(p["lookback_days"], "30");
+    let steward: Value = serde_json::from_str(p["steward"].as_str().unwrap()).unwrap();
+    assert_eq!(steward["slice"], json!({"region": "EU"}));
+    let dispatch = github
+        .accepted()
+        .into_iter()
+        .find(|r| r.path.ends_with("/dispatches"))
+        .unwrap();
+    assert_eq!(dispatch.json.unwrap()["ref"], "release");
+    // A repository URL of the wrong shape is refused when the target is put.
+    let v = s
+        .app
+        .gql(
+            &s.officer,
+            PUT_TARGET,
+            json!({"i": {"name": "github", "kind": "GITHUB_ACTIONS",
+                   "url": "https://api.github.com/acme/fraud", "secret": "t"}}),
+        )
+        .await;
+    assert_eq!(code(&v), "INVALID", "{v}");
+}

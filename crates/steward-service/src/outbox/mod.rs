@@ -11,6 +11,7 @@
 //! pass delivers again with the same `webhook-id` / `dedup_key`, so receivers can drop the
 //! duplicate.
 
+mod dispatch;
 mod guard;
 mod orchestrate;
 mod render;

@@ -1,7 +1,7 @@
 //! Retraining runs started in orchestrators: a `retrain` decision delivered to a Prefect 3
 //! deployment (`POST /deployments/{id}/create_flow_run`) or an Airflow DAG (`POST
 //! /dags/{dag_id}/dagRuns`, Airflow 3's `/api/v2` with a token from `/auth/token`, or Airflow 2's
-//! `/api/v1` with basic authentication).
+//! `/api/v1` with basic authentication); Dagster and GitHub Actions are in `dispatch.rs`.
 //!
 //! Each run carries an idempotency key derived from the action (`steward-<action id>`, one
 //! action per decision): Prefect's `idempotency_key` returns the existing flow run, and Airflow's
@@ -28,13 +28,14 @@ use crate::{Service, ServiceResult};
 /// A run to start.
 #[derive(Clone, Debug)]
 pub(crate) struct Trigger {
-    kind: TargetKind,
-    url: String,
-    secret: Option<String>,
-    /// The deployment (Prefect: an id or `flow-name/deployment-name`) or DAG id (Airflow).
-    job: String,
-    key: String,
-    parameters: Value,
+    pub(super) kind: TargetKind,
+    pub(super) url: String,
+    pub(super) secret: Option<String>,
+    /// The deployment (Prefect: an id or `flow-name/deployment-name`), DAG id (Airflow),
+    /// `location/repository/job` (Dagster) or workflow file with an optional `@ref` (GitHub).
+    pub(super) job: String,
+    pub(super) key: String,
+    pub(super) parameters: Value,
 }
 
 /// The idempotency key of an action's run.
@@ -138,7 +139,7 @@ impl Service {
 }
 
 /// `base` with `segments` appended, each percent-encoded.
-fn join(base: &str, segments: &[&str]) -> Result<String, String> {
+pub(super) fn join(base: &str, segments: &[&str]) -> Result<String, String> {
     let mut url = reqwest::Url::parse(base).map_err(|e| format!("the target URL: {e}"))?;
     url.path_segments_mut()
         .map_err(|()| "the target URL cannot take a path".to_string())?
@@ -147,7 +148,7 @@ fn join(base: &str, segments: &[&str]) -> Result<String, String> {
     Ok(url.into())
 }
 
-fn post(url: String, auth: Option<String>, body: &Value) -> Request {
+pub(super) fn post(url: String, auth: Option<String>, body: &Value) -> Request {
     let mut headers = vec![("content-type", "application/json".to_string())];
     if let Some(a) = auth {
         headers.push(("authorization", a));
@@ -161,12 +162,12 @@ fn post(url: String, auth: Option<String>, body: &Value) -> Request {
 }
 
 /// A delivery that ended before the run was asked for.
-fn refused(why: String) -> (Option<Answer>, AttemptOutcome, String) {
+pub(super) fn refused(why: String) -> (Option<Answer>, AttemptOutcome, String) {
     (None, AttemptOutcome::Dead, why)
 }
 
 /// The answer's JSON, when it is JSON.
-fn json_of(a: &Answer) -> Value {
+pub(super) fn json_of(a: &Answer) -> Value {
     serde_json::from_str(&a.body).unwrap_or(Value::Null)
 }
 
@@ -180,6 +181,8 @@ pub(crate) async fn start(
     match t.kind {
         TargetKind::Prefect => prefect(client, t, s, now).await,
         TargetKind::Airflow => airflow(client, t, s, now).await,
+        TargetKind::Dagster => super::dispatch::dagster(client, t, s, now).await,
+        TargetKind::GithubActions => super::dispatch::github(client, t, s, now).await,
         other => refused(format!("{} is not an orchestrator", other.as_str())),
     }
 }

@@ -242,7 +242,10 @@ pub(crate) fn render(
                 body: pagerduty(action, ctx, key).to_string().into_bytes(),
             })
         }
-        TargetKind::Prefect | TargetKind::Airflow => Err(format!(
+        TargetKind::Prefect
+        | TargetKind::Airflow
+        | TargetKind::Dagster
+        | TargetKind::GithubActions => Err(format!(
             "{} starts runs; it is not sent as a message",
             kind.as_str()
         )),
