@@ -88,6 +88,30 @@ async fn setup(orchestrator: &str, job: &str) -> Setup {
 }
 
 impl Setup {
+    /// Points the target the policy names at `url`.
+    async fn target(&self, name: &str, kind: &str, url: &str, secret: Option<&str>) {
+        self.app
+            .ok(
+                &self.officer,
+                PUT_TARGET,
+                json!({"i": {"name": name, "kind": kind, "url": url, "secret": secret}}),
+            )
+            .await;
+    }
+
+    /// Drifts the model, then delivers its retrain while the orchestrator holds its answer to
+    /// the request matching `starts` past the relay's timeout (the run starts, the relay never
+    /// hears), and delivers again five minutes later: the retrain's action after both.
+    async fn lost_answer_then_redelivered(&self, orchestrator: &Receiver, starts: &str) -> Value {
+        drift(&self.app, &self.m).await;
+        orchestrator.set_delay_for(starts, Duration::from_secs(3));
+        assert_eq!(self.deliver().await["retrying"], 1, "the answer was lost");
+        orchestrator.set_delay(Duration::ZERO);
+        self.app.clock.advance(chrono::Duration::minutes(5));
+        assert_eq!(self.deliver().await["delivered"], 1);
+        retrain_action(&self.app, &self.m, &self.sre).await
+    }
+
     async fn deliver(&self) -> Value {
         self.app
             .ok(
@@ -108,24 +132,12 @@ async fn a_retrain_starts_one_prefect_flow_run_with_the_slice_even_when_its_answ
     })
     .await
     .unwrap();
-    s.app
-        .ok(
-            &s.officer,
-            PUT_TARGET,
-            json!({"i": {"name": "prefect", "kind": "PREFECT", "url": prefect.url()}}),
-        )
+    s.target("prefect", "PREFECT", &prefect.url(), None).await;
+    let a = s
+        .lost_answer_then_redelivered(&prefect, "/create_flow_run")
         .await;
-    drift(&s.app, &s.m).await;
-    // Prefect starts the run but its answer comes after the relay's 2 s timeout.
-    prefect.set_delay_for("/create_flow_run", Duration::from_secs(3));
-    assert_eq!(s.deliver().await["retrying"], 1);
-    assert_eq!(prefect.runs().len(), 1, "the run was started");
-    prefect.set_delay(Duration::ZERO);
-    s.app.clock.advance(chrono::Duration::minutes(5));
-    assert_eq!(s.deliver().await["delivered"], 1);
     let runs = prefect.runs();
     assert_eq!(runs.len(), 1, "the redelivery found the run: {runs:?}");
-    let a = retrain_action(&s.app, &s.m, &s.sre).await;
     assert_eq!(a["status"], "DELIVERED");
     let detail = a["deliveries"][1]["detail"].as_str().unwrap();
     assert!(detail.contains("already started"), "{detail}");
@@ -154,23 +166,11 @@ async fn airflow_3_gets_a_token_and_one_dag_run_whose_redelivery_is_a_409() {
     })
     .await
     .unwrap();
-    s.app
-        .ok(
-            &s.officer,
-            PUT_TARGET,
-            json!({"i": {"name": "airflow", "kind": "AIRFLOW", "url": airflow.url(),
-                   "secret": "steward:s3cret"}}),
-        )
+    s.target("airflow", "AIRFLOW", &airflow.url(), Some("steward:s3cret"))
         .await;
-    drift(&s.app, &s.m).await;
-    airflow.set_delay_for("/dagRuns", Duration::from_secs(3));
-    assert_eq!(s.deliver().await["retrying"], 1);
-    airflow.set_delay(Duration::ZERO);
-    s.app.clock.advance(chrono::Duration::minutes(5));
-    assert_eq!(s.deliver().await["delivered"], 1);
+    let a = s.lost_answer_then_redelivered(&airflow, "/dagRuns").await;
     let runs = airflow.runs();
     assert_eq!(runs.len(), 1, "{runs:?}");
-    let a = retrain_action(&s.app, &s.m, &s.sre).await;
     assert_eq!(runs[0].id, format!("steward-{}", a["id"].as_str().unwrap()));
     assert_eq!(
         runs[0].parameters["steward"]["slice"],
@@ -205,13 +205,7 @@ async fn airflow_2_basic_auth_and_refusals_that_retrying_cannot_change() {
     })
     .await
     .unwrap();
-    s.app
-        .ok(
-            &s.officer,
-            PUT_TARGET,
-            json!({"i": {"name": "airflow", "kind": "AIRFLOW", "url": airflow.url(),
-                   "secret": "steward:s3cret"}}),
-        )
+    s.target("airflow", "AIRFLOW", &airflow.url(), Some("steward:s3cret"))
         .await;
     drift(&s.app, &s.m).await;
     assert_eq!(s.deliver().await["dead"], 1, "no such DAG: 404");
@@ -219,13 +213,7 @@ async fn airflow_2_basic_auth_and_refusals_that_retrying_cannot_change() {
     let detail = a["deliveries"][0]["detail"].as_str().unwrap();
     assert!(detail.contains("no DAG \"fraud_retrain\""), "{detail}");
     // A bad password is refused for good, too.
-    s.app
-        .ok(
-            &s.officer,
-            PUT_TARGET,
-            json!({"i": {"name": "airflow", "kind": "AIRFLOW", "url": airflow.url(),
-                   "secret": "steward:wrong"}}),
-        )
+    s.target("airflow", "AIRFLOW", &airflow.url(), Some("steward:wrong"))
         .await;
     let replay = "mutation($a: ID!) { replayAction(actionId: $a) { status } }";
     s.app.ok(&s.sre, replay, json!({"a": a["id"]})).await;
@@ -326,13 +314,7 @@ async fn a_real_prefect_server_gets_one_flow_run_with_stewards_parameters() {
 
     let s = setup("prefect", &format!("{flow_name}/retrain-eu")).await;
     let url = lossy_proxy(prefect.clone(), "/create_flow_run").await;
-    s.app
-        .ok(
-            &s.officer,
-            PUT_TARGET,
-            json!({"i": {"name": "prefect", "kind": "PREFECT", "url": url}}),
-        )
-        .await;
+    s.target("prefect", "PREFECT", &url, None).await;
     drift(&s.app, &s.m).await;
     let pass = s.deliver().await;
     let a = retrain_action(&s.app, &s.m, &s.sre).await;
@@ -373,22 +355,10 @@ async fn dagster_launches_one_tagged_run_and_finds_it_again_after_a_lost_answer(
     })
     .await
     .unwrap();
-    s.app
-        .ok(
-            &s.officer,
-            PUT_TARGET,
-            json!({"i": {"name": "dagster", "kind": "DAGSTER", "url": dagster.url()}}),
-        )
-        .await;
-    drift(&s.app, &s.m).await;
-    dagster.set_delay_for("launchRun", Duration::from_secs(3));
-    assert_eq!(s.deliver().await["retrying"], 1);
-    dagster.set_delay(Duration::ZERO);
-    s.app.clock.advance(chrono::Duration::minutes(5));
-    assert_eq!(s.deliver().await["delivered"], 1);
+    s.target("dagster", "DAGSTER", &dagster.url(), None).await;
+    let a = s.lost_answer_then_redelivered(&dagster, "launchRun").await;
     let runs = dagster.runs();
     assert_eq!(runs.len(), 1, "the lookup by tag found the run: {runs:?}");
-    let a = retrain_action(&s.app, &s.m, &s.sre).await;
     let detail = a["deliveries"][1]["detail"].as_str().unwrap();
     assert!(detail.contains("already launched"), "{a}");
     let p = &runs[0].parameters;
