@@ -91,6 +91,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", post(graphql))
         .route("/v1/audit/export", get(audit_export))
+        .route(
+            "/v1/retraining-runs/{id}/status",
+            post(crate::retraining::status),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(limit))

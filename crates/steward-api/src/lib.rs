@@ -9,6 +9,7 @@ mod cache;
 mod error;
 pub mod graphql;
 mod http;
+mod retraining;
 mod upload;
 
 pub use cache::{

@@ -53,6 +53,7 @@ pub mod monitoring;
 pub mod outbox;
 pub mod policy;
 pub mod registry;
+pub mod retraining;
 pub mod validate;
 
 pub use auth::{
@@ -68,4 +69,5 @@ pub use monitoring::*;
 pub use outbox::*;
 pub use policy::*;
 pub use registry::*;
+pub use retraining::*;
 pub use validate::ValidationError;

@@ -10,6 +10,10 @@ text_enum!(
         TrainingRun => "training_run",
         Model => "model",
         ModelVersion => "model_version",
+        /// An incident whose evaluation decided a retraining.
+        Incident => "incident",
+        /// The decision record of that evaluation.
+        DecisionRecord => "decision_record",
     }
 );
 
@@ -24,6 +28,10 @@ text_enum!(
         BaseOf => "base_of",
         /// training run -> model version.
         Produced => "produced",
+        /// incident -> the decision record whose evaluation asked for a retraining.
+        Decided => "decided",
+        /// decision record -> the training run that carried its retraining out.
+        Triggered => "triggered",
     }
 );
 

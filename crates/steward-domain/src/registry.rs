@@ -331,6 +331,8 @@ pub struct TrainingRun {
     pub status: RunStatus,
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// The retraining action this run carries out, when Steward asked for it.
+    pub retraining_action: Option<ActionId>,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
 }
@@ -346,6 +348,9 @@ pub struct NewTrainingRun {
     pub status: RunStatus,
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// The retraining (a `retrain` action in the outbox) this run carries out: lineage then
+    /// leads from the incident through the decision to the run and the version it produced.
+    pub retraining_action: Option<ActionId>,
 }
 
 impl NewTrainingRun {

@@ -15,6 +15,7 @@ mod m0007_baseline_slices;
 mod m0008_deliveries;
 mod m0009_outbox_queue;
 mod m0010_holds;
+mod m0011_retraining;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_deliveries::Migration),
             Box::new(m0009_outbox_queue::Migration),
             Box::new(m0010_holds::Migration),
+            Box::new(m0011_retraining::Migration),
         ]
     }
 }

@@ -59,6 +59,7 @@ fn run(
         status: RunStatus::Succeeded,
         started_at: None,
         ended_at: None,
+        retraining_action: None,
     }
 }
 

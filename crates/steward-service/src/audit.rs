@@ -504,6 +504,7 @@ pub(crate) mod payload {
         json!({"id": r.id.to_string(), "codeCommit": r.code_commit, "parameters": r.parameters,
                "inputDatasetVersions": r.input_dataset_versions.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
                "parentModelVersion": r.parent_model_version.map(|p| p.to_string()),
-               "orchestrator": r.orchestrator, "orchestratorRunId": r.orchestrator_run_id, "status": r.status.as_str()})
+               "orchestrator": r.orchestrator, "orchestratorRunId": r.orchestrator_run_id, "status": r.status.as_str(),
+               "retrainingAction": r.retraining_action.map(|a| a.to_string())})
     }
 }

@@ -15,6 +15,7 @@ mod mutation;
 pub mod outbox;
 mod policy;
 mod registry;
+mod retraining;
 #[cfg(feature = "test-support")]
 pub mod testing;
 

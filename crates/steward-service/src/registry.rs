@@ -406,6 +406,7 @@ fn fingerprint(v: &NewModelVersion) -> String {
             "status": r.status.as_str(),
             "startedAt": r.started_at.map(|t| t.to_rfc3339()),
             "endedAt": r.ended_at.map(|t| t.to_rfc3339()),
+            "retrainingAction": r.retraining_action.map(|a| a.to_string()),
         }),
     };
     let doc = serde_json::json!({

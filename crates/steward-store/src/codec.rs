@@ -169,6 +169,7 @@ pub(crate) fn training_run(
         orchestrator_run_id: row.orchestrator_run_id,
         started_at: row.started_at,
         ended_at: row.ended_at,
+        retraining_action: row.retraining_action_id.map(ActionId::from_uuid),
         created_by: row.created_by,
         created_at: row.created_at,
     })

@@ -64,7 +64,7 @@ pub struct Opened {
 }
 
 impl Store {
-    async fn add_event(
+    pub(crate) async fn add_event(
         &self,
         tx: &WriteTx,
         scope: &TenantScope,

@@ -25,6 +25,7 @@ mod lineage;
 mod models;
 mod outbox;
 mod policies;
+mod retraining;
 mod runs;
 mod sql;
 mod tenants;

@@ -53,6 +53,10 @@ impl Store {
                 .await?
                 .ok_or(StoreError::NotFound("parent model version"))?;
         }
+        let triggered_by = match input.retraining_action {
+            Some(a) => Some(self.retraining_lineage(tx, scope, a).await?),
+            None => None,
+        };
         let id = TrainingRunId::generate();
         let params = serde_json::Value::Object(input.parameters.clone()).to_string();
         let row = training_runs::ActiveModel {
@@ -68,6 +72,7 @@ impl Store {
             ended_at: Set(input.ended_at),
             created_by: Set(actor.to_string()),
             created_at: Set(Utc::now()),
+            retraining_action_id: Set(input.retraining_action.map(|a| a.as_uuid())),
         }
         .insert(&tx.txn)
         .await?;
@@ -89,6 +94,9 @@ impl Store {
             .collect();
         if let Some(parent) = input.parent_model_version {
             from.push((parent.as_uuid(), EdgeRelation::BaseOf));
+        }
+        if let Some(decision) = triggered_by {
+            from.push((decision, EdgeRelation::Triggered));
         }
         tx.add_lineage(
             scope,

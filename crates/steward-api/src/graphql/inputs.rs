@@ -108,6 +108,10 @@ pub struct TrainingRunInput {
     pub status: RunStatus,
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// The retraining Steward asked for that this run carries out (the `retrain` action's id,
+    /// `steward.action` in the run's parameters): lineage then leads from the incident through
+    /// the decision to this run.
+    pub retraining_action_id: Option<ID>,
 }
 
 impl TrainingRunInput {
@@ -131,7 +135,15 @@ impl TrainingRunInput {
             )?)),
             None => None,
         };
+        let retraining_action = match &self.retraining_action_id {
+            Some(id) => Some(d::ActionId::from_uuid(parse_id(
+                &format!("{at}.retrainingActionId"),
+                id,
+            )?)),
+            None => None,
+        };
         Ok(d::NewTrainingRun {
+            retraining_action,
             code_commit: self.code_commit,
             parameters,
             input_dataset_versions: inputs,

@@ -41,8 +41,45 @@ pub struct PendingAction {
     pub domain_id: d::ActionId,
 }
 
+/// A report on a retraining run (`POST /v1/retraining-runs/{id}/status`).
+#[derive(SimpleObject)]
+pub struct RetrainingReport {
+    /// QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELLED, in lower case as reported.
+    pub status: String,
+    pub message: String,
+    pub external_url: Option<String>,
+    /// The candidate version the run registered.
+    pub model_version_id: Option<ID>,
+    pub cost: Option<f64>,
+    pub cost_currency: Option<String>,
+    pub reported_by: String,
+    pub reported_at: DateTime<Utc>,
+}
+
 #[ComplexObject]
 impl PendingAction {
+    /// For a retrain: what its run reported, oldest first.
+    async fn reports(&self, c: &Context<'_>) -> R<Vec<RetrainingReport>> {
+        let (svc, p) = ctx(c)?;
+        let list = svc
+            .retraining_reports(p, self.domain_id)
+            .await
+            .map_err(gql)?;
+        Ok(list
+            .into_iter()
+            .map(|r| RetrainingReport {
+                status: r.status.as_str().to_string(),
+                message: r.message,
+                external_url: r.external_url,
+                model_version_id: r.candidate.map(id_of),
+                cost: r.cost,
+                cost_currency: r.cost_currency,
+                reported_by: r.reported_by,
+                reported_at: r.reported_at,
+            })
+            .collect())
+    }
+
     /// Every delivery attempt, oldest first.
     async fn deliveries(&self, c: &Context<'_>) -> R<Vec<DeliveryAttempt>> {
         let (svc, p) = ctx(c)?;

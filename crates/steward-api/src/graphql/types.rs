@@ -10,8 +10,8 @@ use crate::error::gql;
 mirror_enum!(RiskTier, d::RiskTier, { High, Medium, Low });
 mirror_enum!(FeatureType, d::FeatureType, { Float, Integer, Boolean, String, Categorical, Timestamp });
 mirror_enum!(RunStatus, d::RunStatus, { Running, Succeeded, Failed, Cancelled });
-mirror_enum!(NodeKind, d::NodeKind, { Dataset, DatasetVersion, TrainingRun, Model, ModelVersion });
-mirror_enum!(EdgeRelation, d::EdgeRelation, { HasVersion, InputTo, BaseOf, Produced });
+mirror_enum!(NodeKind, d::NodeKind, { Dataset, DatasetVersion, TrainingRun, Model, ModelVersion, Incident, DecisionRecord });
+mirror_enum!(EdgeRelation, d::EdgeRelation, { HasVersion, InputTo, BaseOf, Produced, Decided, Triggered });
 mirror_enum!(LineageDirection, d::LineageDirection, { Upstream, Downstream, Both });
 mirror_enum!(Role, d::Role, { Viewer, ModelOwner, PolicyAuthor, Sre, GovernanceOfficer, Service, PlatformAdmin });
 
@@ -395,6 +395,8 @@ pub struct TrainingRun {
     pub ended_at: Option<DateTime<Utc>>,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
+    /// The retraining (the `retrain` action in the outbox) this run carried out.
+    pub retraining_action_id: Option<ID>,
     #[graphql(skip)]
     pub inputs: Vec<d::DatasetVersionId>,
     #[graphql(skip)]
@@ -446,6 +448,7 @@ impl From<d::TrainingRun> for TrainingRun {
             ended_at: r.ended_at,
             created_by: r.created_by,
             created_at: r.created_at,
+            retraining_action_id: r.retraining_action.map(|a| ID(a.to_string())),
             inputs: r.input_dataset_versions,
             parent: r.parent_model_version,
         }

@@ -55,6 +55,8 @@ fn probes(s: &Seeded, id: &str) -> Vec<(&'static str, String, Value)> {
          json!({"i": {"contentType": "text/csv", "body": "kpi,value\nlosses,1\n"}})),
         ("POST /v1/model-versions/{id}/labels", format!("POST /v1/model-versions/{id}/labels"),
          json!({"i": {"contentType": "text/csv", "body": "prediction_id,label\np1,1\n"}})),
+        ("POST /v1/retraining-runs/{id}/status", format!("POST /v1/retraining-runs/{id}/status"),
+         json!({"i": {"contentType": "application/json", "body": "{\"status\": \"running\"}"}})),
         ("POST /v1/model-versions/{id}/baselines", format!("POST /v1/model-versions/{id}/baselines"),
          json!({"i": {"contentType": "text/csv", "body": "prediction\n0.5\n"}})),
     ]

@@ -426,3 +426,194 @@ async fn github_actions_dispatches_one_workflow_run_with_at_most_25_inputs() {
         .await;
     assert_eq!(code(&v), "INVALID", "{v}");
 }
+
+#[tokio::test]
+async fn the_loop_closes_incident_decision_run_and_candidate_in_lineage_and_on_the_timeline() {
+    let s = setup("prefect", "fraud/retrain-eu").await;
+    let prefect = Receiver::start(Contract::Prefect {
+        deployments: vec![(DEPLOYMENT.into(), "fraud".into(), "retrain-eu".into())],
+    })
+    .await
+    .unwrap();
+    s.target("prefect", "PREFECT", &prefect.url(), None).await;
+    drift(&s.app, &s.m).await;
+    assert_eq!(s.deliver().await["delivered"], 1);
+    let a = retrain_action(&s.app, &s.m, &s.sre).await;
+    let action = a["id"].as_str().unwrap().to_string();
+    // The flow run knows the action from its parameters and reports as a service account.
+    let ci = s.app.token("acme", &[Role::Service]);
+    let path = format!("/v1/retraining-runs/{action}/status");
+    let report = |body: Value| {
+        let (app, ci, path) = (&s.app, ci.clone(), path.clone());
+        async move {
+            app.post(&ci, &path, "application/json", &[], body.to_string())
+                .await
+        }
+    };
+    let (status, r) =
+        report(json!({"status": "running", "externalUrl": "http://prefect/runs/1"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    // The run registers its candidate with a training run naming the retraining.
+    let v2 = s
+        .app
+        .ok(
+            &ci,
+            REGISTER_VERSION,
+            json!({"i": {"modelId": s.m.model, "artifactUri": "s3://m/2", "artifactDigest": digest(),
+                   "framework": "xgboost",
+                   "trainingRun": {"codeCommit": "abc", "retrainingActionId": action}}}),
+        )
+        .await;
+    let v2 = str_at(&v2, &["registerModelVersion", "id"]);
+    let (status, r) = report(json!({"status": "succeeded", "modelVersionId": v2,
+        "cost": 12.5, "costCurrency": "USD", "message": "AUC 0.94 on the EU holdout"}))
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    assert_eq!(r["modelVersionId"], v2.as_str());
+
+    // Lineage: incident -> decision record -> training run -> candidate.
+    let g = s
+        .app
+        .ok(
+            &s.sre,
+            "query($n: ID!) { lineage(nodeId: $n, direction: UPSTREAM, depth: 5) { nodes { id kind } edges { relation } } }",
+            json!({"n": v2}),
+        )
+        .await;
+    let kinds: Vec<&str> = g["lineage"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
+    for k in [
+        "MODEL_VERSION",
+        "TRAINING_RUN",
+        "DECISION_RECORD",
+        "INCIDENT",
+    ] {
+        assert!(kinds.contains(&k), "{k} in {g}");
+    }
+    let relations: Vec<&str> = g["lineage"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["relation"].as_str().unwrap())
+        .collect();
+    for r in ["PRODUCED", "TRIGGERED", "DECIDED"] {
+        assert!(relations.contains(&r), "{r} in {g}");
+    }
+    assert!(
+        g["lineage"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["id"] == a["incidentId"]),
+        "{g}"
+    );
+    // The incident's timeline shows the run and the candidate; the action lists the reports.
+    let i = s
+        .app
+        .ok(
+            &s.sre,
+            "query($i: ID!) { incident(id: $i) { timeline { kind note } } }",
+            json!({"i": a["incidentId"]}),
+        )
+        .await;
+    let timeline = i["incident"]["timeline"].as_array().unwrap();
+    let kinds: Vec<&str> = timeline
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"retraining_running"), "{i}");
+    let done = timeline
+        .iter()
+        .find(|e| e["kind"] == "retraining_succeeded")
+        .unwrap_or_else(|| panic!("{i}"));
+    assert!(done["note"].as_str().unwrap().contains(&v2), "{done}");
+    let v = s
+        .app
+        .ok(
+            &s.sre,
+            "query($m: ID!) { pendingActions(modelId: $m) { kind reports { status cost costCurrency modelVersionId } } }",
+            json!({"m": s.m.model}),
+        )
+        .await;
+    let retrain = v["pendingActions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "retrain")
+        .unwrap();
+    assert_eq!(
+        retrain["reports"],
+        json!([{"status": "running", "cost": null, "costCurrency": null, "modelVersionId": null},
+               {"status": "succeeded", "cost": 12.5, "costCurrency": "USD", "modelVersionId": v2}])
+    );
+
+    // Bad reports say what is wrong and change nothing.
+    for (body, want, says) in [
+        (json!({"status": "done"}), StatusCode::BAD_REQUEST, "status"),
+        (
+            json!({"status": "running", "colour": "red"}),
+            StatusCode::BAD_REQUEST,
+            "colour",
+        ),
+        (
+            json!({"status": "running", "modelVersionId": v2}),
+            StatusCode::BAD_REQUEST,
+            "modelVersionId",
+        ),
+        (
+            json!({"status": "failed", "cost": 3}),
+            StatusCode::BAD_REQUEST,
+            "costCurrency",
+        ),
+    ] {
+        let (status, r) = report(body.clone()).await;
+        assert_eq!(status, want, "{body}: {r}");
+        assert!(r.to_string().contains(says), "{body}: {r}");
+    }
+    let missing = format!("/v1/retraining-runs/{}/status", uuid::Uuid::now_v7());
+    let (status, _) = s
+        .app
+        .post(
+            &ci,
+            &missing,
+            "application/json",
+            &[],
+            json!({"status": "running"}).to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let viewer = s.app.token("acme", &[Role::Viewer]);
+    let (status, _) = s
+        .app
+        .post(
+            &viewer,
+            &path,
+            "application/json",
+            &[],
+            json!({"status": "running"}).to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let v = s
+        .app
+        .ok(
+            &s.sre,
+            "query($m: ID!) { pendingActions(modelId: $m) { kind reports { status } } }",
+            json!({"m": s.m.model}),
+        )
+        .await;
+    let n = v["pendingActions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "retrain")
+        .unwrap()["reports"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(n, 2, "refused reports left nothing");
+}

@@ -150,6 +150,7 @@ pub mod training_runs {
         pub ended_at: Option<DateTimeUtc>,
         pub created_by: String,
         pub created_at: DateTimeUtc,
+        pub retraining_action_id: Option<Uuid>,
     }
     no_relations!();
 }

@@ -367,3 +367,25 @@ pub mod model_holds {
     }
     no_relations!();
 }
+
+pub mod retraining_reports {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "retraining_reports")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub tenant_id: Uuid,
+        pub action_id: Uuid,
+        pub status: String,
+        pub message: String,
+        pub external_url: Option<String>,
+        pub candidate_version_id: Option<Uuid>,
+        pub cost: Option<f64>,
+        pub cost_currency: Option<String>,
+        pub reported_by: String,
+        pub reported_at: DateTimeUtc,
+    }
+    no_relations!();
+}

@@ -124,5 +124,6 @@ pub fn new_run(inputs: Vec<DatasetVersionId>, parent: Option<ModelVersionId>) ->
         status: RunStatus::Succeeded,
         started_at: None,
         ended_at: None,
+        retraining_action: None,
     }
 }

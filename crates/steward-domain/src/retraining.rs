@@ -1,0 +1,78 @@
+//! Retraining runs reported back: the orchestrator's job (or an operator) tells Steward how a
+//! retraining it asked for is going — queued, running, succeeded with a candidate version,
+//! failed — and what it cost. Each report is kept; the latest is the run's state.
+
+use chrono::{DateTime, Utc};
+
+use crate::ids::{ActionId, ModelVersionId};
+use crate::validate::{self, Validated, ValidationError};
+
+text_enum!(
+    /// How a retraining run stands.
+    RetrainingStatus, "status", "retraining status", {
+        Queued => "queued",
+        Running => "running",
+        /// Finished; `candidate` names the version it registered, when it did.
+        Succeeded => "succeeded",
+        Failed => "failed",
+        Cancelled => "cancelled",
+    }
+);
+
+/// A report on a retraining run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetrainingReport {
+    pub action_id: ActionId,
+    pub status: RetrainingStatus,
+    pub message: String,
+    /// Where the run is seen in the orchestrator.
+    pub external_url: Option<String>,
+    /// The candidate version the run registered.
+    pub candidate: Option<ModelVersionId>,
+    /// What the run cost, in `cost_currency` (an ISO 4217 code, or a unit such as `GPU-h`).
+    pub cost: Option<f64>,
+    pub cost_currency: Option<String>,
+    pub reported_by: String,
+    pub reported_at: DateTime<Utc>,
+}
+
+/// A report to record.
+#[derive(Clone, Debug)]
+pub struct NewRetrainingReport {
+    pub status: RetrainingStatus,
+    pub message: String,
+    pub external_url: Option<String>,
+    pub candidate: Option<ModelVersionId>,
+    pub cost: Option<f64>,
+    pub cost_currency: Option<String>,
+}
+
+impl NewRetrainingReport {
+    pub fn validate(&self) -> Validated {
+        validate::text("message", &self.message, 2_000)?;
+        if let Some(u) = &self.external_url {
+            validate::uri("externalUrl", u)?;
+        }
+        match (self.cost, &self.cost_currency) {
+            (Some(c), Some(cur)) if c.is_finite() && c >= 0.0 => {
+                validate::required_text("costCurrency", cur, 16)
+            }
+            (Some(_), Some(_)) => Err(ValidationError::new(
+                "cost",
+                "must be a finite amount, zero or more",
+            )),
+            (None, None) => Ok(()),
+            _ => Err(ValidationError::new(
+                "cost",
+                "give cost and costCurrency together",
+            )),
+        }?;
+        if self.candidate.is_some() && self.status != RetrainingStatus::Succeeded {
+            return Err(ValidationError::new(
+                "modelVersionId",
+                "only a succeeded run names the candidate version it registered",
+            ));
+        }
+        Ok(())
+    }
+}
