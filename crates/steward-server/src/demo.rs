@@ -40,7 +40,7 @@ fn metrics(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
     pairs.iter().map(|(k, v)| ((*k).to_string(), *v)).collect()
 }
 
-fn run(
+pub(crate) fn run(
     commit: &str,
     inputs: Vec<DatasetVersionId>,
     parent: Option<ModelVersionId>,
@@ -105,7 +105,7 @@ async fn dataset(
     Ok(out)
 }
 
-async fn version(
+pub(crate) async fn version(
     svc: &Service,
     p: &Principal,
     model: ModelId,

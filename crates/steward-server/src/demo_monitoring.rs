@@ -300,6 +300,24 @@ mod tests {
             runs[0].parameters["steward"]["slice"],
             serde_json::json!({"region": "EU"})
         );
+        // The demo plays the flow run: the candidate's lineage leads back to the incident.
+        let candidate = crate::demo_outbox::close_loop(&svc, &receivers)
+            .await
+            .unwrap()
+            .expect("a candidate");
+        let g = svc
+            .lineage(&viewer, candidate.as_uuid(), LineageDirection::Upstream, 5)
+            .await
+            .unwrap();
+        let kinds: Vec<NodeKind> = g.nodes.iter().map(|n| n.kind).collect();
+        for k in [
+            NodeKind::TrainingRun,
+            NodeKind::DecisionRecord,
+            NodeKind::Incident,
+        ] {
+            assert!(kinds.contains(&k), "{k:?} in {kinds:?}");
+        }
+        assert!(g.nodes.iter().any(|n| n.id == incidents[0].id.as_uuid()));
         // Labels came in before each window closed: its performance, per slice, with the
         // holdout's AUC not lost (no concept-drift incident).
         let windows = svc.windows(&viewer, version, Some(1)).await.unwrap();

@@ -104,3 +104,78 @@ pub async fn start(svc: &Service) -> anyhow::Result<Receivers> {
     }
     Ok(receivers)
 }
+
+/// Plays the orchestrator's part once the fraud model's retraining reached the Prefect
+/// stand-in, as a real flow would: reports the run running, registers the candidate (version 4,
+/// trained on the latest versions of the data Steward named in the run's parameters) with a
+/// training run naming the retraining, and reports it succeeded with its cost. Lineage and the
+/// incident's timeline then show the loop closed. `None` when no retraining was delivered.
+pub async fn close_loop(
+    svc: &Service,
+    receivers: &Receivers,
+) -> anyhow::Result<Option<ModelVersionId>> {
+    let acme = crate::demo::acme(svc).await?;
+    let seeder = Principal::system(SystemActor::DemoSeeder, &acme.slug, Some(acme.id));
+    let (model, _) = crate::demo::fraud_v3(svc, &acme).await?;
+    let actions = svc
+        .pending_actions(&seeder, Some(model), Some(ActionStatus::Delivered), None)
+        .await?;
+    let Some(retrain) = actions.iter().find(|a| a.kind == "retrain") else {
+        return Ok(None);
+    };
+    let runs = receivers.prefect.runs();
+    let Some(run) = runs.first() else {
+        return Ok(None);
+    };
+    let report = |status, candidate, cost: Option<f64>, message: &str| NewRetrainingReport {
+        status,
+        message: message.into(),
+        external_url: Some(format!("{}/flow-runs/{}", receivers.prefect.url(), run.id)),
+        candidate,
+        cost,
+        cost_currency: cost.map(|_| "GPU-h".to_string()),
+    };
+    svc.report_retraining(
+        &seeder,
+        retrain.id,
+        report(
+            RetrainingStatus::Running,
+            None,
+            None,
+            "training on the EU slice",
+        ),
+    )
+    .await?;
+    let inputs: Vec<DatasetVersionId> = run.parameters["steward"]["trainingData"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["latestVersion"]["id"].as_str())
+        .filter_map(|id| id.parse().ok().map(DatasetVersionId::from_uuid))
+        .collect();
+    let mut training = crate::demo::run("e2f4a61", inputs, None, &run.id);
+    training.orchestrator = Some("prefect".into());
+    training.retraining_action = Some(retrain.id);
+    let candidate = crate::demo::version(
+        svc,
+        &seeder,
+        model,
+        "s3://models/fraud/v4/model.ubj",
+        &[("auc", 0.951), ("precision_at_1pct", 0.83)],
+        training,
+    )
+    .await
+    .context("registering the retrained candidate")?;
+    svc.report_retraining(
+        &seeder,
+        retrain.id,
+        report(
+            RetrainingStatus::Succeeded,
+            Some(candidate.id),
+            Some(3.2),
+            "AUC 0.951 on the EU holdout",
+        ),
+    )
+    .await?;
+    Ok(Some(candidate.id))
+}

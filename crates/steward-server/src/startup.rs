@@ -207,7 +207,8 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         let receivers = crate::demo_outbox::start(app.service())
             .await
             .context("starting the demo's loopback receivers")?;
-        spawn_replay(app.service().clone(), clock);
+        let receivers = Arc::new(receivers);
+        spawn_replay(app.service().clone(), clock, Arc::clone(&receivers));
         println!("\nSteward is running at http://{addr}/graphql with demo data.");
         println!(
             "A token for tenant `acme` (model_owner, governance_officer, policy_author, sre), valid 12 hours:\n"
@@ -233,7 +234,11 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
 
 /// Replays the demo's two weeks of monitoring in the background (the API answers meanwhile),
 /// unless an earlier run did; then the clock follows real time.
-fn spawn_replay(svc: Service, clock: Arc<ManualClock>) {
+fn spawn_replay(
+    svc: Service,
+    clock: Arc<ManualClock>,
+    receivers: Arc<crate::demo_outbox::Receivers>,
+) {
     tokio::spawn(async move {
         let now = chrono::Utc::now();
         let result = crate::demo_monitoring::replay_once(&svc, &clock, now).await;
@@ -243,8 +248,24 @@ fn spawn_replay(svc: Service, clock: Arc<ManualClock>) {
                 "demo: replayed two weeks of the fraud model's traffic and labels ({} uploads, {} windows evaluated); see incidents, windows and pendingActions",
                 done.batches, done.windows
             ),
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(error = format!("{e:#}"), "demo replay failed");
+                return;
+            }
+        }
+        // The retraining the replay decided goes out now (the relay loop would, within its
+        // interval); then the demo plays the flow run's part and closes the loop.
+        let closed = async {
+            while svc.run_relay_pass().await?.claimed > 0 {}
+            crate::demo_outbox::close_loop(&svc, &receivers).await
+        };
+        match closed.await {
+            Ok(Some(v)) => println!(
+                "demo: the EU retraining ran (played by the demo) and registered candidate version {v}; see lineage(nodeId: \"{v}\", direction: UPSTREAM)"
+            ),
             Ok(None) => {}
-            Err(e) => tracing::error!(error = format!("{e:#}"), "demo replay failed"),
+            Err(e) => tracing::error!(error = format!("{e:#}"), "demo loop closing failed"),
         }
     });
 }
