@@ -76,3 +76,59 @@ impl NewRetrainingReport {
         Ok(())
     }
 }
+
+/// How much automatic retraining a model may start: at most `max_runs` per `period_hours`, none
+/// within `cooldown_hours` of the last, and (when set) no more once the runs of the period
+/// reported `max_cost` in `cost_currency`. A retrain decision beyond it is recorded as
+/// suppressed, with the reason. Unset fields do not limit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetrainingBudget {
+    pub model_id: crate::ids::ModelId,
+    pub max_runs: Option<i64>,
+    pub period_hours: i64,
+    pub cooldown_hours: Option<i64>,
+    pub max_cost: Option<f64>,
+    pub cost_currency: Option<String>,
+    pub updated_by: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Longest budget period: a year.
+pub const MAX_BUDGET_HOURS: i64 = 24 * 366;
+
+impl RetrainingBudget {
+    pub fn validate(&self) -> Validated {
+        if !(1..=MAX_BUDGET_HOURS).contains(&self.period_hours) {
+            return Err(ValidationError::new(
+                "periodHours",
+                format!("must be between 1 and {MAX_BUDGET_HOURS}"),
+            ));
+        }
+        if self.max_runs.is_some_and(|n| n < 0) {
+            return Err(ValidationError::new("maxRuns", "must not be negative"));
+        }
+        if self
+            .cooldown_hours
+            .is_some_and(|c| !(0..=MAX_BUDGET_HOURS).contains(&c))
+        {
+            return Err(ValidationError::new(
+                "cooldownHours",
+                format!("must be between 0 and {MAX_BUDGET_HOURS}"),
+            ));
+        }
+        match (self.max_cost, &self.cost_currency) {
+            (Some(c), Some(cur)) if c.is_finite() && c >= 0.0 => {
+                validate::required_text("costCurrency", cur, 16)
+            }
+            (Some(_), Some(_)) => Err(ValidationError::new(
+                "maxCost",
+                "must be a finite amount, zero or more",
+            )),
+            (None, None) => Ok(()),
+            _ => Err(ValidationError::new(
+                "maxCost",
+                "give maxCost and costCurrency together",
+            )),
+        }
+    }
+}

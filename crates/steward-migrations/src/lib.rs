@@ -16,6 +16,7 @@ mod m0008_deliveries;
 mod m0009_outbox_queue;
 mod m0010_holds;
 mod m0011_retraining;
+mod m0012_retraining_budgets;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_outbox_queue::Migration),
             Box::new(m0010_holds::Migration),
             Box::new(m0011_retraining::Migration),
+            Box::new(m0012_retraining_budgets::Migration),
         ]
     }
 }

@@ -24,6 +24,7 @@ pub use error::{ServiceError, ServiceResult};
 pub use outbox::{OutboxSettings, RelayPass};
 pub use policy::{EvaluatePolicy, PolicySettings, ProposedRevision};
 pub use registry::{MAX_PAGE_SIZE, RegisterModelVersion};
+pub use retraining::BudgetInput;
 pub use steward_store::AuditFilter;
 
 use steward_audit::Outcome;

@@ -41,6 +41,7 @@ pub use error::StoreError;
 pub use incidents::{Cause, Opened};
 pub use outbox::{Delivered, NewAction, PutTarget};
 pub use policies::Activation;
+pub use retraining::Spent;
 pub use steward_domain::TenantScope;
 pub use tx::WriteTx;
 pub use versions::IdempotencyKey;

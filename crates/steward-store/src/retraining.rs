@@ -188,3 +188,156 @@ impl Store {
             .collect()
     }
 }
+
+/// What a model's automatic retraining used of its budget.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Spent {
+    /// Retraining runs asked for since the period began (delivered or on their way; suppressed
+    /// and undeliverable ones do not count).
+    pub runs: i64,
+    /// When the last run was asked for, ever.
+    pub last_at: Option<DateTime<Utc>>,
+    /// The cost those runs reported, in the budget's currency (each run's latest figure).
+    pub cost: f64,
+}
+
+fn budget(row: crate::entities::retraining_budgets::Model) -> RetrainingBudget {
+    RetrainingBudget {
+        model_id: ModelId::from_uuid(row.model_id),
+        max_runs: row.max_runs,
+        period_hours: row.period_hours,
+        cooldown_hours: row.cooldown_hours,
+        max_cost: row.max_cost,
+        cost_currency: row.cost_currency,
+        updated_by: row.updated_by,
+        updated_at: row.updated_at,
+    }
+}
+
+async fn budget_row<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    scope: &TenantScope,
+    model: ModelId,
+) -> StoreResult<Option<RetrainingBudget>> {
+    use crate::entities::retraining_budgets::{Column as C, Entity};
+    Ok(Entity::find_by_id(model.as_uuid())
+        .filter(C::TenantId.eq(scope.tenant_id().as_uuid()))
+        .one(db)
+        .await?
+        .map(budget))
+}
+
+impl Store {
+    /// Sets (or replaces) the model's retraining budget.
+    pub async fn put_retraining_budget(
+        &self,
+        tx: &WriteTx,
+        scope: &TenantScope,
+        b: &RetrainingBudget,
+    ) -> StoreResult<RetrainingBudget> {
+        use crate::entities::retraining_budgets::{ActiveModel, Column as C, Entity};
+        let row = ActiveModel {
+            model_id: Set(b.model_id.as_uuid()),
+            tenant_id: Set(scope.tenant_id().as_uuid()),
+            max_runs: Set(b.max_runs),
+            period_hours: Set(b.period_hours),
+            cooldown_hours: Set(b.cooldown_hours),
+            max_cost: Set(b.max_cost),
+            cost_currency: Set(b.cost_currency.clone()),
+            updated_by: Set(b.updated_by.clone()),
+            updated_at: Set(b.updated_at),
+        };
+        Entity::insert(row)
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::column(C::ModelId)
+                    .update_columns([
+                        C::MaxRuns,
+                        C::PeriodHours,
+                        C::CooldownHours,
+                        C::MaxCost,
+                        C::CostCurrency,
+                        C::UpdatedBy,
+                        C::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(&tx.txn)
+            .await?;
+        Ok(b.clone())
+    }
+
+    /// The model's retraining budget, if one is set.
+    pub async fn retraining_budget(
+        &self,
+        scope: &TenantScope,
+        model: ModelId,
+    ) -> StoreResult<Option<RetrainingBudget>> {
+        budget_row(&self.db, scope, model).await
+    }
+
+    /// The model's budget, read in the caller's transaction (the evaluation's).
+    pub async fn retraining_budget_in(
+        &self,
+        tx: &WriteTx,
+        scope: &TenantScope,
+        model: ModelId,
+    ) -> StoreResult<Option<RetrainingBudget>> {
+        budget_row(&tx.txn, scope, model).await
+    }
+
+    /// What the model's retraining used since `since`, in `currency`.
+    pub async fn retraining_spent(
+        &self,
+        tx: &WriteTx,
+        scope: &TenantScope,
+        model: ModelId,
+        since: DateTime<Utc>,
+        currency: Option<&str>,
+    ) -> StoreResult<Spent> {
+        use outbox_actions::Column as C;
+        let counted = [
+            ActionStatus::Pending.as_str(),
+            ActionStatus::Delivered.as_str(),
+            ActionStatus::Dead.as_str(),
+        ];
+        let runs = outbox_actions::Entity::find()
+            .filter(C::TenantId.eq(scope.tenant_id().as_uuid()))
+            .filter(C::ModelId.eq(model.as_uuid()))
+            .filter(C::Kind.eq("retrain"))
+            .filter(C::Status.is_in(counted))
+            .order_by_desc(C::CreatedAt)
+            .all(&tx.txn)
+            .await?;
+        let last_at = runs.first().map(|r| r.created_at);
+        let recent: Vec<Uuid> = runs
+            .iter()
+            .filter(|r| r.created_at >= since)
+            .map(|r| r.id)
+            .collect();
+        let mut cost = 0.0;
+        if let Some(cur) = currency
+            && !recent.is_empty()
+        {
+            use retraining_reports::Column as R;
+            let mut latest: std::collections::HashMap<Uuid, f64> = Default::default();
+            for r in retraining_reports::Entity::find()
+                .filter(R::TenantId.eq(scope.tenant_id().as_uuid()))
+                .filter(R::ActionId.is_in(recent.clone()))
+                .filter(R::CostCurrency.eq(cur))
+                .order_by_asc(R::ReportedAt)
+                .all(&tx.txn)
+                .await?
+            {
+                if let Some(c) = r.cost {
+                    latest.insert(r.action_id, c);
+                }
+            }
+            cost = latest.values().sum();
+        }
+        Ok(Spent {
+            runs: i64::try_from(recent.len()).unwrap_or(i64::MAX),
+            last_at,
+            cost,
+        })
+    }
+}

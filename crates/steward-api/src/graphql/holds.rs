@@ -1,5 +1,7 @@
-//! Holds through GraphQL: `holds(modelId)`, `placeHold` and `liftHold` (SREs and governance
-//! officers). A held model's retraining and rollback decisions are recorded as SUPPRESSED.
+//! What keeps automatic retraining in bounds, through GraphQL: holds (`holds(modelId)`,
+//! `placeHold`, `liftHold`; SREs and governance officers) and retraining budgets
+//! (`retrainingBudget(modelId)`, `setRetrainingBudget`; model owners and SREs). A retrain held or
+//! over budget is recorded as SUPPRESSED with the reason.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -46,6 +48,48 @@ fn model_id(id: &ID) -> R<d::ModelId> {
     Ok(d::ModelId::from_uuid(parse_id("modelId", id)?))
 }
 
+/// A model's retraining budget.
+#[derive(SimpleObject)]
+pub struct RetrainingBudget {
+    pub model_id: ID,
+    /// Most runs per period; null: no limit.
+    pub max_runs: Option<i64>,
+    pub period_hours: i64,
+    /// Hours after a run before the next; null: none.
+    pub cooldown_hours: Option<i64>,
+    /// Most reported cost per period, in `costCurrency`; null: no limit.
+    pub max_cost: Option<f64>,
+    pub cost_currency: Option<String>,
+    pub updated_by: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<d::RetrainingBudget> for RetrainingBudget {
+    fn from(b: d::RetrainingBudget) -> Self {
+        RetrainingBudget {
+            model_id: id_of(b.model_id),
+            max_runs: b.max_runs,
+            period_hours: b.period_hours,
+            cooldown_hours: b.cooldown_hours,
+            max_cost: b.max_cost,
+            cost_currency: b.cost_currency,
+            updated_by: b.updated_by,
+            updated_at: b.updated_at,
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct SetRetrainingBudgetInput {
+    pub model_id: ID,
+    pub max_runs: Option<i64>,
+    #[graphql(default = 24)]
+    pub period_hours: i64,
+    pub cooldown_hours: Option<i64>,
+    pub max_cost: Option<f64>,
+    pub cost_currency: Option<String>,
+}
+
 #[derive(Default)]
 pub struct HoldsQuery;
 
@@ -60,6 +104,20 @@ impl HoldsQuery {
             .await
             .map_err(gql)?;
         Ok(list.into_iter().map(|h| hold(h, now)).collect())
+    }
+
+    /// The model's retraining budget; null when none is set.
+    async fn retraining_budget(
+        &self,
+        c: &Context<'_>,
+        model_id: ID,
+    ) -> R<Option<RetrainingBudget>> {
+        let (svc, p) = ctx(c)?;
+        let b = svc
+            .retraining_budget(p, self::model_id(&model_id)?)
+            .await
+            .map_err(gql)?;
+        Ok(b.map(Into::into))
     }
 }
 
@@ -94,6 +152,28 @@ impl HoldsMutation {
         };
         let h = svc.place_hold(p, new).await.map_err(gql)?;
         Ok(hold(h, svc.now()))
+    }
+
+    /// Sets the model's retraining budget (model_owner, sre): retrain decisions beyond it are
+    /// recorded as SUPPRESSED with the reason.
+    async fn set_retraining_budget(
+        &self,
+        c: &Context<'_>,
+        input: SetRetrainingBudgetInput,
+    ) -> R<RetrainingBudget> {
+        let (svc, p) = ctx(c)?;
+        let b = steward_service::BudgetInput {
+            model_id: model_id(&input.model_id)?,
+            max_runs: input.max_runs,
+            period_hours: input.period_hours,
+            cooldown_hours: input.cooldown_hours,
+            max_cost: input.max_cost,
+            cost_currency: input.cost_currency,
+        };
+        svc.set_retraining_budget(p, b)
+            .await
+            .map(Into::into)
+            .map_err(gql)
     }
 
     /// Lifts the model's hold (sre, governance_officer).

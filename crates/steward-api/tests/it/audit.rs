@@ -43,6 +43,8 @@ fn mutations() -> Vec<(&'static str, Operation)> {
         // Replaying is tested in outbox.rs; here the same operation.
         ("replayAction", Operation::DeliverActions),
         ("placeHold", Operation::HoldModel),
+        // Budgets are tested in holds.rs; here the same operation as configureMonitoring.
+        ("setRetrainingBudget", Operation::ConfigureMonitoring),
         // Lifting is tested in holds.rs; here the same operation.
         ("liftHold", Operation::HoldModel),
     ]

@@ -176,3 +176,127 @@ async fn a_hold_suppresses_retraining_but_not_alerts_until_it_is_lifted_or_lapse
         .collect();
     assert_eq!(outcomes.iter().filter(|o| **o == "OK").count(), 3, "{log}");
 }
+
+#[tokio::test]
+async fn a_retraining_budget_suppresses_runs_beyond_its_count_cooldown_and_cost() {
+    let app = TestApp::new().await;
+    let m = monitored(&app, "acme", POLICY, &[]).await;
+    let officer = app.token("acme", &[Role::GovernanceOfficer]);
+    let sre = app.token("acme", &[Role::Sre]);
+    for (name, kind) in [("pager", "SLACK"), ("airflow", "WEBHOOK")] {
+        let secret = (kind == "WEBHOOK").then_some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        app.ok(
+            &officer,
+            "mutation($i: PutDeliveryTargetInput!) { putDeliveryTarget(input: $i) { name } }",
+            json!({"i": {"name": name, "kind": kind, "url": "http://127.0.0.1:9/x", "secret": secret}}),
+        )
+        .await;
+    }
+    let set = "mutation($i: SetRetrainingBudgetInput!) { setRetrainingBudget(input: $i) { maxRuns periodHours cooldownHours maxCost costCurrency } }";
+    // Bad budgets name the field.
+    for (i, field) in [
+        (json!({"modelId": m.model, "periodHours": 0}), "periodHours"),
+        (json!({"modelId": m.model, "maxCost": 5.0}), "maxCost"),
+        (json!({"modelId": m.model, "maxRuns": -1}), "maxRuns"),
+    ] {
+        let v = app.gql(&sre, set, json!({"i": i})).await;
+        assert_eq!(code(&v), "INVALID", "{v}");
+        assert!(v.to_string().contains(field), "{v}");
+    }
+    let v = app
+        .gql(
+            &officer,
+            set,
+            json!({"i": {"modelId": m.model, "maxRuns": 1}}),
+        )
+        .await;
+    assert_eq!(
+        code(&v),
+        "FORBIDDEN",
+        "model owners and SREs set budgets: {v}"
+    );
+
+    // Two runs a day, three hours apart at least.
+    app.ok(
+        &sre,
+        set,
+        json!({"i": {"modelId": m.model, "maxRuns": 2, "periodHours": 24, "cooldownHours": 3}}),
+    )
+    .await;
+    assert_eq!(status_of(&window(&app, &m, 1).await, "retrain"), "PENDING");
+    let cooling = window(&app, &m, 2).await;
+    assert_eq!(status_of(&cooling, "retrain"), "SUPPRESSED");
+    assert_eq!(
+        status_of(&cooling, "alert"),
+        "PENDING",
+        "alerts are not budgeted"
+    );
+    let why = cooling.iter().find(|a| a["kind"] == "retrain").unwrap()["lastError"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(why.contains("cooling down"), "{why}");
+    assert_eq!(status_of(&window(&app, &m, 4).await, "retrain"), "PENDING");
+    let spent = window(&app, &m, 8).await;
+    let why = spent.iter().find(|a| a["kind"] == "retrain").unwrap()["lastError"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(why.contains("2 of 2 runs"), "{why}");
+    let rec = app
+        .ok(
+            &sre,
+            "query($i: ID!) { decisionRecord(id: $i) { outcome } }",
+            json!({"i": spent[0]["decisionRecordId"]}),
+        )
+        .await;
+    assert_eq!(
+        rec["decisionRecord"]["outcome"]["suppressed"][0]["kind"], "retrain",
+        "{rec}"
+    );
+
+    // A cost ceiling: the runs' reported cost counts, in the budget's currency.
+    app.ok(
+        &sre,
+        set,
+        json!({"i": {"modelId": m.model, "periodHours": 24, "maxCost": 10.0, "costCurrency": "USD"}}),
+    )
+    .await;
+    let pending = window(&app, &m, 9).await;
+    assert_eq!(status_of(&pending, "retrain"), "PENDING");
+    let v = app
+        .ok(
+            &sre,
+            "query($m: ID!) { pendingActions(modelId: $m, status: PENDING) { id kind } }",
+            json!({"m": m.model}),
+        )
+        .await;
+    let ci = app.token("acme", &[Role::Service]);
+    for a in v["pendingActions"].as_array().unwrap() {
+        if a["kind"] != "retrain" {
+            continue;
+        }
+        let path = format!("/v1/retraining-runs/{}/status", a["id"].as_str().unwrap());
+        let body = json!({"status": "failed", "cost": 4.0, "costCurrency": "USD"}).to_string();
+        let (s, r) = app.post(&ci, &path, "application/json", &[], body).await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+    }
+    // Three runs in the period reported 4 USD each: 12 of 10 spent.
+    let over = window(&app, &m, 10).await;
+    let why = over.iter().find(|a| a["kind"] == "retrain").unwrap()["lastError"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(why.contains("of 10.00 USD"), "{why}");
+    let b = app
+        .ok(
+            &m.owner,
+            "query($m: ID!) { retrainingBudget(modelId: $m) { maxRuns maxCost costCurrency } }",
+            json!({"m": m.model}),
+        )
+        .await;
+    assert_eq!(
+        b["retrainingBudget"],
+        json!({"maxRuns": null, "maxCost": 10.0, "costCurrency": "USD"})
+    );
+}

@@ -47,6 +47,8 @@ fn probes(s: &Seeded, id: &str) -> Vec<(&'static str, String, Value)> {
         ("resolveIncident", "mutation($id: ID!) { resolveIncident(input: {incidentId: $id, note: \"x\"}) { status } }".into(), json!({"id": id})),
         ("replayAction", "mutation($id: ID!) { replayAction(actionId: $id) { status } }".into(), json!({"id": id})),
         ("holds", "query($id: ID!) { holds(modelId: $id) { id } }".into(), json!({"id": id})),
+        ("retrainingBudget", "query($id: ID!) { retrainingBudget(modelId: $id) { maxRuns } }".into(), json!({"id": id})),
+        ("setRetrainingBudget", "mutation($id: ID!) { setRetrainingBudget(input: {modelId: $id, maxRuns: 1}) { maxRuns } }".into(), json!({"id": id})),
         ("placeHold", "mutation($id: ID!) { placeHold(input: {modelId: $id, reason: \"x\"}) { id } }".into(), json!({"id": id})),
         ("liftHold", "mutation($id: ID!) { liftHold(input: {modelId: $id, reason: \"x\"}) { id } }".into(), json!({"id": id})),
         ("POST /v1/model-versions/{id}/observations", format!("POST /v1/model-versions/{id}/observations"),

@@ -1,7 +1,8 @@
 //! Where each decision of a window's evaluation goes, decided in the evaluation's transaction:
 //! an alert to the target its `channel` names, a retrain to its `orchestrator`; a name the
-//! tenant has no target for makes the action undeliverable, and a retrain or rollback of a model
-//! on hold is suppressed (alerts still go). Both are reported on the decision record, never
+//! tenant has no target for makes the action undeliverable, a retrain or rollback of a model on
+//! hold is suppressed (alerts still go), and so is a retrain over the model's budget (runs per
+//! period, cooldown, cost). Both are reported on the decision record, never
 //! dropped in silence.
 
 use chrono::{DateTime, Utc};
@@ -43,6 +44,14 @@ impl Service {
         }
         let known = self.store.target_names(&m.tx, &m.scope).await?;
         let hold = self.store.active_hold(&m.tx, &m.scope, model, now).await?;
+        let budget = if decisions
+            .iter()
+            .any(|d| matches!(d, sp::Decision::Retrain { .. }))
+        {
+            self.over_budget(m, model, now).await?
+        } else {
+            None
+        };
         Ok(decisions
             .iter()
             .map(|d| {
@@ -53,11 +62,17 @@ impl Service {
                     _ => return None,
                 };
                 let held = !matches!(d, sp::Decision::Alert { .. });
+                let retrain = matches!(d, sp::Decision::Retrain { .. });
                 let route = match (&hold, &target) {
                     (Some(h), _) if held => Route {
                         target,
                         status: ActionStatus::Suppressed,
                         reason: Some(h.explain()),
+                    },
+                    _ if retrain && budget.is_some() => Route {
+                        target,
+                        status: ActionStatus::Suppressed,
+                        reason: budget.clone(),
                     },
                     (_, Some(name)) if !known.contains(name) => Route {
                         reason: Some(format!("the tenant has no delivery target named {name:?}")),

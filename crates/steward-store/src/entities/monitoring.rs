@@ -389,3 +389,23 @@ pub mod retraining_reports {
     }
     no_relations!();
 }
+
+pub mod retraining_budgets {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "retraining_budgets")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub model_id: Uuid,
+        pub tenant_id: Uuid,
+        pub max_runs: Option<i64>,
+        pub period_hours: i64,
+        pub cooldown_hours: Option<i64>,
+        pub max_cost: Option<f64>,
+        pub cost_currency: Option<String>,
+        pub updated_by: String,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}
