@@ -120,18 +120,38 @@ impl Service {
         Ok(self.store.retraining_budget(&scope, model).await?)
     }
 
-    /// Why a retraining of `model` decided at `now` is over its budget, if it is.
+    /// Why a retraining of `model` decided at `now` may not start, if it may not: one incident
+    /// (the one live under `incident_key`, which the evaluation continues) starts at most one
+    /// run, unless the budget's cooldown has passed since; and the budget's limits.
     pub(crate) async fn over_budget(
         &self,
         m: &Writes,
         model: ModelId,
+        incident_key: Option<&str>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> ServiceResult<Option<String>> {
-        let Some(b) = self
+        let b = self
             .store
             .retraining_budget_in(&m.tx, &m.scope, model)
-            .await?
-        else {
+            .await?;
+        if let Some(key) = incident_key
+            && let Some(at) = self
+                .store
+                .incident_last_retrain(&m.tx, &m.scope, model, key)
+                .await?
+        {
+            let cooled = b
+                .as_ref()
+                .and_then(|b| b.cooldown_hours)
+                .is_some_and(|h| now >= at + chrono::Duration::hours(h));
+            if !cooled {
+                return Ok(Some(format!(
+                    "incident {key} already started a retraining run at {} (one per incident, unless asked again after the budget's cooldown)",
+                    at.to_rfc3339()
+                )));
+            }
+        }
+        let Some(b) = b else {
             return Ok(None);
         };
         let since = now - chrono::Duration::hours(b.period_hours);

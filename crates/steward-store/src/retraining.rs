@@ -340,4 +340,39 @@ impl Store {
             cost,
         })
     }
+
+    /// When the incident live under `key` for the model last asked for a retraining run that
+    /// counts (pending, delivered or dead), if it is live and did.
+    pub async fn incident_last_retrain(
+        &self,
+        tx: &WriteTx,
+        scope: &TenantScope,
+        model: ModelId,
+        key: &str,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        use outbox_actions::Column as C;
+        let Some(incident) = crate::entities::incidents::Entity::find()
+            .filter(crate::entities::incidents::Column::TenantId.eq(scope.tenant_id().as_uuid()))
+            .filter(crate::entities::incidents::Column::ModelId.eq(model.as_uuid()))
+            .filter(crate::entities::incidents::Column::OpenKey.eq(key))
+            .one(&tx.txn)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let counted = [
+            ActionStatus::Pending.as_str(),
+            ActionStatus::Delivered.as_str(),
+            ActionStatus::Dead.as_str(),
+        ];
+        Ok(outbox_actions::Entity::find()
+            .filter(C::TenantId.eq(scope.tenant_id().as_uuid()))
+            .filter(C::IncidentId.eq(incident.id))
+            .filter(C::Kind.eq("retrain"))
+            .filter(C::Status.is_in(counted))
+            .order_by_desc(C::CreatedAt)
+            .one(&tx.txn)
+            .await?
+            .map(|a| a.created_at))
+    }
 }

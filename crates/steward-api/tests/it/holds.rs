@@ -300,3 +300,43 @@ async fn a_retraining_budget_suppresses_runs_beyond_its_count_cooldown_and_cost(
         json!({"maxRuns": null, "maxCost": 10.0, "costCurrency": "USD"})
     );
 }
+
+#[tokio::test]
+async fn one_incident_starts_one_retraining_run_unless_asked_again_after_the_cooldown() {
+    // Every drifted window continues the incident and asks for a retraining.
+    const ASKS_EVERY_WINDOW: &str = r#"
+fn schedule() { "hourly" }
+fn on_window(ctx) {
+    if ctx.drift.composite < 0.3 { return []; }
+    [open_incident("drift", "inputs drifting"), retrain(#{ orchestrator: "airflow", job: "retrain" })]
+}
+"#;
+    let app = TestApp::new().await;
+    let m = monitored(&app, "acme", ASKS_EVERY_WINDOW, &[]).await;
+    let officer = app.token("acme", &[Role::GovernanceOfficer]);
+    let sre = app.token("acme", &[Role::Sre]);
+    app.ok(
+        &officer,
+        "mutation($i: PutDeliveryTargetInput!) { putDeliveryTarget(input: $i) { name } }",
+        json!({"i": {"name": "airflow", "kind": "WEBHOOK", "url": "http://127.0.0.1:9/x",
+               "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}),
+    )
+    .await;
+    assert_eq!(status_of(&window(&app, &m, 1).await, "retrain"), "PENDING");
+    let again = window(&app, &m, 2).await;
+    assert_eq!(status_of(&again, "retrain"), "SUPPRESSED");
+    let why = again[0]["lastError"].as_str().unwrap();
+    assert!(why.contains("incident drift already started"), "{why}");
+    // With a cooldown, the incident may ask again once it has passed.
+    app.ok(
+        &sre,
+        "mutation($i: SetRetrainingBudgetInput!) { setRetrainingBudget(input: $i) { cooldownHours } }",
+        json!({"i": {"modelId": m.model, "periodHours": 24, "cooldownHours": 3}}),
+    )
+    .await;
+    assert_eq!(
+        status_of(&window(&app, &m, 3).await, "retrain"),
+        "SUPPRESSED"
+    );
+    assert_eq!(status_of(&window(&app, &m, 5).await, "retrain"), "PENDING");
+}

@@ -2,7 +2,7 @@
 //! an alert to the target its `channel` names, a retrain to its `orchestrator`; a name the
 //! tenant has no target for makes the action undeliverable, a retrain or rollback of a model on
 //! hold is suppressed (alerts still go), and so is a retrain over the model's budget (runs per
-//! period, cooldown, cost). Both are reported on the decision record, never
+//! period, cooldown, cost) or of an incident that already started one. Both are reported on the decision record, never
 //! dropped in silence.
 
 use chrono::{DateTime, Utc};
@@ -44,11 +44,17 @@ impl Service {
         }
         let known = self.store.target_names(&m.tx, &m.scope).await?;
         let hold = self.store.active_hold(&m.tx, &m.scope, model, now).await?;
+        // The incident the evaluation's actions will belong to: the first it opens (or
+        // continues, when one is live under that key).
+        let incident_key = decisions.iter().find_map(|d| match d {
+            sp::Decision::OpenIncident { key, .. } => Some(key.as_str()),
+            _ => None,
+        });
         let budget = if decisions
             .iter()
             .any(|d| matches!(d, sp::Decision::Retrain { .. }))
         {
-            self.over_budget(m, model, now).await?
+            self.over_budget(m, model, incident_key, now).await?
         } else {
             None
         };
