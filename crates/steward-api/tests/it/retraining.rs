@@ -235,9 +235,9 @@ async fn airflow_2_basic_auth_and_refusals_that_retrying_cannot_change() {
     assert!(v.to_string().contains("/api/v2"), "{v}");
 }
 
-/// A proxy in front of a real server that forwards every request and, for the first one whose
-/// path ends with `lose`, throws the server's answer away and answers 504: the server did the
-/// work, the relay never heard.
+/// A proxy in front of a real server (`upstream`: its root, `http://host:port`) that forwards
+/// every request and, for the first one whose path ends with `lose`, throws the server's answer
+/// away and answers 504: the server did the work, the relay never heard. Returns its own root.
 async fn lossy_proxy(upstream: String, lose: &'static str) -> String {
     use axum::body::Bytes;
     use axum::http::{HeaderMap, Method, Uri};
@@ -248,12 +248,13 @@ async fn lossy_proxy(upstream: String, lose: &'static str) -> String {
     let handler = move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
         let (client, upstream, lost) = (client.clone(), upstream.clone(), Arc::clone(&lost));
         async move {
-            let path = uri.path().trim_start_matches("/api");
             let mut req = client
-                .request(method, format!("{upstream}{path}"))
+                .request(method, format!("{upstream}{}", uri.path()))
                 .body(body);
-            if let Some(ct) = headers.get("content-type") {
-                req = req.header("content-type", ct.clone());
+            for h in ["content-type", "authorization"] {
+                if let Some(v) = headers.get(h) {
+                    req = req.header(h, v.clone());
+                }
             }
             let resp = req.send().await.expect("upstream answers");
             let status = resp.status().as_u16();
@@ -268,7 +269,7 @@ async fn lossy_proxy(upstream: String, lose: &'static str) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}/api")
+    format!("http://{addr}")
 }
 
 /// POSTs JSON; the status and the JSON answer.
@@ -313,7 +314,8 @@ async fn a_real_prefect_server_gets_one_flow_run_with_stewards_parameters() {
     assert!((200..300).contains(&status), "{deployment}");
 
     let s = setup("prefect", &format!("{flow_name}/retrain-eu")).await;
-    let url = lossy_proxy(prefect.clone(), "/create_flow_run").await;
+    let root = prefect.trim_end_matches("/api").to_string();
+    let url = format!("{}/api", lossy_proxy(root, "/create_flow_run").await);
     s.target("prefect", "PREFECT", &url, None).await;
     drift(&s.app, &s.m).await;
     let pass = s.deliver().await;
@@ -616,4 +618,54 @@ async fn the_loop_closes_incident_decision_run_and_candidate_in_lineage_and_on_t
         .unwrap()
         .len();
     assert_eq!(n, 2, "refused reports left nothing");
+}
+
+/// The real Airflow 3 (`airflow standalone`): `.ci/run` starts it with the DAG `fraud_retrain`
+/// and runs this with `--ignored`, `STEWARD_TEST_AIRFLOW_URL` (its REST API, `…/api/v2`) and
+/// `STEWARD_TEST_AIRFLOW_CREDENTIALS` (`user:password`).
+#[tokio::test]
+#[ignore = "needs an Airflow 3 server: .ci/run starts one and runs this with --ignored"]
+async fn a_real_airflow_3_gets_one_dag_run_with_stewards_conf() {
+    let api = std::env::var("STEWARD_TEST_AIRFLOW_URL")
+        .expect("STEWARD_TEST_AIRFLOW_URL names the Airflow REST API this test needs");
+    let credentials = std::env::var("STEWARD_TEST_AIRFLOW_CREDENTIALS")
+        .expect("STEWARD_TEST_AIRFLOW_CREDENTIALS is user:password");
+    let api = api.trim_end_matches('/').to_string();
+    let root = api.trim_end_matches("/api/v2").to_string();
+    let s = setup("airflow", "fraud_retrain").await;
+    let proxy = lossy_proxy(root.clone(), "/dagRuns").await;
+    s.target(
+        "airflow",
+        "AIRFLOW",
+        &format!("{proxy}/api/v2"),
+        Some(&credentials),
+    )
+    .await;
+    drift(&s.app, &s.m).await;
+    let pass = s.deliver().await;
+    assert_eq!(pass["retrying"], 1, "the answer was lost: {pass}");
+    s.app.clock.advance(chrono::Duration::minutes(5));
+    assert_eq!(s.deliver().await["delivered"], 1);
+    let a = retrain_action(&s.app, &s.m, &s.sre).await;
+    assert_eq!(a["deliveries"][1]["statusCode"], 409, "{a}");
+    let run_id = format!("steward-{}", a["id"].as_str().unwrap());
+    // The run, read back from Airflow with a token of its own.
+    let (user, password) = credentials.split_once(':').unwrap();
+    let (status, token) = post_json(
+        &format!("{root}/auth/token"),
+        json!({"username": user, "password": password}),
+    )
+    .await;
+    assert!((200..300).contains(&status), "{token}");
+    let resp = reqwest::Client::new()
+        .get(format!("{api}/dags/fraud_retrain/dagRuns/{run_id}"))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let run: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
+    assert_eq!(run["dag_run_id"], run_id.as_str());
+    assert_eq!(run["conf"]["steward"]["slice"], json!({"region": "EU"}));
+    assert_eq!(run["conf"]["lookback_days"], 30);
 }
