@@ -19,6 +19,25 @@ text_enum!(
     }
 );
 
+/// An amount of money (or of a unit such as `GPU-h`) given with its currency: both or neither,
+/// the amount finite and not negative; errors name `field` (and `costCurrency`).
+fn amount(field: &str, value: Option<f64>, currency: &Option<String>) -> Validated {
+    match (value, currency) {
+        (Some(c), Some(cur)) if c.is_finite() && c >= 0.0 => {
+            validate::required_text("costCurrency", cur, 16)
+        }
+        (Some(_), Some(_)) => Err(ValidationError::new(
+            field,
+            "must be a finite amount, zero or more",
+        )),
+        (None, None) => Ok(()),
+        _ => Err(ValidationError::new(
+            field,
+            format!("give {field} and costCurrency together"),
+        )),
+    }
+}
+
 /// A report on a retraining run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetrainingReport {
@@ -53,20 +72,7 @@ impl NewRetrainingReport {
         if let Some(u) = &self.external_url {
             validate::uri("externalUrl", u)?;
         }
-        match (self.cost, &self.cost_currency) {
-            (Some(c), Some(cur)) if c.is_finite() && c >= 0.0 => {
-                validate::required_text("costCurrency", cur, 16)
-            }
-            (Some(_), Some(_)) => Err(ValidationError::new(
-                "cost",
-                "must be a finite amount, zero or more",
-            )),
-            (None, None) => Ok(()),
-            _ => Err(ValidationError::new(
-                "cost",
-                "give cost and costCurrency together",
-            )),
-        }?;
+        amount("cost", self.cost, &self.cost_currency)?;
         if self.candidate.is_some() && self.status != RetrainingStatus::Succeeded {
             return Err(ValidationError::new(
                 "modelVersionId",
@@ -116,19 +122,6 @@ impl RetrainingBudget {
                 format!("must be between 0 and {MAX_BUDGET_HOURS}"),
             ));
         }
-        match (self.max_cost, &self.cost_currency) {
-            (Some(c), Some(cur)) if c.is_finite() && c >= 0.0 => {
-                validate::required_text("costCurrency", cur, 16)
-            }
-            (Some(_), Some(_)) => Err(ValidationError::new(
-                "maxCost",
-                "must be a finite amount, zero or more",
-            )),
-            (None, None) => Ok(()),
-            _ => Err(ValidationError::new(
-                "maxCost",
-                "give maxCost and costCurrency together",
-            )),
-        }
+        amount("maxCost", self.max_cost, &self.cost_currency)
     }
 }

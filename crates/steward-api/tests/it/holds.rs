@@ -48,6 +48,20 @@ async fn window(app: &TestApp, m: &Monitored, hour: u32) -> Vec<Value> {
         .collect()
 }
 
+/// The tenant's `pager` (Slack) and `airflow` (webhook) targets, at an address nobody serves:
+/// the tests look at routing, not delivery.
+async fn targets(app: &TestApp, officer: &str) {
+    for (name, kind) in [("pager", "SLACK"), ("airflow", "WEBHOOK")] {
+        let secret = (kind == "WEBHOOK").then_some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        app.ok(
+            officer,
+            "mutation($i: PutDeliveryTargetInput!) { putDeliveryTarget(input: $i) { name } }",
+            json!({"i": {"name": name, "kind": kind, "url": "http://127.0.0.1:9/x", "secret": secret}}),
+        )
+        .await;
+    }
+}
+
 fn status_of<'a>(actions: &'a [Value], kind: &str) -> &'a Value {
     &actions.iter().find(|a| a["kind"] == kind).unwrap()["status"]
 }
@@ -58,15 +72,7 @@ async fn a_hold_suppresses_retraining_but_not_alerts_until_it_is_lifted_or_lapse
     let m = monitored(&app, "acme", POLICY, &[]).await;
     let sre = app.token("acme", &[Role::Sre]);
     let officer = app.token("acme", &[Role::GovernanceOfficer]);
-    for (name, kind) in [("pager", "SLACK"), ("airflow", "WEBHOOK")] {
-        let secret = (kind == "WEBHOOK").then_some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
-        app.ok(
-            &officer,
-            "mutation($i: PutDeliveryTargetInput!) { putDeliveryTarget(input: $i) { name } }",
-            json!({"i": {"name": name, "kind": kind, "url": "http://127.0.0.1:9/x", "secret": secret}}),
-        )
-        .await;
-    }
+    targets(&app, &officer).await;
     // Model owners do not hold; the reason is required.
     let v = app
         .gql(
@@ -183,15 +189,7 @@ async fn a_retraining_budget_suppresses_runs_beyond_its_count_cooldown_and_cost(
     let m = monitored(&app, "acme", POLICY, &[]).await;
     let officer = app.token("acme", &[Role::GovernanceOfficer]);
     let sre = app.token("acme", &[Role::Sre]);
-    for (name, kind) in [("pager", "SLACK"), ("airflow", "WEBHOOK")] {
-        let secret = (kind == "WEBHOOK").then_some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
-        app.ok(
-            &officer,
-            "mutation($i: PutDeliveryTargetInput!) { putDeliveryTarget(input: $i) { name } }",
-            json!({"i": {"name": name, "kind": kind, "url": "http://127.0.0.1:9/x", "secret": secret}}),
-        )
-        .await;
-    }
+    targets(&app, &officer).await;
     let set = "mutation($i: SetRetrainingBudgetInput!) { setRetrainingBudget(input: $i) { maxRuns periodHours cooldownHours maxCost costCurrency } }";
     // Bad budgets name the field.
     for (i, field) in [
