@@ -119,10 +119,18 @@ pub enum Operation {
     DeliverActions,
     /// Put a model on hold (its retraining and rollback suppressed) or lift the hold.
     HoldModel,
+    /// Create an endpoint or change where its changes are delivered.
+    ManageEndpoints,
+    /// Ask for a model version to be promoted on an endpoint (or withdraw the request).
+    RequestPromotion,
+    /// Approve or reject a promotion request (counted only for the role the policy names).
+    ApprovePromotion,
+    /// Carry a rollout forward or stop it (promote, pause, resume, abort) and roll back.
+    OperateDeployment,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 26] = [
+    pub const ALL: [Operation; 30] = [
         Operation::ReadRegistry,
         Operation::RegisterModel,
         Operation::UpdateModel,
@@ -149,6 +157,10 @@ impl Operation {
         Operation::ManageDeliveryTargets,
         Operation::DeliverActions,
         Operation::HoldModel,
+        Operation::ManageEndpoints,
+        Operation::RequestPromotion,
+        Operation::ApprovePromotion,
+        Operation::OperateDeployment,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -179,6 +191,10 @@ impl Operation {
             Operation::ManageDeliveryTargets => "delivery_target.manage",
             Operation::DeliverActions => "outbox.deliver",
             Operation::HoldModel => "model.hold",
+            Operation::ManageEndpoints => "endpoint.manage",
+            Operation::RequestPromotion => "promotion.request",
+            Operation::ApprovePromotion => "promotion.approve",
+            Operation::OperateDeployment => "deployment.operate",
         }
     }
 }
@@ -208,7 +224,11 @@ impl fmt::Display for Operation {
 /// - governance officers and platform admins configure where alerts go (delivery targets hold
 ///   secrets and decide who hears of an incident); SREs deliver the outbox now and replay
 ///   dead-lettered actions; SREs and governance officers put a model on hold (its retraining
-///   and rollback suppressed) and lift it.
+///   and rollback suppressed) and lift it;
+/// - model owners and SREs create endpoints; model owners and their CI ask for promotions;
+///   governance officers, SREs and model owners may answer a request, and the service counts an
+///   answer only for the role the policy's `require_approval` names, never the requester's own;
+///   SREs carry rollouts forward, stop them and roll back.
 // One row per grant reads as the table it is; `matches!` would fold it into one expression.
 #[allow(clippy::match_like_matches_macro)]
 pub fn allows(role: Role, op: Operation) -> bool {
@@ -221,6 +241,10 @@ pub fn allows(role: Role, op: Operation) -> bool {
         (R::Sre, O::EvaluateWindows | O::ManageIncident | O::DeliverActions) => true,
         (R::GovernanceOfficer | R::PlatformAdmin, O::ManageDeliveryTargets) => true,
         (R::Sre | R::GovernanceOfficer, O::HoldModel) => true,
+        (R::ModelOwner | R::Sre, O::ManageEndpoints) => true,
+        (R::ModelOwner | R::Service, O::RequestPromotion) => true,
+        (R::GovernanceOfficer | R::Sre | R::ModelOwner, O::ApprovePromotion) => true,
+        (R::Sre, O::OperateDeployment) => true,
         (R::ModelOwner, O::RegisterModel | O::UpdateModel) => true,
         (R::ModelOwner | R::Service, O::RegisterModelVersion) => true,
         (R::ModelOwner | R::Service, O::RegisterDataset | O::RegisterDatasetVersion) => true,
@@ -252,12 +276,21 @@ pub enum Resource {
         risk_tier: RiskTier,
         changes_risk_tier: bool,
     },
+    /// A promotion request being approved or rejected: whether the caller requested it, and the
+    /// role the policy's `require_approval` names (`None` when the policy asks for none).
+    PromotionRequest {
+        own: bool,
+        required_role: Option<Role>,
+    },
 }
 
 /// Whether `role` may perform `op` on `resource`: the matrix allows it and no rule on the resource
 /// forbids it. Rules:
 /// - a model's risk tier decides its approval requirements, so only a governance officer moves
-///   it (a model owner may change the rest of the model's metadata).
+///   it (a model owner may change the rest of the model's metadata);
+/// - four eyes: nobody approves or rejects a promotion they requested, and an approval counts
+///   only from the role the policy's `require_approval` names;
+/// - only its requester changes or withdraws a promotion request.
 pub fn allows_on(role: Role, op: Operation, resource: &Resource) -> bool {
     if !allows(role, op) {
         return false;
@@ -270,6 +303,15 @@ pub fn allows_on(role: Role, op: Operation, resource: &Resource) -> bool {
                 ..
             },
         ) => role == Role::GovernanceOfficer,
+        (Operation::ApprovePromotion, Resource::PromotionRequest { own: true, .. }) => false,
+        (Operation::RequestPromotion, Resource::PromotionRequest { own: false, .. }) => false,
+        (
+            Operation::ApprovePromotion,
+            Resource::PromotionRequest {
+                required_role: Some(r),
+                ..
+            },
+        ) => role == *r,
         _ => true,
     }
 }
@@ -315,7 +357,8 @@ impl SystemActor {
 /// only place the answer is written; docs/permissions.md has it as its second table.
 ///
 /// - the scheduler reads what it monitors, closes and evaluates windows and evaluates policies
-///   (opening and resolving incidents is part of a window's evaluation);
+///   (opening and resolving incidents is part of a window's evaluation), and carries rollouts
+///   from step to step after their analyses;
 /// - the outbox relay reads what it delivers and records each delivery's outcome;
 /// - the demo seeder does what the demo shows: creates the demo tenants and registers, writes
 ///   and evaluates on their behalf; it reads no audit log.
@@ -325,7 +368,7 @@ pub fn system_allows(actor: SystemActor, op: Operation) -> bool {
     use SystemActor as S;
     match (actor, op) {
         (_, O::ReadRegistry | O::ReadPolicies | O::ReadMonitoring) => true,
-        (S::Scheduler, O::EvaluatePolicy | O::EvaluateWindows) => true,
+        (S::Scheduler, O::EvaluatePolicy | O::EvaluateWindows | O::OperateDeployment) => true,
         (S::OutboxRelay, O::DeliverActions) => true,
         (S::DemoSeeder, O::ReadAudit | O::ReadPlatformAudit) => false,
         (S::DemoSeeder, _) => true,

@@ -107,3 +107,19 @@ typed_id!(
     /// A hold on a model's automatic retraining and rollback.
     HoldId
 );
+typed_id!(
+    /// A serving endpoint: where a model's versions answer requests, in one environment.
+    EndpointId
+);
+typed_id!(
+    /// One deployment revision of an endpoint: its desired state after a change.
+    DeploymentRevisionId
+);
+typed_id!(
+    /// A request to promote a model version on an endpoint.
+    PromotionRequestId
+);
+typed_id!(
+    /// An approval (or rejection) of a promotion request.
+    ApprovalId
+);

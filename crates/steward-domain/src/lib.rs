@@ -46,6 +46,7 @@ macro_rules! text_enum {
 pub(crate) use text_enum;
 
 pub mod auth;
+pub mod deployments;
 pub mod holds;
 pub mod ids;
 pub mod lineage;
@@ -59,6 +60,7 @@ pub mod validate;
 pub use auth::{
     Operation, Principal, Resource, Role, SystemActor, TenantScope, allows_on, system_allows,
 };
+pub use deployments::*;
 pub use holds::*;
 pub use ids::*;
 pub use lineage::{

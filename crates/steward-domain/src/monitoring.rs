@@ -389,10 +389,15 @@ pub struct PendingAction {
     pub id: ActionId,
     pub model_id: ModelId,
     pub model_version_id: ModelVersionId,
-    pub decision_record_id: DecisionRecordId,
+    /// The policy decision that asked for it; `None` for a deployment change made by a person
+    /// or the rollout scheduler.
+    pub decision_record_id: Option<DecisionRecordId>,
+    /// The endpoint and revision a deployment action carries to the endpoint's target.
+    pub endpoint_id: Option<EndpointId>,
+    pub revision_id: Option<DeploymentRevisionId>,
     pub incident_id: Option<IncidentId>,
     pub window_id: Option<WindowId>,
-    /// `alert`, `retrain`, `rollback`.
+    /// `alert`, `retrain`, `rollback`, `deploy`.
     pub kind: String,
     /// The decision as JSON.
     pub payload: serde_json::Value,

@@ -28,6 +28,11 @@ text_enum!(
         /// A GitHub repository's API (`https://api.github.com/repos/OWNER/REPO`): a retrain
         /// dispatches a workflow (`workflow_dispatch`); the secret is a token.
         GithubActions => "github_actions",
+        /// A KServe InferenceService on the Kubernetes API
+        /// (`…/apis/serving.kserve.io/v1beta1/namespaces/NS/inferenceservices/NAME`): an
+        /// endpoint's changes are JSON merge patches of its predictor; the secret, if any, is a
+        /// bearer token.
+        Kserve => "kserve",
     }
 );
 
@@ -41,6 +46,36 @@ impl TargetKind {
                 | TargetKind::Dagster
                 | TargetKind::GithubActions
         )
+    }
+}
+
+/// What a serving target can carry of an endpoint's desired state; it refuses the rest rather
+/// than ignore it (docs/deployments.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServingCapabilities {
+    /// Splits traffic between the champion and a canary.
+    pub canary: bool,
+    /// Mirrors traffic to a shadow.
+    pub shadow: bool,
+}
+
+impl TargetKind {
+    /// What the kind can serve; `None` when it does not serve models at all (Slack, PagerDuty,
+    /// the orchestrators).
+    pub fn serving(self) -> Option<ServingCapabilities> {
+        match self {
+            // The receiver gets the whole desired state and applies it.
+            TargetKind::Webhook => Some(ServingCapabilities {
+                canary: true,
+                shadow: true,
+            }),
+            // KServe splits traffic with `canaryTrafficPercent` but has no shadow (kserve#2978).
+            TargetKind::Kserve => Some(ServingCapabilities {
+                canary: true,
+                shadow: false,
+            }),
+            _ => None,
+        }
     }
 }
 
@@ -267,6 +302,30 @@ impl NewTarget {
                         "secret",
                         "GitHub needs a token allowed to dispatch the workflow (actions: write)",
                     )),
+                }
+            }
+            (TargetKind::Kserve, secret) => {
+                let path = self.url.trim_end_matches('/');
+                let ok = path
+                    .split_once("/apis/serving.kserve.io/v1beta1/namespaces/")
+                    .and_then(|(_, rest)| rest.split_once("/inferenceservices/"))
+                    .is_some_and(|(ns, name)| {
+                        !ns.is_empty()
+                            && !name.is_empty()
+                            && !ns.contains('/')
+                            && !name.contains('/')
+                    });
+                if !ok {
+                    return Err(ValidationError::new(
+                        "url",
+                        "a KServe target is the InferenceService's API URL (`https://k8s-api/apis/serving.kserve.io/v1beta1/namespaces/NS/inferenceservices/NAME`)",
+                    ));
+                }
+                match secret {
+                    Some(t) if t.is_empty() || t.chars().any(char::is_whitespace) => Err(
+                        ValidationError::new("secret", "a Kubernetes bearer token has no spaces"),
+                    ),
+                    _ => Ok(()),
                 }
             }
             (TargetKind::Airflow, secret) => {

@@ -1,5 +1,6 @@
 //! Loopback receivers for the peers the outbox delivers to that cannot run here: a Slack
-//! incoming webhook, PagerDuty's Events API v2 and a Standard Webhooks receiver. Each listens on
+//! incoming webhook, PagerDuty's Events API v2, a Standard Webhooks receiver, the orchestrators'
+//! APIs and a KServe InferenceService on the Kubernetes API. Each listens on
 //! 127.0.0.1, enforces the peer's documented contract (what it accepts, what it answers, what it
 //! refuses and how), and records every request with what it found, so a test asserts on what a
 //! real peer would have seen and a demo user can look (a `GET` outside `/api/` lists the
@@ -12,6 +13,7 @@
 //! These are stand-ins named as such, for the demo and tests; production talks to the real
 //! services.
 
+mod kserve;
 mod orchestrators;
 mod pagerduty;
 mod slack;
@@ -65,6 +67,14 @@ pub enum Contract {
         repo: String,
         token: String,
         workflows: Vec<Workflow>,
+    },
+    /// A KServe InferenceService on the Kubernetes API (`kserve.rs`), serving `storage_uri`
+    /// at first; a bearer `token` when given.
+    Kserve {
+        namespace: String,
+        name: String,
+        storage_uri: String,
+        token: Option<String>,
     },
 }
 
@@ -185,6 +195,8 @@ struct State {
     seen_ids: HashMap<String, usize>,
     /// Airflow's tokens and the runs an orchestrator started.
     orchestrator: orchestrators::Orchestrator,
+    /// The InferenceService of a KServe stand-in.
+    inference: kserve::Service,
 }
 
 struct Shared {
@@ -235,10 +247,20 @@ impl Receiver {
             Contract::Webhook { secrets } => secrets.clone(),
             _ => Vec::new(),
         };
+        let inference = match &contract {
+            Contract::Kserve {
+                namespace,
+                name,
+                storage_uri,
+                ..
+            } => kserve::Service::new(namespace, name, storage_uri),
+            _ => kserve::Service::default(),
+        };
         let shared = Arc::new(Shared {
             contract,
             state: Mutex::new(State {
                 secrets,
+                inference,
                 ..State::default()
             }),
         });
@@ -273,6 +295,9 @@ impl Receiver {
             Contract::GithubActions { repo, .. } => {
                 return format!("http://{}/repos/{repo}", self.addr);
             }
+            Contract::Kserve {
+                namespace, name, ..
+            } => return format!("http://{}{}", self.addr, kserve::path(namespace, name)),
         };
         format!("http://{}{path}", self.addr)
     }
@@ -336,6 +361,16 @@ impl Receiver {
     /// first; a redelivery that found its run is not among them.
     pub fn runs(&self) -> Vec<Run> {
         self.shared.lock().orchestrator.runs.clone()
+    }
+
+    /// KServe: the InferenceService as the API serves it now.
+    pub fn inference_service(&self) -> Value {
+        self.shared.lock().inference.object.clone()
+    }
+
+    /// KServe: the traffic split now, as (storage URI, percent) per serving revision.
+    pub fn traffic(&self) -> Vec<(String, u64)> {
+        self.shared.lock().inference.traffic()
     }
 
     /// PagerDuty: the state of the incident under `dedup_key`, as PagerDuty would show it.
@@ -417,7 +452,8 @@ async fn handle(
         };
     }
     let read = method == Method::GET && contract_get(&shared.contract, &path);
-    let verdict = if method != Method::POST && !read {
+    let patch = method == Method::PATCH && matches!(shared.contract, Contract::Kserve { .. });
+    let verdict = if method != Method::POST && !read && !patch {
         Verdict::refuse(
             StatusCode::METHOD_NOT_ALLOWED,
             json!("method not allowed"),
@@ -461,6 +497,9 @@ async fn handle(
                 token,
                 workflows,
             } => orchestrators::github(&record, repo, token, workflows, &mut state.orchestrator),
+            Contract::Kserve { token, .. } => {
+                kserve::check(&record, token.as_deref(), patch, &mut state.inference)
+            }
         }
     };
     record.status = verdict.status.as_u16();
@@ -494,6 +533,7 @@ fn kind(c: &Contract) -> &'static str {
         Contract::Prefect { .. } => "prefect",
         Contract::Dagster { .. } => "dagster",
         Contract::GithubActions { .. } => "github_actions",
+        Contract::Kserve { .. } => "kserve",
     }
 }
 
@@ -502,6 +542,7 @@ fn contract_get(c: &Contract, path: &str) -> bool {
     match c {
         Contract::Prefect { .. } => path.starts_with("/api/deployments/name/"),
         Contract::GithubActions { .. } => path.starts_with("/repos/") && path.ends_with("/runs"),
+        Contract::Kserve { .. } => path.starts_with("/apis/"),
         _ => false,
     }
 }

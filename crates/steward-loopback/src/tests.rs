@@ -120,3 +120,80 @@ async fn webhook_verifies_signatures_of_any_current_secret_and_flags_replays() {
     assert_eq!(post(&r.url(), &tampered, body).await.0, 401);
     assert_eq!(post(&r.url(), &[JSON], body).await.0, 400);
 }
+
+#[tokio::test]
+async fn kserve_applies_merge_patches_under_resource_version_and_refuses_stale_ones() {
+    let r = Receiver::start(Contract::Kserve {
+        namespace: "fraud".into(),
+        name: "scorer".into(),
+        storage_uri: "s3://m/v2".into(),
+        token: Some("k8s-token".into()),
+    })
+    .await
+    .unwrap();
+    let c = reqwest::Client::new();
+    let auth = ("authorization", "Bearer k8s-token");
+    let get = |auth: bool| {
+        let mut q = c.get(r.url());
+        if auth {
+            q = q.header("authorization", "Bearer k8s-token");
+        }
+        q.send()
+    };
+    assert_eq!(get(false).await.unwrap().status().as_u16(), 401);
+    let isvc: Value =
+        serde_json::from_str(&get(true).await.unwrap().text().await.unwrap()).unwrap();
+    assert_eq!(isvc["metadata"]["resourceVersion"], "1");
+    let patch = |rv: &str, body: Value, ctype: &str| {
+        let mut body = body;
+        body["metadata"] = json!({"resourceVersion": rv});
+        c.patch(r.url())
+            .header(auth.0, auth.1)
+            .header("content-type", ctype)
+            .body(body.to_string())
+            .send()
+    };
+    let merge = "application/merge-patch+json";
+    // A canary: the new storage URI takes 10%, the rolled-out revision the rest.
+    let canary = json!({"spec": {"predictor": {"canaryTrafficPercent": 10, "model": {"storageUri": "s3://m/v3"}}}});
+    let wrong_type = patch("1", canary.clone(), "application/json")
+        .await
+        .unwrap();
+    assert_eq!(wrong_type.status().as_u16(), 415);
+    let ok = patch("1", canary, merge).await.unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    let after: Value = serde_json::from_str(&ok.text().await.unwrap()).unwrap();
+    assert_eq!(after["metadata"]["resourceVersion"], "2");
+    assert_eq!(
+        after["spec"]["predictor"]["model"]["modelFormat"]["name"], "sklearn",
+        "a merge patch keeps what it does not name"
+    );
+    assert_eq!(
+        r.traffic(),
+        vec![("s3://m/v3".to_string(), 10), ("s3://m/v2".to_string(), 90)]
+    );
+    // A writer that read revision 1 is refused, as the API server refuses it.
+    let stale = json!({"spec": {"predictor": {"canaryTrafficPercent": 50}}});
+    let refused = patch("1", stale, merge).await.unwrap();
+    assert_eq!(refused.status().as_u16(), 409);
+    let body: Value = serde_json::from_str(&refused.text().await.unwrap()).unwrap();
+    assert_eq!(
+        (body["kind"].as_str(), body["reason"].as_str()),
+        (Some("Status"), Some("Conflict"))
+    );
+    assert_eq!(r.traffic()[0].1, 10, "a refused patch changes nothing");
+    // Back to v2 with the canary field removed (null deletes it): v2 takes all traffic and the
+    // spec names it, so the spec and the traffic agree.
+    let back = json!({"spec": {"predictor": {"canaryTrafficPercent": null, "model": {"storageUri": "s3://m/v2"}}}});
+    assert_eq!(
+        patch("2", back, merge).await.unwrap().status().as_u16(),
+        200
+    );
+    let isvc = r.inference_service();
+    assert!(
+        isvc["spec"]["predictor"]
+            .get("canaryTrafficPercent")
+            .is_none()
+    );
+    assert_eq!(r.traffic(), vec![("s3://m/v2".to_string(), 100)]);
+}

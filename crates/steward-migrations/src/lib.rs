@@ -17,6 +17,7 @@ mod m0009_outbox_queue;
 mod m0010_holds;
 mod m0011_retraining;
 mod m0012_retraining_budgets;
+mod m0013_deployments;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_holds::Migration),
             Box::new(m0011_retraining::Migration),
             Box::new(m0012_retraining_budgets::Migration),
+            Box::new(m0013_deployments::Migration),
         ]
     }
 }

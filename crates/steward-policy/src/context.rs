@@ -222,6 +222,9 @@ pub struct Candidate {
     pub training_run: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub triggered_by_incident: Option<String>,
+    /// The candidate's active baseline (absent when it has none yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineInfo>,
 }
 
 /// The version currently in production.
@@ -231,6 +234,9 @@ pub struct Champion {
     pub version: String,
     /// The champion's metrics on the same holdout set.
     pub holdout: BTreeMap<String, f64>,
+    /// The champion's active baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineInfo>,
 }
 
 /// An approval given so far.
@@ -276,6 +282,16 @@ fn opt_float(v: Option<f64>) -> Dynamic {
 
 fn opt_str(v: Option<&str>) -> Dynamic {
     v.map_or(Dynamic::UNIT, s)
+}
+
+fn opt_baseline(b: Option<&BaselineInfo>) -> Dynamic {
+    b.map_or(Dynamic::UNIT, |b| {
+        map([
+            ("id", s(&b.id)),
+            ("created_at", Dynamic::from_int(b.created_at.0)),
+            ("metrics", metrics(&b.metrics)),
+        ])
+    })
 }
 
 fn list<T>(items: &[T], f: impl Fn(&T) -> Dynamic) -> Dynamic {
@@ -441,6 +457,7 @@ impl PromotionContext {
                         "triggered_by_incident",
                         opt_str(c.triggered_by_incident.as_deref()),
                     ),
+                    ("baseline", opt_baseline(c.baseline.as_ref())),
                 ]),
             ),
             (
@@ -449,6 +466,7 @@ impl PromotionContext {
                     map([
                         ("version", s(&ch.version)),
                         ("holdout", metrics(&ch.holdout)),
+                        ("baseline", opt_baseline(ch.baseline.as_ref())),
                     ])
                 }),
             ),

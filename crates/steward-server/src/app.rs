@@ -49,7 +49,8 @@ impl Application {
         let mut service = Service::new(store, auth, audit_keys(&config)?)
             .with_policy_settings(config.policy.to_service())
             .with_monitoring_settings(config.monitoring.to_service())
-            .with_outbox_settings(config.outbox.to_service());
+            .with_outbox_settings(config.outbox.to_service())
+            .with_deployment_settings(config.deployments.to_service());
         if let Some(clock) = clock {
             service = service.with_clock(clock);
         }
@@ -110,7 +111,8 @@ impl Application {
     }
 }
 
-/// The scheduler loop: a pass every `every` until `stop` changes. A failing pass (the database
+/// The scheduler loop: a pass every `every` (windows due, then rollout steps due) until `stop`
+/// changes. A failing pass (the database
 /// away) is logged and the next one tries again.
 async fn run_scheduler(
     service: Service,
@@ -133,6 +135,11 @@ async fn run_scheduler(
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "scheduler pass failed"),
+        }
+        match service.advance_rollouts().await {
+            Ok(n) if n > 0 => tracing::info!(rollouts = n, "rollout steps"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "rollout pass failed"),
         }
     }
 }

@@ -19,7 +19,15 @@ use figment::value::Uncased;
 use serde::Deserialize;
 
 /// The sections of the configuration; `STEWARD_<SECTION>_<KEY>` reaches their keys.
-const SECTIONS: &[&str] = &["auth", "api", "audit", "policy", "monitoring", "outbox"];
+const SECTIONS: &[&str] = &[
+    "auth",
+    "api",
+    "audit",
+    "policy",
+    "monitoring",
+    "outbox",
+    "deployments",
+];
 /// The top-level keys; `STEWARD_<KEY>` reaches them.
 const TOP_LEVEL: &[&str] = &["listen", "database_url", "log_format"];
 
@@ -36,6 +44,7 @@ pub struct Config {
     pub policy: PolicySettings,
     pub monitoring: MonitoringSettings,
     pub outbox: OutboxSettings,
+    pub deployments: DeploymentSettings,
     /// `text` (default) or `json` log lines.
     pub log_format: String,
 }
@@ -241,6 +250,48 @@ impl OutboxSettings {
     }
 }
 
+/// Promotions and rollouts (docs/deployments.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeploymentSettings {
+    /// Hours an approval of a promotion request counts.
+    pub approval_ttl_hours: i64,
+    /// Hours a rollout paused by a failed or inconclusive analysis waits for a person before it
+    /// is aborted (also the default timeout of a pause an SRE makes).
+    pub pause_timeout_hours: i64,
+}
+
+impl Default for DeploymentSettings {
+    fn default() -> Self {
+        let d = steward_service::DeploymentSettings::default();
+        Self {
+            approval_ttl_hours: d.approval_ttl.num_hours(),
+            pause_timeout_hours: d.pause_timeout.num_hours(),
+        }
+    }
+}
+
+impl DeploymentSettings {
+    pub fn to_service(&self) -> steward_service::DeploymentSettings {
+        steward_service::DeploymentSettings {
+            approval_ttl: chrono::Duration::hours(self.approval_ttl_hours),
+            pause_timeout: chrono::Duration::hours(self.pause_timeout_hours),
+        }
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        for (name, v) in [
+            ("approval_ttl_hours", self.approval_ttl_hours),
+            ("pause_timeout_hours", self.pause_timeout_hours),
+        ] {
+            if !(1..=24 * 90).contains(&v) {
+                bail!("deployments.{name}: must be between 1 and 2160 (90 days)");
+            }
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiSettings {
@@ -267,6 +318,7 @@ impl Default for Config {
             policy: PolicySettings::default(),
             monitoring: MonitoringSettings::default(),
             outbox: OutboxSettings::default(),
+            deployments: DeploymentSettings::default(),
             log_format: "text".into(),
         }
     }
@@ -372,6 +424,7 @@ impl Config {
             bail!("policy.max_operations: must be at least 1");
         }
         self.outbox.validate()?;
+        self.deployments.validate()?;
         if !matches!(self.log_format.as_str(), "text" | "json") {
             bail!("log_format: must be `text` or `json`");
         }

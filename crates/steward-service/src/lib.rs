@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod auth;
+mod deployments;
 mod error;
 mod holds;
 pub mod monitoring;
@@ -20,6 +21,10 @@ mod retraining;
 pub mod testing;
 
 pub use auth::{AuthConfig, Authenticator, Claims, KeySource};
+pub use deployments::{
+    Analysis, AnalysisVerdict, DeploymentSettings, PromotionInput, RequestChange, RollbackInput,
+    RolloutOp, analyse, state_json,
+};
 pub use error::{ServiceError, ServiceResult};
 pub use outbox::{OutboxSettings, RelayPass};
 pub use policy::{EvaluatePolicy, PolicySettings, ProposedRevision};
@@ -45,6 +50,7 @@ pub struct Service {
     denials: std::sync::Arc<audit::DenialLimiter>,
     monitoring: std::sync::Arc<monitoring::Monitoring>,
     outbox: std::sync::Arc<outbox::Outbox>,
+    deployments: std::sync::Arc<DeploymentSettings>,
 }
 
 impl Service {
@@ -61,6 +67,7 @@ impl Service {
                 monitoring::MonitoringSettings::default(),
             )),
             outbox: std::sync::Arc::new(outbox::Outbox::new(outbox::OutboxSettings::default())),
+            deployments: Default::default(),
         }
     }
 
@@ -186,6 +193,16 @@ fn resource_rule(op: Operation, resource: &steward_domain::Resource) -> &'static
     match (op, resource) {
         (Operation::UpdateModel, steward_domain::Resource::Model { .. }) => {
             "only a governance officer changes a model's risk tier"
+        }
+        (
+            Operation::ApprovePromotion,
+            steward_domain::Resource::PromotionRequest { own: true, .. },
+        ) => "nobody approves or rejects a promotion they requested (four eyes)",
+        (Operation::RequestPromotion, steward_domain::Resource::PromotionRequest { .. }) => {
+            "only its requester changes or withdraws a promotion request"
+        }
+        (Operation::ApprovePromotion, steward_domain::Resource::PromotionRequest { .. }) => {
+            "the policy asks for another role's approval of this request (see its verdict)"
         }
         _ => "a rule on the resource forbids it",
     }

@@ -41,6 +41,22 @@ impl TestBackend {
         self.db.url.starts_with("postgres")
     }
 
+    /// Takes the newest migration down and up again over the rows the test wrote.
+    pub async fn redo_last_migration(&self) -> ServiceResult<()> {
+        self.db
+            .redo_last_migration()
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))
+    }
+
+    /// A raw query's rows as JSON (checks of the schema itself).
+    pub async fn query(&self, sql: &str) -> ServiceResult<Vec<serde_json::Value>> {
+        self.db
+            .query(sql)
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))
+    }
+
     /// Seeds a large lineage graph in the principal's tenant in bulk, bypassing the registry
     /// (benchmarks of the lineage walk on 100,000 nodes; nothing is audited).
     pub async fn import_lineage(
@@ -78,7 +94,8 @@ impl TestBackend {
             for _ in 0..(n - chunk * 1_000).min(1_000) {
                 let new = steward_store::NewAction {
                     version,
-                    decision,
+                    decision: Some(decision),
+                    deployment: None,
                     incident: None,
                     window: None,
                     kind: "alert",

@@ -14,7 +14,7 @@ use crate::entities::{
     training_runs,
 };
 
-fn corrupt(what: &'static str, detail: impl ToString) -> StoreError {
+pub(crate) fn corrupt(what: &'static str, detail: impl ToString) -> StoreError {
     StoreError::Corrupt {
         what,
         detail: detail.to_string(),

@@ -20,22 +20,18 @@ use serde_json::{Value, json};
 use steward_domain::*;
 use uuid::Uuid;
 
+use crate::codec::corrupt;
 use crate::entities::{delivery_attempts, delivery_targets, outbox_actions};
 use crate::{Store, StoreError, StoreResult, WriteTx};
-
-fn corrupt(what: &'static str, detail: impl ToString) -> StoreError {
-    StoreError::Corrupt {
-        what,
-        detail: detail.to_string(),
-    }
-}
 
 pub(crate) fn action(row: outbox_actions::Model) -> StoreResult<PendingAction> {
     Ok(PendingAction {
         id: ActionId::from_uuid(row.id),
         model_id: ModelId::from_uuid(row.model_id),
         model_version_id: ModelVersionId::from_uuid(row.model_version_id),
-        decision_record_id: DecisionRecordId::from_uuid(row.decision_record_id),
+        decision_record_id: row.decision_record_id.map(DecisionRecordId::from_uuid),
+        endpoint_id: row.endpoint_id.map(EndpointId::from_uuid),
+        revision_id: row.revision_id.map(DeploymentRevisionId::from_uuid),
         incident_id: row.incident_id.map(IncidentId::from_uuid),
         window_id: row.window_id.map(WindowId::from_uuid),
         kind: row.kind,
@@ -90,7 +86,11 @@ fn attempt(row: delivery_attempts::Model) -> StoreResult<DeliveryAttempt> {
 #[derive(Clone, Debug)]
 pub struct NewAction<'a> {
     pub version: (ModelId, ModelVersionId),
-    pub decision: DecisionRecordId,
+    /// The policy decision that asked for it; `None` for a deployment change a person (or the
+    /// rollout scheduler) made.
+    pub decision: Option<DecisionRecordId>,
+    /// The endpoint revision it carries to the endpoint's target (a deployment action).
+    pub deployment: Option<(EndpointId, DeploymentRevisionId)>,
     pub incident: Option<IncidentId>,
     pub window: Option<WindowId>,
     /// `alert`, `retrain`, `rollback`, `incident_acknowledged`, `incident_resolved`.
@@ -140,7 +140,7 @@ impl Store {
             tenant_id: Set(scope.tenant_id().as_uuid()),
             model_id: Set(new.version.0.as_uuid()),
             model_version_id: Set(new.version.1.as_uuid()),
-            decision_record_id: Set(new.decision.as_uuid()),
+            decision_record_id: Set(new.decision.map(|d| d.as_uuid())),
             incident_id: Set(new.incident.map(|i| i.as_uuid())),
             window_id: Set(new.window.map(|w| w.as_uuid())),
             kind: Set(new.kind.to_string()),
@@ -154,6 +154,8 @@ impl Store {
             lease_until: Set(None),
             finished_at: Set(finished),
             last_error: Set(new.error),
+            endpoint_id: Set(new.deployment.map(|d| d.0.as_uuid())),
+            revision_id: Set(new.deployment.map(|d| d.1.as_uuid())),
         }
         .insert(&tx.txn)
         .await?;
@@ -202,7 +204,8 @@ impl Store {
                 scope,
                 NewAction {
                     version: (incident.model_id, incident.model_version_id),
-                    decision: DecisionRecordId::from_uuid(a.decision_record_id),
+                    decision: a.decision_record_id.map(DecisionRecordId::from_uuid),
+                    deployment: None,
                     incident: Some(incident.id),
                     window: None,
                     kind,
@@ -275,7 +278,12 @@ impl Store {
         let earlier = Query::select()
             .expr(Expr::val(1))
             .from_as(outbox_actions::Entity, e.clone())
-            .and_where(Expr::col((e.clone(), C::IncidentId)).equals((outer.clone(), C::IncidentId)))
+            .and_where(
+                Expr::col((e.clone(), C::IncidentId))
+                    .equals((outer.clone(), C::IncidentId))
+                    .or(Expr::col((e.clone(), C::EndpointId))
+                        .equals((outer.clone(), C::EndpointId))),
+            )
             .and_where(Expr::col((e.clone(), C::Target)).equals((outer.clone(), C::Target)))
             .and_where(
                 Expr::col((e.clone(), C::Status))

@@ -69,7 +69,10 @@ impl Store {
                     .is_some(),
             )
         };
-        let decision = a.decision_record_id;
+        // A retrain is always decided by a policy; only deployment actions have no decision.
+        let decision = a
+            .decision_record_id
+            .ok_or_else(|| StoreError::Conflict("the action was not decided by a policy".into()))?;
         if !exists(decision).await? {
             let mut from = Vec::new();
             if let Some(incident) = a.incident_id {
@@ -149,7 +152,7 @@ impl Store {
                 actor,
                 at,
                 window_id: None,
-                decision_record_id: Some(DecisionRecordId::from_uuid(a.decision_record_id)),
+                decision_record_id: a.decision_record_id.map(DecisionRecordId::from_uuid),
             };
             let mut note = new.message.clone();
             if let Some(c) = new.candidate {

@@ -50,6 +50,28 @@ impl TestDb {
             .map(|_| ())
     }
 
+    /// Takes the newest migration down and up again: on a database holding rows, what an
+    /// upgrade to it does to them (m0013 rebuilds the outbox on SQLite).
+    pub async fn redo_last_migration(&self) -> Result<(), sea_orm::DbErr> {
+        use steward_migrations::{Migrator, MigratorTrait};
+        Migrator::down(&self.store.db, Some(1)).await?;
+        Migrator::up(&self.store.db, None).await
+    }
+
+    /// The rows of a raw query as JSON objects (checks of the schema itself).
+    pub async fn query(&self, sql: &str) -> Result<Vec<serde_json::Value>, sea_orm::DbErr> {
+        use sea_orm::{ConnectionTrait, FromQueryResult, JsonValue, Statement};
+        let backend = self.store.db_backend();
+        let rows = self
+            .store
+            .db
+            .query_all_raw(Statement::from_string(backend, sql.to_string()))
+            .await?;
+        rows.iter()
+            .map(|r| JsonValue::from_query_result(r, ""))
+            .collect()
+    }
+
     async fn postgres(admin_url: &str) -> TestDb {
         use sea_orm::{ConnectionTrait, Database, Statement};
         let admin = Database::connect(admin_url)

@@ -1,5 +1,5 @@
 //! The GraphQL schema: queries and mutations over the registry and lineage, the audit log,
-//! policies and monitoring.
+//! policies, monitoring, the outbox and deployments.
 //!
 //! Conventions: each mutation takes one `input` object and returns what it created or changed;
 //! lists are connections (`first`/`after`, `nodes`, `pageInfo`); ids are UUID strings; errors
@@ -22,6 +22,8 @@ macro_rules! mirror_enum {
 }
 
 mod audit;
+mod deployment_types;
+mod deployments;
 mod holds;
 mod inputs;
 mod monitoring;
@@ -50,6 +52,7 @@ pub struct QueryRoot(
     monitoring::MonitoringQuery,
     outbox::OutboxQuery,
     holds::HoldsQuery,
+    deployments::DeploymentsQuery,
 );
 
 /// The mutation root: registry and policy mutations, merged.
@@ -60,6 +63,7 @@ pub struct MutationRoot(
     monitoring_mutation::MonitoringMutation,
     outbox::OutboxMutation,
     holds::HoldsMutation,
+    deployments::DeploymentsMutation,
 );
 
 pub type StewardSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

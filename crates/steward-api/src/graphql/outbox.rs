@@ -14,7 +14,7 @@ type R<T> = async_graphql::Result<T>;
 
 mirror_enum!(ActionStatus, d::ActionStatus, { Pending, Delivered, Dead, Undeliverable, Suppressed });
 mirror_enum!(AttemptOutcome, d::AttemptOutcome, { Delivered, Retry, Dead });
-mirror_enum!(DeliveryTargetKind, d::TargetKind, { Slack, PagerDuty, Webhook, Prefect, Airflow, Dagster, GithubActions });
+mirror_enum!(DeliveryTargetKind, d::TargetKind, { Slack, PagerDuty, Webhook, Prefect, Airflow, Dagster, GithubActions, Kserve });
 
 #[derive(SimpleObject)]
 #[graphql(complex)]
@@ -22,7 +22,11 @@ pub struct PendingAction {
     pub id: ID,
     pub model_id: ID,
     pub model_version_id: ID,
-    pub decision_record_id: ID,
+    /// The policy decision that asked for it; null for a deployment change made by a person or
+    /// the rollout scheduler.
+    pub decision_record_id: Option<ID>,
+    /// The endpoint whose change a deployment action carries.
+    pub endpoint_id: Option<ID>,
     pub incident_id: Option<ID>,
     pub window_id: Option<ID>,
     /// `alert`, `retrain`, `rollback`, `incident_acknowledged` or `incident_resolved`.
@@ -97,7 +101,8 @@ impl From<d::PendingAction> for PendingAction {
             id: id_of(a.id),
             model_id: id_of(a.model_id),
             model_version_id: id_of(a.model_version_id),
-            decision_record_id: id_of(a.decision_record_id),
+            decision_record_id: a.decision_record_id.map(id_of),
+            endpoint_id: a.endpoint_id.map(id_of),
             incident_id: a.incident_id.map(id_of),
             window_id: a.window_id.map(id_of),
             kind: a.kind,

@@ -105,14 +105,12 @@ impl TestApp {
     }
 
     pub fn token(&self, tenant: &str, roles: &[Role]) -> String {
-        mint_hs256(
-            &self.auth,
-            "tester",
-            tenant,
-            roles,
-            Duration::from_secs(600),
-        )
-        .unwrap()
+        self.token_as("tester", tenant, roles)
+    }
+
+    /// A token of subject `sub` (four-eyes tests need several people).
+    pub fn token_as(&self, sub: &str, tenant: &str, roles: &[Role]) -> String {
+        mint_hs256(&self.auth, sub, tenant, roles, Duration::from_secs(600)).unwrap()
     }
 
     /// Sends a raw request body to /graphql.
@@ -246,6 +244,14 @@ pub struct Seeded {
     pub incident: String,
     /// The alert that evaluation decided, pending for the `ml-monitoring` webhook target.
     pub action: String,
+    /// An endpoint `fraud-prod` serving `version` (no target).
+    pub endpoint: String,
+    /// An endpoint `ranker-prod` of a low-risk model, at revision 2 (a promotion): SREs may
+    /// roll it back to revision 1 any number of times.
+    pub rollback_endpoint: String,
+    /// Promotion requests awaiting 9 approvals by governance officers, SREs and model owners
+    /// (in that order), each requested by `requester`.
+    pub approval_requests: [String; 3],
 }
 
 /// A baseline of predictions spread over [0, 1).
@@ -442,7 +448,12 @@ pub async fn seed(app: &TestApp, token: &str) -> Seeded {
         actions["pendingActions"][0]["status"], "PENDING",
         "{actions}"
     );
+    let (endpoint, rollback_endpoint, approval_requests) =
+        seed_deployments(app, &tenant, (&model, &version)).await;
     Seeded {
+        endpoint,
+        rollback_endpoint,
+        approval_requests,
         action,
         baseline,
         window,
@@ -460,6 +471,133 @@ pub async fn seed(app: &TestApp, token: &str) -> Seeded {
         selector_binding,
         record,
     }
+}
+
+/// Chooses who must approve a promotion by the model's name (…-gov, …-sre, …-owner), nine
+/// times over: requests that stay awaiting approval.
+const APPROVALS_POLICY: &str = r#"
+fn on_promotion(ctx) {
+    let role = if ctx.model.name.ends_with("-sre") { "sre" }
+        else if ctx.model.name.ends_with("-owner") { "model_owner" }
+        else { "governance_officer" };
+    require_approval(role, 9)
+}
+"#;
+
+pub const CREATE_ENDPOINT: &str = "mutation($i: CreateEndpointInput!) { createEndpoint(input: $i) { id name revision current { number champion { version } } } }";
+pub const REQUEST_PROMOTION: &str = "mutation($i: RequestPromotionInput!) { requestPromotion(input: $i) { id status verdict outcome step policyRevision decisionRecordId } }";
+
+/// Registers a version of `model` with an AUC; its id.
+pub async fn version_of(app: &TestApp, token: &str, model: &str, uri: &str, auc: f64) -> String {
+    let v = app
+        .ok(
+            token,
+            REGISTER_VERSION,
+            json!({"i": {"modelId": model, "artifactUri": uri, "artifactDigest": digest(),
+                   "framework": "sklearn", "metrics": [{"name": "auc", "value": auc}]}}),
+        )
+        .await;
+    str_at(&v, &["registerModelVersion", "id"])
+}
+
+/// The seeded endpoint and the requests awaiting approval by each approving role.
+async fn seed_deployments(
+    app: &TestApp,
+    tenant: &str,
+    (model, version): (&str, &str),
+) -> (String, String, [String; 3]) {
+    let sre = app.token(tenant, &[Role::Sre]);
+    let owner = app.token_as("requester", tenant, &[Role::ModelOwner]);
+    let author = app.token(tenant, &[Role::PolicyAuthor]);
+    let endpoint = |model: &str, name: &str, champion: &str| {
+        json!({"i": {"modelId": model, "name": name, "environment": "prod",
+            "championVersionId": champion, "reason": "first deployment"}})
+    };
+    let v = app
+        .ok(
+            &sre,
+            CREATE_ENDPOINT,
+            endpoint(model, "fraud-prod", version),
+        )
+        .await;
+    let fraud_endpoint = str_at(&v, &["createEndpoint", "id"]);
+    let policy = str_at(
+        &app.ok(&author, CREATE_POLICY, json!({"i": {"name": "approvals"}}))
+            .await,
+        &["createPolicy", "id"],
+    );
+    app.ok(
+        &author,
+        PROPOSE,
+        json!({"i": {"policyId": policy, "source": APPROVALS_POLICY}}),
+    )
+    .await;
+    app.ok(
+        &author,
+        PUBLISH,
+        json!({"i": {"policyId": policy, "number": 1}}),
+    )
+    .await;
+    app.ok(
+        &author,
+        BIND,
+        json!({"i": {"policyId": policy, "selector": {"tags": ["approvals"]}}}),
+    )
+    .await;
+    let mut requests = Vec::new();
+    for suffix in ["gov", "sre", "owner"] {
+        let name = format!("appr-{suffix}");
+        let appr = str_at(
+            &app.ok(&owner, REGISTER_MODEL, json!({"i": {"name": name, "ownerTeam": "t", "riskTier": "LOW", "tags": ["approvals"]}}))
+                .await,
+            &["registerModel", "id"],
+        );
+        let v1 = version_of(app, &owner, &appr, "s3://a/1", 0.8).await;
+        let v2 = version_of(app, &owner, &appr, "s3://a/2", 0.9).await;
+        let e = str_at(
+            &app.ok(&sre, CREATE_ENDPOINT, endpoint(&appr, &name, &v1))
+                .await,
+            &["createEndpoint", "id"],
+        );
+        let r = app
+            .ok(
+                &owner,
+                REQUEST_PROMOTION,
+                json!({"i": {"endpointId": e, "candidateVersionId": v2, "artifactDigest": digest(),
+                    "reason": "better AUC"}}),
+            )
+            .await;
+        assert_eq!(r["requestPromotion"]["status"], "AWAITING_APPROVAL", "{r}");
+        requests.push(str_at(&r, &["requestPromotion", "id"]));
+    }
+    let [a, b, c]: [String; 3] = requests.try_into().unwrap();
+    // A low-risk model the tenant default policy lets through: promoted at once.
+    let ranker = str_at(
+        &app.ok(
+            &owner,
+            REGISTER_MODEL,
+            json!({"i": {"name": "ranker", "ownerTeam": "t", "riskTier": "LOW"}}),
+        )
+        .await,
+        &["registerModel", "id"],
+    );
+    let v1 = version_of(app, &owner, &ranker, "s3://r/1", 0.8).await;
+    let v2 = version_of(app, &owner, &ranker, "s3://r/2", 0.9).await;
+    let e = str_at(
+        &app.ok(&sre, CREATE_ENDPOINT, endpoint(&ranker, "ranker-prod", &v1))
+            .await,
+        &["createEndpoint", "id"],
+    );
+    let r = app
+        .ok(
+            &owner,
+            REQUEST_PROMOTION,
+            json!({"i": {"endpointId": e, "candidateVersionId": v2,
+            "artifactDigest": digest(), "reason": "better AUC"}}),
+        )
+        .await;
+    assert_eq!(r["requestPromotion"]["status"], "PROMOTED", "{r}");
+    (fraud_endpoint, e, [a, b, c])
 }
 
 /// The string at `path` inside `v`.

@@ -9,9 +9,20 @@ use steward_domain::{Operation, Role};
 use crate::app::*;
 use crate::matrix::call;
 
+/// The whole log, a page of 100 at a time.
 async fn events(app: &TestApp, officer: &str) -> Vec<Value> {
-    let v = app.ok(officer, "{ auditEvents(first: 100) { nodes { seq action outcome target { kind id } payload requestId canonical } } }", json!({})).await;
-    v["auditEvents"]["nodes"].as_array().unwrap().clone()
+    let q = "query($a: Int) { auditEvents(first: 100, afterSeq: $a) { nodes { seq action outcome target { kind id } payload requestId canonical } } }";
+    let mut all: Vec<Value> = Vec::new();
+    loop {
+        let after = all.last().map(|e| e["seq"].clone()).unwrap_or(Value::Null);
+        let v = app.ok(officer, q, json!({"a": after})).await;
+        let page = v["auditEvents"]["nodes"].as_array().unwrap().clone();
+        let done = page.len() < 100;
+        all.extend(page);
+        if done {
+            return all;
+        }
+    }
 }
 
 /// The mutation fields of the schema and the operation each performs.
@@ -47,6 +58,22 @@ fn mutations() -> Vec<(&'static str, Operation)> {
         ("setRetrainingBudget", Operation::ConfigureMonitoring),
         // Lifting is tested in holds.rs; here the same operation.
         ("liftHold", Operation::HoldModel),
+        ("createEndpoint", Operation::ManageEndpoints),
+        // Changing the target is tested in deployments.rs; here the same operation.
+        ("setEndpointTarget", Operation::ManageEndpoints),
+        ("requestPromotion", Operation::RequestPromotion),
+        // Changing and withdrawing one's request are tested in deployments.rs.
+        ("updatePromotionRequest", Operation::RequestPromotion),
+        ("withdrawPromotionRequest", Operation::RequestPromotion),
+        ("approvePromotion", Operation::ApprovePromotion),
+        // Rejecting is tested in deployments.rs; here the same operation.
+        ("rejectPromotion", Operation::ApprovePromotion),
+        ("rollback", Operation::OperateDeployment),
+        // The rollout operations are tested in deployments.rs; here the same operation.
+        ("promoteRollout", Operation::OperateDeployment),
+        ("pauseRollout", Operation::OperateDeployment),
+        ("resumeRollout", Operation::OperateDeployment),
+        ("abortRollout", Operation::OperateDeployment),
     ]
 }
 

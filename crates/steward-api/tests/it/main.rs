@@ -6,6 +6,7 @@ mod app;
 mod audit;
 mod auth;
 mod cache;
+mod deployments;
 mod hardening;
 mod holds;
 mod isolation;

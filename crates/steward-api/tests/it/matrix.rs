@@ -97,8 +97,21 @@ fn documented_system_actors_equal_the_code() {
     assert_eq!(ops, Operation::ALL.to_vec(), "every operation, in order");
 }
 
-/// One call per operation, written so that it succeeds when allowed.
+/// One call per operation, written so that it succeeds when allowed (an approval: of the
+/// request SREs approve, or model owners for odd `n`, so that two calls in a row by one
+/// principal holding both roles answer two requests).
 pub fn call(op: Operation, s: &Seeded, n: usize) -> (String, Value) {
+    let role = if n.is_multiple_of(2) {
+        Role::Sre
+    } else {
+        Role::ModelOwner
+    };
+    call_as(op, s, n, role)
+}
+
+/// One call per operation, written so that it succeeds when allowed for `role` (an approval
+/// answers the request that role may approve).
+pub fn call_as(op: Operation, s: &Seeded, n: usize, role: Role) -> (String, Value) {
     let (q, i): (&str, Value) = match op {
         Operation::ReadRegistry => ("query($i: ID!) { model(id: $i) { id } }", json!(s.model)),
         Operation::RegisterModel => (
@@ -201,6 +214,35 @@ pub fn call(op: Operation, s: &Seeded, n: usize) -> (String, Value) {
             "mutation($i: PlaceHoldInput!) { placeHold(input: $i) { active } }",
             json!({"modelId": s.model, "reason": format!("contaminated data {n}")}),
         ),
+        Operation::ManageEndpoints => (
+            CREATE_ENDPOINT,
+            json!({"modelId": s.model, "name": format!("e{n}"), "environment": "prod",
+                "championVersionId": s.version, "reason": "a new endpoint"}),
+        ),
+        // A shadow of the champion: the policy answers (here: awaiting an approval).
+        Operation::RequestPromotion => (
+            REQUEST_PROMOTION,
+            json!({"endpointId": s.endpoint, "candidateVersionId": s.version,
+                "artifactDigest": digest(), "mode": "SHADOW", "plan": {"mirrorPercent": 10},
+                "reason": format!("shadow {n}")}),
+        ),
+        // One of nine approvals the request needs: it stays awaiting.
+        Operation::ApprovePromotion => {
+            let i = match role {
+                Role::GovernanceOfficer => 0,
+                Role::ModelOwner => 2,
+                _ => 1,
+            };
+            (
+                "mutation($i: RequestReasonInput!) { approvePromotion(input: $i) { status } }",
+                json!({"requestId": s.approval_requests[i], "reason": format!("looks right {n}")}),
+            )
+        }
+        // Rolling back to the first revision again is allowed: a new revision each time.
+        Operation::OperateDeployment => (
+            "mutation($i: RollbackInputGql!) { rollback(input: $i) { number change } }",
+            json!({"endpointId": s.rollback_endpoint, "reason": format!("drill {n}"), "toRevision": 1}),
+        ),
     };
     (q.to_string(), json!({"i": i}))
 }
@@ -216,7 +258,7 @@ async fn every_cell_through_the_api() {
         let token = app.token("acme", &[role]);
         for op in Operation::ALL {
             n += 1;
-            let (q, vars) = call(op, &s, n);
+            let (q, vars) = call_as(op, &s, n, role);
             let before = app.ok(&owner, "{ models { nodes { name latestVersion description } } datasets { nodes { name latestVersion } } }", json!({})).await;
             let got = app.probe(&token, &q, vars).await;
             // The platform view of the audit log is one field that the full view also serves.

@@ -409,6 +409,7 @@ impl Service {
         let mut resolved = Vec::new();
         let mut actions = Vec::new();
         let mut incident: Option<IncidentId> = None;
+        let mut rolled_back = Vec::new();
         // Incidents first, so an action decided in the same evaluation belongs to the incident
         // whatever the order the policy listed its decisions in.
         for d in &decisions {
@@ -448,13 +449,40 @@ impl Service {
                 continue;
             };
             let route = routes.get(i).cloned().flatten();
-            let (status, error) = route.as_ref().map_or((ActionStatus::Pending, None), |r| {
-                (r.status, r.reason.clone())
-            });
+            let (mut status, mut error) =
+                route.as_ref().map_or((ActionStatus::Pending, None), |r| {
+                    (r.status, r.reason.clone())
+                });
+            // A rollback acts on the endpoints serving the version (their revisions and
+            // deployment actions); it stays an action of its own only when none does.
+            if let sp::Decision::Rollback { reason } = d
+                && status == ActionStatus::Pending
+            {
+                let step = crate::deployments::RollbackStep {
+                    to_revision: None,
+                    reason,
+                    incident,
+                    decision: Some(rec),
+                    key: None,
+                };
+                let done = self
+                    .rollback_for_decision(m, actor, version, step, now)
+                    .await?;
+                if !done.is_empty() {
+                    rolled_back.extend(done);
+                    continue;
+                }
+                status = ActionStatus::Undeliverable;
+                error = Some(
+                    "no endpoint serves this version with an earlier revision to roll back to"
+                        .into(),
+                );
+            }
             let payload = d.to_json();
             let new = NewAction {
                 version,
-                decision: rec,
+                decision: Some(rec),
+                deployment: None,
                 incident,
                 window: Some(window.id),
                 kind: d.kind(),
@@ -503,6 +531,14 @@ impl Service {
         let rows = whole.map_or(0, |r| r.rows);
         let mut payload = evaluation;
         payload["modelVersionId"] = json!(window.model_version_id.to_string());
+        if !rolled_back.is_empty() {
+            payload["rolledBack"] = json!(
+                rolled_back
+                    .iter()
+                    .map(|(e, n)| json!({"endpoint": e.to_string(), "revision": n}))
+                    .collect::<Vec<_>>()
+            );
+        }
         let done = EvaluatedWindow {
             window_id: window.id,
             rows,

@@ -199,7 +199,8 @@ pub(crate) async fn github(
         Err(e) => return refused(e),
     };
     let mut list = post(runs_url, None, &Value::Null);
-    (list.get, list.body, list.headers) = (true, Vec::new(), github_headers(&token));
+    (list.method, list.body, list.headers) =
+        (reqwest::Method::GET, Vec::new(), github_headers(&token));
     let a = send::send(client, list, s, now).await;
     if a.status != Some(200) {
         let (outcome, detail) = send::judge(TargetKind::GithubActions, &a);

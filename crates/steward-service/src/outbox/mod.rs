@@ -11,12 +11,14 @@
 //! pass delivers again with the same `webhook-id` / `dedup_key`, so receivers can drop the
 //! duplicate.
 
+mod backoff;
 mod dispatch;
 mod guard;
 mod orchestrate;
 mod render;
 pub(crate) mod route;
 mod send;
+mod serve;
 mod targets;
 
 use std::collections::hash_map::Entry;
@@ -26,9 +28,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use steward_domain::*;
 use steward_store::Delivered;
+
+pub(crate) use backoff::backoff;
 
 use crate::audit::Record;
 use crate::{Service, ServiceError, ServiceResult, Writes, authorize};
@@ -116,35 +119,15 @@ pub struct RelayPass {
     pub lost_leases: usize,
 }
 
-/// The wait before attempt `attempt + 1` after `attempt` failed: full jitter over
-/// `min(cap, base * 2^(attempt-1))`, drawn from the action id and attempt (so retries of many
-/// actions spread out, and a test can predict them), and at least the target's `Retry-After`.
-pub(crate) fn backoff(
-    s: &OutboxSettings,
-    action: ActionId,
-    attempt: i64,
-    retry_after: Option<Duration>,
-) -> Duration {
-    let exp = u32::try_from(attempt.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
-    let ceiling = s
-        .backoff_base
-        .saturating_mul(2u32.saturating_pow(exp))
-        .min(s.backoff_cap);
-    let mut h = Sha256::new();
-    h.update(action.as_uuid().as_bytes());
-    h.update(attempt.to_le_bytes());
-    let digest = h.finalize();
-    let mut eight = [0u8; 8];
-    eight.copy_from_slice(&digest[..8]);
-    let unit = (u64::from_le_bytes(eight) >> 11) as f64 / (1u64 << 53) as f64;
-    let jittered = ceiling.mul_f64(unit);
-    jittered.max(retry_after.unwrap_or(Duration::ZERO))
-}
+/// The kind of an action that carries an endpoint's change to its serving target.
+pub(crate) const DEPLOY: &str = "deploy";
 
-/// What delivering one action takes: a message to send, or a run to start.
+/// What delivering one action takes: a message to send, a run to start, or a desired state to
+/// apply to a KServe InferenceService.
 enum Prepared {
     Message(render::Request),
     Run(orchestrate::Trigger),
+    Serve(serve::Rollout),
 }
 
 /// One claimed action ready to go: its tenant, what to send, and where.
@@ -358,6 +341,10 @@ impl Service {
             }
             let found = targets.get(&key).cloned().flatten();
             let (kind, request) = match found {
+                Some((t, secrets)) if action.kind == DEPLOY && t.kind != TargetKind::Webhook => (
+                    Some(t.kind),
+                    serve::rollout(t.kind, &secrets, &action).map(Prepared::Serve),
+                ),
                 Some((t, secrets)) if t.kind.is_orchestrator() => (
                     Some(t.kind),
                     orchestrate::trigger(t.kind, &secrets, &action, &ctx).map(Prepared::Run),
@@ -409,6 +396,7 @@ impl Service {
                     (Ok(Prepared::Run(t)), Some(_)) => {
                         orchestrate::start(&client, t, &s, now).await
                     }
+                    (Ok(Prepared::Serve(r)), Some(_)) => serve::kserve(&client, r, &s, now).await,
                     // Nothing to send (the target vanished or lost its secret): retried, so
                     // a target fixed in time still gets it.
                     (Err(why), _) => (None, AttemptOutcome::Retry, why),
@@ -549,40 +537,5 @@ impl Service {
         authorize(principal, Operation::ReadMonitoring)?;
         let scope = principal.scope().ok_or(ServiceError::NotFound("tenant"))?;
         Ok(self.store.delivery_attempts(&scope, id).await?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_is_capped_exponential_with_full_jitter_and_honours_retry_after() {
-        let s = OutboxSettings {
-            backoff_base: Duration::from_secs(1),
-            backoff_cap: Duration::from_secs(60),
-            ..OutboxSettings::default()
-        };
-        let mut spread = Vec::new();
-        for _ in 0..200 {
-            let id = ActionId::generate();
-            for attempt in 1..=10i64 {
-                let ceiling = Duration::from_secs(1 << (attempt - 1)).min(Duration::from_secs(60));
-                let w = backoff(&s, id, attempt, None);
-                assert!(w <= ceiling, "attempt {attempt}: {w:?} over {ceiling:?}");
-                assert_eq!(w, backoff(&s, id, attempt, None), "deterministic");
-            }
-            spread.push(backoff(&s, id, 7, None).as_secs_f64() / 60.0);
-        }
-        // Full jitter: the waits of one attempt cover the whole range, not a band near the top.
-        spread.sort_by(f64::total_cmp);
-        assert!(
-            spread[20] < 0.2 && spread[180] > 0.8,
-            "{:?}",
-            (spread[20], spread[180])
-        );
-        let id = ActionId::generate();
-        let asked = Duration::from_secs(300);
-        assert!(backoff(&s, id, 1, Some(asked)) >= asked);
     }
 }

@@ -58,7 +58,7 @@ pub(crate) fn parameters(action: &PendingAction, ctx: &Context) -> Value {
             "model": {"id": action.model_id.to_string(), "name": ctx.model},
             "modelVersion": action.model_version_id.to_string(),
             "incident": action.incident_id.map(|i| i.to_string()),
-            "decisionRecord": action.decision_record_id.to_string(),
+            "decisionRecord": action.decision_record_id.map(|d| d.to_string()),
             "window": action.window_id.map(|w| w.to_string()),
             "slice": action.payload.get("slice").cloned().unwrap_or(Value::Null),
             "trainingData": ctx.training_data,
@@ -154,7 +154,7 @@ pub(super) fn post(url: String, auth: Option<String>, body: &Value) -> Request {
         headers.push(("authorization", a));
     }
     Request {
-        get: false,
+        method: reqwest::Method::POST,
         url,
         headers,
         body: body.to_string().into_bytes(),
@@ -202,7 +202,7 @@ async fn prefect(
             Err(e) => return refused(e),
         };
         let mut req = post(url, auth.clone(), &Value::Null);
-        (req.get, req.body) = (true, Vec::new());
+        (req.method, req.body) = (reqwest::Method::GET, Vec::new());
         let a = send::send(client, req, s, now).await;
         if a.status != Some(200) {
             let (outcome, detail) = send::judge(TargetKind::Prefect, &a);

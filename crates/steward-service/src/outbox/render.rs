@@ -27,8 +27,8 @@ pub(crate) struct Context {
 /// One HTTP request to a target.
 #[derive(Clone, Debug)]
 pub(crate) struct Request {
-    /// `GET` or `POST`.
-    pub get: bool,
+    /// `GET`, `POST` or `PATCH`.
+    pub method: reqwest::Method,
     pub url: String,
     pub headers: Vec<(&'static str, String)>,
     pub body: Vec<u8>,
@@ -158,7 +158,7 @@ fn pagerduty(action: &PendingAction, ctx: &Context, routing_key: &str) -> Value 
             "class": action.kind,
             "custom_details": {
                 "model_version": action.model_version_id.to_string(),
-                "decision_record": action.decision_record_id.to_string(),
+                "decision_record": action.decision_record_id.map(|d| d.to_string()),
                 "window": action.window_id.map(|w| w.to_string()),
                 "statistics": statistics(ctx),
             },
@@ -192,7 +192,7 @@ fn webhook_body(action: &PendingAction, ctx: &Context, now: DateTime<Utc>) -> Va
             "modelVersion": action.model_version_id.to_string(),
             "incident": action.incident_id.map(|i| i.to_string()),
             "window": action.window_id.map(|w| w.to_string()),
-            "decisionRecord": action.decision_record_id.to_string(),
+            "decisionRecord": action.decision_record_id.map(|d| d.to_string()),
             "decision": action.payload,
             "statistics": statistics(ctx),
             "trainingData": ctx.training_data,
@@ -225,7 +225,7 @@ pub(crate) fn render(
     let json_type = ("content-type", "application/json".to_string());
     match kind {
         TargetKind::Slack => Ok(Request {
-            get: false,
+            method: reqwest::Method::POST,
             url: secrets.url.clone(),
             headers: vec![json_type],
             body: slack(action, ctx).to_string().into_bytes(),
@@ -236,7 +236,7 @@ pub(crate) fn render(
                 .as_deref()
                 .ok_or("the PagerDuty target has no routing key")?;
             Ok(Request {
-                get: false,
+                method: reqwest::Method::POST,
                 url: secrets.url.clone(),
                 headers: vec![json_type],
                 body: pagerduty(action, ctx, key).to_string().into_bytes(),
@@ -249,8 +249,18 @@ pub(crate) fn render(
             "{} starts runs; it is not sent as a message",
             kind.as_str()
         )),
+        TargetKind::Kserve => Err(format!(
+            "{} serves models; a {} action is not a deployment",
+            kind.as_str(),
+            action.kind
+        )),
         TargetKind::Webhook => {
-            let body = webhook_body(action, ctx, now).to_string().into_bytes();
+            let body = if action.kind == super::DEPLOY {
+                super::serve::webhook_body(action, &ctx.tenant, now)
+            } else {
+                webhook_body(action, ctx, now)
+            };
+            let body = body.to_string().into_bytes();
             let id = action.id.to_string();
             let ts = now.timestamp();
             let mut sigs = Vec::new();
@@ -264,7 +274,7 @@ pub(crate) fn render(
                 return Err("the webhook target has no signing secret".into());
             }
             Ok(Request {
-                get: false,
+                method: reqwest::Method::POST,
                 url: secrets.url.clone(),
                 headers: vec![
                     json_type,

@@ -15,7 +15,8 @@ use crate::{Service, ServiceResult, Writes};
 /// The fate of one decision that acts.
 #[derive(Clone, Debug)]
 pub(crate) struct Route {
-    /// The target it names (none for a rollback: deployments are not built yet).
+    /// The target it names (none for a rollback: it acts on the endpoints serving the version,
+    /// each change going to its endpoint's target).
     pub target: Option<String>,
     pub status: ActionStatus,
     /// Why it is undeliverable or suppressed.

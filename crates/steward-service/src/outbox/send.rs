@@ -63,13 +63,8 @@ pub(crate) async fn send(
             latency_ms: 0,
         };
     }
-    let method = if req.get {
-        reqwest::Method::GET
-    } else {
-        reqwest::Method::POST
-    };
     let mut builder = client
-        .request(method, &req.url)
+        .request(req.method, &req.url)
         .timeout(s.request_timeout)
         .body(req.body);
     for (k, v) in &req.headers {

@@ -225,7 +225,7 @@ pub mod outbox_actions {
         pub tenant_id: Uuid,
         pub model_id: Uuid,
         pub model_version_id: Uuid,
-        pub decision_record_id: Uuid,
+        pub decision_record_id: Option<Uuid>,
         pub incident_id: Option<Uuid>,
         pub window_id: Option<Uuid>,
         pub kind: String,
@@ -240,6 +240,10 @@ pub mod outbox_actions {
         pub lease_until: Option<DateTimeUtc>,
         pub finished_at: Option<DateTimeUtc>,
         pub last_error: Option<String>,
+        /// The endpoint whose change this carries (a deployment action).
+        pub endpoint_id: Option<Uuid>,
+        /// The deployment revision it carries.
+        pub revision_id: Option<Uuid>,
     }
     no_relations!();
 }
@@ -406,6 +410,117 @@ pub mod retraining_budgets {
         pub cost_currency: Option<String>,
         pub updated_by: String,
         pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod endpoints {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "endpoints")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub tenant_id: Uuid,
+        pub model_id: Uuid,
+        pub name: String,
+        pub environment: String,
+        pub target: Option<String>,
+        pub description: String,
+        pub revision: i64,
+        pub created_by: String,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod deployment_revisions {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "deployment_revisions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub tenant_id: Uuid,
+        pub endpoint_id: Uuid,
+        pub number: i64,
+        pub champion_version_id: Uuid,
+        pub champion_version: i64,
+        pub canary_version_id: Option<Uuid>,
+        pub canary_version: Option<i64>,
+        pub canary_percent: i64,
+        pub shadow_version_id: Option<Uuid>,
+        pub shadow_version: Option<i64>,
+        pub shadow_percent: i64,
+        pub change: String,
+        pub actor: String,
+        pub reason: String,
+        pub request_id: Option<Uuid>,
+        pub policy_revision: Option<String>,
+        pub incident_id: Option<Uuid>,
+        pub decision_record_id: Option<Uuid>,
+        pub idempotency_key: Option<String>,
+        pub at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod promotion_requests {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "promotion_requests")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub tenant_id: Uuid,
+        pub endpoint_id: Uuid,
+        pub candidate_version_id: Uuid,
+        pub candidate_version: i64,
+        pub candidate_digest: String,
+        pub mode: String,
+        pub plan: String,
+        pub requester: String,
+        pub reason: String,
+        pub status: String,
+        pub verdict: String,
+        pub decision_record_id: Option<Uuid>,
+        pub policy_revision: Option<String>,
+        pub step: i64,
+        pub step_started_at: Option<DateTimeUtc>,
+        pub paused_by: Option<String>,
+        pub pause_reason: Option<String>,
+        pub pause_until: Option<DateTimeUtc>,
+        pub base_revision: i64,
+        pub outcome: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+        pub finished_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod promotion_approvals {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "promotion_approvals")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub tenant_id: Uuid,
+        pub request_id: Uuid,
+        pub approver: String,
+        pub role: String,
+        pub verdict: String,
+        pub reason: String,
+        pub at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+        pub cancelled_at: Option<DateTimeUtc>,
+        pub cancel_reason: Option<String>,
     }
     no_relations!();
 }

@@ -86,13 +86,17 @@ async fn evaluations_store_what_was_decided_from_what() {
     assert_eq!(verdict["log"], json!(["valid approvals: 0 of 2"]));
 
     // Lists filter by hook, model and policy, newest first, and page.
-    assert_eq!(list(&app, &viewer, &s, "hook: ON_PROMOTION").await, 1);
+    assert_eq!(
+        list(&app, &viewer, &s, "hook: ON_PROMOTION, modelId: $m").await,
+        1
+    );
     // Three by hand and the one of the seed's evaluated monitoring window.
     assert_eq!(
         list(&app, &viewer, &s, "hook: ON_WINDOW, modelId: $m").await,
         4
     );
-    assert_eq!(list(&app, &viewer, &s, "policyId: $p").await, 4);
+    // And the seed's promotion of its low-risk `ranker`, under the same tenant default.
+    assert_eq!(list(&app, &viewer, &s, "policyId: $p").await, 5);
     let page1 = app
         .ok(
             &viewer,
@@ -112,9 +116,10 @@ async fn evaluations_store_what_was_decided_from_what() {
             json!({"c": cursor}),
         )
         .await;
+    // The other records: three by hand, the seed's window, and its four promotion requests.
     assert_eq!(
         page2["decisionRecords"]["nodes"].as_array().unwrap().len(),
-        4
+        8
     );
 
     // Decision records are append-only in the database itself.
