@@ -73,6 +73,8 @@ fn version_id(raw: &str) -> Result<ModelVersionId, ServiceError> {
 struct ObservationParams {
     /// `sagemaker-capture`: the body is SageMaker data-capture JSON lines.
     format: Option<String>,
+    /// The rows are traffic mirrored to a shadow (also the header `X-Steward-Shadow: true`).
+    shadow: Option<bool>,
 }
 
 /// A SageMaker Model Monitor baseline as one JSON body.
@@ -255,15 +257,20 @@ async fn observations(
         Ok(Some("sagemaker-capture")) => true,
         _ => {
             return service_error_response(&ServiceError::Invalid(
-                "format: the only format named in the query is sagemaker-capture".into(),
+                "format: the only format named in the query is sagemaker-capture; shadow is true or false".into(),
             ));
         }
     };
+    let shadow = params.as_ref().is_ok_and(|p| p.0.shadow == Some(true))
+        || headers
+            .get("x-steward-shadow")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
     let batch = IngestBatch {
         model_version_id: k.version,
         body,
         format: k.format,
         sagemaker_capture: capture,
+        shadow,
         idempotency_key: k.key,
     };
     let service = state.service.clone();

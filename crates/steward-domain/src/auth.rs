@@ -361,7 +361,8 @@ impl SystemActor {
 ///   from step to step after their analyses;
 /// - the outbox relay reads what it delivers and records each delivery's outcome;
 /// - the demo seeder does what the demo shows: creates the demo tenants and registers, writes
-///   and evaluates on their behalf; it reads no audit log.
+///   and evaluates on their behalf; it reads no audit log and approves no promotion (approvals
+///   are people's: the demo's are given by its governance officers' tokens).
 #[allow(clippy::match_like_matches_macro)]
 pub fn system_allows(actor: SystemActor, op: Operation) -> bool {
     use Operation as O;
@@ -370,7 +371,7 @@ pub fn system_allows(actor: SystemActor, op: Operation) -> bool {
         (_, O::ReadRegistry | O::ReadPolicies | O::ReadMonitoring) => true,
         (S::Scheduler, O::EvaluatePolicy | O::EvaluateWindows | O::OperateDeployment) => true,
         (S::OutboxRelay, O::DeliverActions) => true,
-        (S::DemoSeeder, O::ReadAudit | O::ReadPlatformAudit) => false,
+        (S::DemoSeeder, O::ReadAudit | O::ReadPlatformAudit | O::ApprovePromotion) => false,
         (S::DemoSeeder, _) => true,
         _ => false,
     }

@@ -382,6 +382,18 @@ impl Approval {
     }
 }
 
+/// One request seen by both the champion and the shadow: their predictions (a score or a
+/// label), and the label that came back for the champion's, if any.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PredictionPair {
+    pub champion_score: Option<f64>,
+    pub champion_predicted: Option<String>,
+    pub shadow_score: Option<f64>,
+    pub shadow_predicted: Option<String>,
+    pub label: Option<String>,
+    pub slice: String,
+}
+
 /// A rollback's record, as the history lists it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RollbackRecord {

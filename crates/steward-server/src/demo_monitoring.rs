@@ -198,6 +198,7 @@ pub async fn replay(
                     body: Bytes::from(batch),
                     format: Some(DataFormat::Csv),
                     sagemaker_capture: false,
+                    shadow: false,
                     idempotency_key: Some(format!("demo-{hour}-{region}")),
                 },
             )

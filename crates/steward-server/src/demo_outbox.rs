@@ -5,8 +5,9 @@
 //! receiver got is one `curl` away (`GET /` on the receiver lists it).
 //!
 //! The policies' channels: `ml-monitoring` (Slack), `fraud-oncall` (PagerDuty),
-//! `credit-oncall` (webhook); and the orchestrator the fraud policy retrains in, `prefect`, a
-//! stand-in for a Prefect 3 server with the deployment `fraud-retrain/eu-slice`. The targets are
+//! `credit-oncall` (webhook); the orchestrator the fraud policy retrains in, `prefect`, a
+//! stand-in for a Prefect 3 server with the deployment `fraud-retrain/eu-slice`; and the serving
+//! target of the fraud endpoint, `kserve-prod`, a stand-in for a KServe InferenceService. The targets are
 //! put again on every start, as the receivers' ports change.
 
 use anyhow::Context;
@@ -23,6 +24,8 @@ pub struct Receivers {
     pub pagerduty: Receiver,
     pub webhook: Receiver,
     pub prefect: Receiver,
+    /// A KServe InferenceService serving the fraud model (`kserve-prod`), at version 2.
+    pub kserve: Receiver,
 }
 
 /// The demo Prefect deployment the fraud policy's retraining starts runs of.
@@ -57,6 +60,13 @@ pub async fn start(svc: &Service) -> anyhow::Result<Receivers> {
             )],
         })
         .await?,
+        kserve: Receiver::start(Contract::Kserve {
+            namespace: "fraud".into(),
+            name: "fraud-detector".into(),
+            storage_uri: "s3://acme-models/fraud/v2/model.ubj".into(),
+            token: None,
+        })
+        .await?,
     };
     let acme = crate::demo::acme(svc).await?;
     let seeder = Principal::system(SystemActor::DemoSeeder, &acme.slug, Some(acme.id));
@@ -88,6 +98,13 @@ pub async fn start(svc: &Service) -> anyhow::Result<Receivers> {
             &receivers.prefect,
             None,
             "loopback Prefect 3 API (demo)",
+        ),
+        (
+            "kserve-prod",
+            TargetKind::Kserve,
+            &receivers.kserve,
+            None,
+            "loopback KServe InferenceService (demo)",
         ),
     ];
     for (name, kind, receiver, secret, description) in targets {

@@ -1,6 +1,8 @@
-//! The `steward` binary: `serve`, `migrate`, `token`, `drift`, `policy` and `audit`.
+//! The `steward` binary: `serve`, `migrate`, `token`, `drift`, `profile`, `policy`, `audit` and
+//! `deploy`.
 
 mod audit_cmd;
+mod deploy_cmd;
 mod drift_cmd;
 mod policy_cmd;
 mod profile_cmd;
@@ -79,6 +81,12 @@ enum Command {
         #[command(subcommand)]
         command: audit_cmd::AuditCommand,
     },
+    /// Ask a running Steward for a promotion (CI/CD): exit 0 = promoted, 1 = denied, rejected
+    /// or rolled back, 2 = error. Needs STEWARD_TOKEN (and STEWARD_URL).
+    Deploy {
+        #[command(subcommand)]
+        command: deploy_cmd::DeployCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -113,6 +121,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // `deploy` talks to a running server: no configuration, its own exit codes.
+    if let Command::Deploy { command } = cli.command {
+        return runtime.block_on(deploy_cmd::run(command));
+    }
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -171,7 +183,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             code if code == ExitCode::SUCCESS => Ok(()),
             _ => anyhow::bail!("steward policy failed"),
         },
-        // Handled in main() before the runtime starts.
-        Command::Audit { .. } => Ok(()),
+        // Handled in main() before the runtime starts (deploy: before configuration is read).
+        Command::Audit { .. } | Command::Deploy { .. } => Ok(()),
     }
 }

@@ -267,6 +267,21 @@ fn spawn_replay(
             Ok(None) => {}
             Err(e) => tracing::error!(error = format!("{e:#}"), "demo loop closing failed"),
         }
+        // The deployments: a canary of version 3 rolled back after the EU incident, and an
+        // approved promotion of the churn model; each change delivered to its target.
+        let deployed = async {
+            let played = crate::demo_deploy::play(&svc).await?;
+            while svc.run_relay_pass().await?.claimed > 0 {}
+            anyhow::Ok(played)
+        };
+        match deployed.await {
+            Ok(Some(e)) => println!(
+                "demo: fraud-detector-prod ran version 3 as a 10% canary and was rolled back to version 2 after the EU incident (KServe stand-in: {}); see rollbacks(endpointId: \"{e}\") and promotionRequests",
+                receivers.kserve.url()
+            ),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = format!("{e:#}"), "demo deployments failed"),
+        }
     });
 }
 

@@ -22,8 +22,8 @@ pub mod testing;
 
 pub use auth::{AuthConfig, Authenticator, Claims, KeySource};
 pub use deployments::{
-    Analysis, AnalysisVerdict, DeploymentSettings, PromotionInput, RequestChange, RollbackInput,
-    RolloutOp, analyse, state_json,
+    Analysis, AnalysisVerdict, DeploymentSettings, MetricDelta, PromotionInput, RequestChange,
+    RollbackInput, RolloutOp, ShadowComparison, analyse, state_json,
 };
 pub use error::{ServiceError, ServiceResult};
 pub use outbox::{OutboxSettings, RelayPass};

@@ -161,3 +161,75 @@ impl Store {
             .collect())
     }
 }
+
+/// A row of the shadow comparison: the shadow's and the champion's prediction of one request.
+#[derive(Debug, sea_orm::FromQueryResult)]
+struct PairRow {
+    s_score: Option<f64>,
+    s_predicted: Option<String>,
+    c_score: Option<f64>,
+    c_predicted: Option<String>,
+    c_label: Option<String>,
+    c_slice: String,
+}
+
+impl Store {
+    /// The predictions of `shadow` paired with `champion`'s of the same `prediction_id`, for
+    /// requests since `since`, at most `limit` (the shadow comparison).
+    pub async fn prediction_pairs(
+        &self,
+        scope: &TenantScope,
+        (champion, shadow): (ModelVersionId, ModelVersionId),
+        since: DateTime<Utc>,
+        limit: u64,
+    ) -> StoreResult<Vec<PredictionPair>> {
+        use sea_orm::FromQueryResult;
+        use sea_orm::sea_query::{Alias, ExprTrait, JoinType, Query};
+
+        use crate::entities::predictions::{Column as P, Entity as Predictions};
+        let (s, c) = (Alias::new("s"), Alias::new("c"));
+        let tenant = scope.tenant_id().as_uuid();
+        let q = Query::select()
+            .expr_as(Expr::col((s.clone(), P::Score)), Alias::new("s_score"))
+            .expr_as(
+                Expr::col((s.clone(), P::Predicted)),
+                Alias::new("s_predicted"),
+            )
+            .expr_as(Expr::col((c.clone(), P::Score)), Alias::new("c_score"))
+            .expr_as(
+                Expr::col((c.clone(), P::Predicted)),
+                Alias::new("c_predicted"),
+            )
+            .expr_as(Expr::col((c.clone(), P::Label)), Alias::new("c_label"))
+            .expr_as(Expr::col((c.clone(), P::Slice)), Alias::new("c_slice"))
+            .from_as(Predictions, s.clone())
+            .join_as(
+                JoinType::InnerJoin,
+                Predictions,
+                c.clone(),
+                Expr::col((c.clone(), P::PredictionId))
+                    .equals((s.clone(), P::PredictionId))
+                    .and(Expr::col((c.clone(), P::ModelVersionId)).eq(champion.as_uuid()))
+                    .and(Expr::col((c.clone(), P::TenantId)).eq(tenant)),
+            )
+            .and_where(Expr::col((s.clone(), P::TenantId)).eq(tenant))
+            .and_where(Expr::col((s.clone(), P::ModelVersionId)).eq(shadow.as_uuid()))
+            .and_where(Expr::col((s.clone(), P::EventTime)).gte(since))
+            .limit(limit)
+            .to_owned();
+        let stmt = self.db.get_database_backend().build(&q);
+        Ok(PairRow::find_by_statement(stmt)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|r| PredictionPair {
+                shadow_score: r.s_score,
+                shadow_predicted: r.s_predicted,
+                champion_score: r.c_score,
+                champion_predicted: r.c_predicted,
+                label: r.c_label,
+                slice: r.c_slice,
+            })
+            .collect())
+    }
+}

@@ -330,3 +330,64 @@ impl PromotionRequest {
             .collect())
     }
 }
+
+/// One metric of the champion and the shadow on the labelled requests both answered.
+#[derive(SimpleObject)]
+pub struct MetricDelta {
+    pub metric: String,
+    pub champion: f64,
+    pub champion_lower: f64,
+    pub champion_upper: f64,
+    pub shadow: f64,
+    pub shadow_lower: f64,
+    pub shadow_upper: f64,
+    /// Shadow minus champion.
+    pub delta: f64,
+    pub labelled_rows: u64,
+}
+
+/// How an endpoint's shadow compares with its champion on the requests both answered.
+#[derive(SimpleObject)]
+pub struct ShadowComparison {
+    pub champion: ServedVersion,
+    pub shadow: ServedVersion,
+    /// When the shadow started.
+    pub since: DateTime<Utc>,
+    /// Requests both answered, paired by prediction id.
+    pub pairs: u64,
+    /// Share of pairs with the same predicted label (scores: the same side of 0.5).
+    pub agreement: Option<f64>,
+    pub mean_abs_score_diff: Option<f64>,
+    /// Pairs whose champion prediction has a label.
+    pub labelled: u64,
+    pub metrics: Vec<MetricDelta>,
+}
+
+impl From<steward_service::ShadowComparison> for ShadowComparison {
+    fn from(c: steward_service::ShadowComparison) -> Self {
+        ShadowComparison {
+            champion: c.champion.into(),
+            shadow: c.shadow.into(),
+            since: c.since,
+            pairs: c.pairs,
+            agreement: c.agreement,
+            mean_abs_score_diff: c.mean_abs_score_diff,
+            labelled: c.labelled,
+            metrics: c
+                .metrics
+                .into_iter()
+                .map(|m| MetricDelta {
+                    metric: m.metric,
+                    champion: m.champion.0,
+                    champion_lower: m.champion.1,
+                    champion_upper: m.champion.2,
+                    shadow: m.shadow.0,
+                    shadow_lower: m.shadow.1,
+                    shadow_upper: m.shadow.2,
+                    delta: m.delta,
+                    labelled_rows: m.n,
+                })
+                .collect(),
+        }
+    }
+}

@@ -136,6 +136,20 @@ impl DeploymentsQuery {
         Ok(list.into_iter().map(Into::into).collect())
     }
 
+    /// How the endpoint's shadow compares with its champion (null without a shadow).
+    async fn shadow_comparison(
+        &self,
+        c: &Context<'_>,
+        endpoint_id: ID,
+    ) -> R<Option<ShadowComparison>> {
+        let (svc, p) = ctx(c)?;
+        let r = svc
+            .shadow_comparison(p, self::endpoint_id(&endpoint_id)?)
+            .await
+            .map_err(gql)?;
+        Ok(r.map(Into::into))
+    }
+
     async fn promotion_request(&self, c: &Context<'_>, id: ID) -> R<PromotionRequest> {
         let (svc, p) = ctx(c)?;
         let r = svc
@@ -214,6 +228,12 @@ pub struct RollbackInputGql {
     pub expected_revision: Option<i64>,
     /// A retried call with the same key returns the first call's rollback.
     pub idempotency_key: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct StopShadowInput {
+    pub endpoint_id: ID,
+    pub reason: String,
 }
 
 #[derive(Default)]
@@ -401,6 +421,16 @@ impl DeploymentsMutation {
             },
         )
         .await
+    }
+
+    /// Removes an endpoint's shadow (sre).
+    async fn stop_shadow(&self, c: &Context<'_>, input: StopShadowInput) -> R<DeploymentRevision> {
+        let (svc, p) = ctx(c)?;
+        let r = svc
+            .stop_shadow(p, endpoint_id(&input.endpoint_id)?, input.reason)
+            .await
+            .map_err(gql)?;
+        Ok(r.into())
     }
 
     /// Rolls an endpoint back in one step (sre): a new revision naming the version returned

@@ -74,6 +74,8 @@ fn mutations() -> Vec<(&'static str, Operation)> {
         ("pauseRollout", Operation::OperateDeployment),
         ("resumeRollout", Operation::OperateDeployment),
         ("abortRollout", Operation::OperateDeployment),
+        // Stopping a shadow is tested in deployments.rs; here the same operation.
+        ("stopShadow", Operation::OperateDeployment),
     ]
 }
 

@@ -974,3 +974,140 @@ async fn the_outbox_keeps_every_action_and_attempt_through_the_deployments_migra
         json!([])
     );
 }
+
+/// Promotions allowed; windows hourly.
+const SHADOW_POLICY: &str = r#"
+fn schedule() { "hourly" }
+fn on_promotion(ctx) { allow() }
+fn on_window(ctx) { [] }
+"#;
+
+#[tokio::test]
+async fn a_shadow_is_compared_with_the_champion_on_the_same_requests() {
+    use crate::monitoring::{monitored, rows};
+    let app = TestApp::new().await;
+    let m = monitored(&app, "acme", SHADOW_POLICY, &[]).await;
+    let sre = app.token("acme", &[Role::Sre]);
+    let shadow = str_at(
+        &app.ok(&m.owner, REGISTER_VERSION, json!({"i": {"modelId": m.model, "artifactUri": "s3://m/2",
+            "artifactDigest": digest(), "framework": "xgboost", "metrics": [{"name": "auc", "value": 0.95}],
+            "inputSchema": [{"name": "amount", "type": "FLOAT"}, {"name": "country", "type": "CATEGORICAL"}]}}))
+            .await,
+        &["registerModelVersion", "id"],
+    );
+    let (s, b) = app
+        .post(
+            &m.owner,
+            &format!("/v1/model-versions/{shadow}/baselines"),
+            "text/csv",
+            &[],
+            rows(600, 0.0, &["DE", "FR"], None, None),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 201, "{b}");
+    let v = app
+        .ok(
+            &sre,
+            CREATE_ENDPOINT,
+            json!({"i": {"modelId": m.model, "name": "fraud-prod", "environment": "prod",
+            "championVersionId": m.version, "reason": "first"}}),
+        )
+        .await;
+    let e = str_at(&v, &["createEndpoint", "id"]);
+    let r = app
+        .gql(&m.owner, REQUEST_PROMOTION, json!({"i": {"endpointId": e, "candidateVersionId": shadow,
+            "artifactDigest": digest(), "mode": "SHADOW", "plan": {"mirrorPercent": 20}, "reason": "shadow first"}}))
+        .await;
+    assert_eq!(r["data"]["requestPromotion"]["status"], "PROMOTED", "{r}");
+    let now = app
+        .ok(&sre, "query($e: ID!) { endpoint(id: $e) { current { change champion { version } shadow { version percent } } } }", json!({"e": e}))
+        .await;
+    assert_eq!(now["endpoint"]["current"]["change"], "SHADOW_STARTED");
+    assert_eq!(now["endpoint"]["current"]["shadow"]["percent"], 20);
+
+    // 100 requests answered by both; the shadow agrees on 80 of them.
+    later(&app, 60);
+    let (mut live, mut mirrored) = (String::new(), String::new());
+    for (csv, _) in [(&mut live, 0), (&mut mirrored, 1)] {
+        csv.push_str("amount,country,prediction,prediction_id\n");
+    }
+    for i in 0..100 {
+        let truth = i % 2 == 0;
+        let score = |right: bool| if right == truth { 0.9 } else { 0.1 };
+        live.push_str(&format!("{},DE,{},r{i}\n", 100 + i, score(i < 90)));
+        mirrored.push_str(&format!("{},DE,{},r{i}\n", 100 + i, score(i < 70)));
+    }
+    let post = |version: &str, body: String, query: &str| {
+        let path = format!("/v1/model-versions/{version}/observations{query}");
+        let (app, owner) = (&app, m.owner.clone());
+        async move { app.post(&owner, &path, "text/csv", &[], body).await }
+    };
+    let (s, v) = post(&m.version, live, "").await;
+    assert_eq!(s.as_u16(), 201, "{v}");
+    let (s, v) = post(&shadow, mirrored, "?shadow=true").await;
+    assert_eq!(s.as_u16(), 201, "{v}");
+    assert_eq!(
+        v["shadow"], true,
+        "the batch is marked as mirrored traffic: {v}"
+    );
+    let compare = "query($e: ID!) { shadowComparison(endpointId: $e) { champion { version } shadow { version percent } pairs agreement meanAbsScoreDiff labelled metrics { metric champion shadow delta championLower championUpper labelledRows } } }";
+    let c = app.ok(&sre, compare, json!({"e": e})).await["shadowComparison"].clone();
+    assert_eq!(
+        (c["pairs"].as_u64(), c["labelled"].as_u64()),
+        (Some(100), Some(0)),
+        "{c}"
+    );
+    assert!((c["agreement"].as_f64().unwrap() - 0.8).abs() < 1e-9, "{c}");
+    assert_eq!(c["metrics"], json!([]));
+
+    // Labels arrive for the champion's predictions: both are scored on the same requests.
+    let mut labels = String::from("prediction_id,label\n");
+    for i in 0..100 {
+        labels.push_str(&format!("r{i},{}\n", u8::from(i % 2 == 0)));
+    }
+    let (s, v) = app
+        .post(
+            &m.owner,
+            &format!("/v1/model-versions/{}/labels", m.version),
+            "text/csv",
+            &[],
+            labels,
+        )
+        .await;
+    assert_eq!(s.as_u16(), 201, "{v}");
+    let c = app.ok(&sre, compare, json!({"e": e})).await["shadowComparison"].clone();
+    assert_eq!(c["labelled"], 100, "{c}");
+    let acc = c["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "accuracy")
+        .unwrap()
+        .clone();
+    assert!(
+        (acc["champion"].as_f64().unwrap() - 0.9).abs() < 1e-9,
+        "{acc}"
+    );
+    assert!(
+        (acc["shadow"].as_f64().unwrap() - 0.7).abs() < 1e-9,
+        "{acc}"
+    );
+    assert!((acc["delta"].as_f64().unwrap() + 0.2).abs() < 1e-9, "{acc}");
+    assert!(
+        acc["championLower"].as_f64().unwrap() < 0.9
+            && acc["championUpper"].as_f64().unwrap() > 0.9
+    );
+
+    // Model owners do not stop a shadow; SREs do, and the comparison ends with it.
+    let stop = "mutation($e: ID!) { stopShadow(input: {endpointId: $e, reason: \"seen enough\"}) { change shadow { version } } }";
+    assert_eq!(
+        code(&app.gql(&m.owner, stop, json!({"e": e})).await),
+        "FORBIDDEN"
+    );
+    let v = app.ok(&sre, stop, json!({"e": e})).await;
+    assert_eq!(v["stopShadow"]["change"], "SHADOW_STOPPED");
+    assert!(v["stopShadow"]["shadow"].is_null());
+    assert!(app.ok(&sre, compare, json!({"e": e})).await["shadowComparison"].is_null());
+    let again = app.gql(&sre, stop, json!({"e": e})).await;
+    assert_eq!(code(&again), "FAILED_PRECONDITION", "{again}");
+}

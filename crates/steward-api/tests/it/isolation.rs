@@ -70,6 +70,8 @@ fn probes(s: &Seeded, id: &str) -> Vec<(&'static str, String, Value)> {
         ("resumeRollout", "mutation($id: ID!) { resumeRollout(input: {requestId: $id, reason: \"x\"}) { id } }".into(), json!({"id": id})),
         ("abortRollout", "mutation($id: ID!) { abortRollout(input: {requestId: $id, reason: \"x\"}) { id } }".into(), json!({"id": id})),
         ("rollback", "mutation($id: ID!) { rollback(input: {endpointId: $id, reason: \"x\"}) { number } }".into(), json!({"id": id})),
+        ("shadowComparison", "query($id: ID!) { shadowComparison(endpointId: $id) { pairs } }".into(), json!({"id": id})),
+        ("stopShadow", "mutation($id: ID!) { stopShadow(input: {endpointId: $id, reason: \"x\"}) { number } }".into(), json!({"id": id})),
         ("POST /v1/model-versions/{id}/observations", format!("POST /v1/model-versions/{id}/observations"),
          json!({"i": {"contentType": "application/x-ndjson", "body": "{\"prediction\": 0.5}\n"}})),
         ("POST /v1/model-versions/{id}/kpis", format!("POST /v1/model-versions/{id}/kpis"),

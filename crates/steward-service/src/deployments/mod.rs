@@ -12,12 +12,14 @@ mod analysis;
 mod promotion;
 mod read;
 mod rollout;
+mod shadow;
 mod verdict;
 
 pub use analysis::{Analysis, AnalysisVerdict, analyse};
 pub use promotion::{PromotionInput, RequestChange};
 
 pub use rollout::{DeploymentSettings, RolloutOp};
+pub use shadow::{MetricDelta, ShadowComparison};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};

@@ -46,7 +46,7 @@ impl Service {
     }
 
     /// The endpoint and its current revision, read in the mutation.
-    async fn current(
+    pub(super) async fn current(
         &self,
         m: &Writes,
         endpoint: EndpointId,

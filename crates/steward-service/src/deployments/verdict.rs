@@ -1,7 +1,8 @@
 //! What a promotion needs: the governing policy's `on_promotion` answer (with the candidate's
 //! and the champion's holdout metrics and baselines, the risk tier and the approvals so far),
-//! or the risk tier's default when no policy governs the model (high: two governance officers,
-//! medium: one, low: none); a policy that fails denies. And whether the approvals that count
+//! or the risk tier's default when no policy governs the model or its policy has no
+//! `on_promotion` (high: two governance officers, medium: one, low: none); a policy that fails
+//! denies. And whether the approvals that count
 //! meet it: distinct approvers, of the role named, not cancelled, not expired.
 
 use chrono::{DateTime, Utc};
@@ -94,6 +95,19 @@ pub(super) fn status_of(required: &Required) -> RequestStatus {
 }
 
 impl Service {
+    /// Whether the governing revision has an `on_promotion` hook (compiled, or taken from the
+    /// engine's cache).
+    async fn defines_on_promotion(&self, g: &crate::policy::Governing) -> ServiceResult<bool> {
+        let (name, source) = (g.policy.name.clone(), g.revision.source.clone());
+        self.policy
+            .compile(move |engine| {
+                engine
+                    .compile(&name, &source)
+                    .is_ok_and(|c| c.defines("on_promotion"))
+            })
+            .await
+    }
+
     /// Asks the governing policy (or the risk tier's default) about promoting `candidate` on
     /// `endpoint`, with `approvals`. Slow work: run before the mutation's transaction.
     pub(crate) async fn judge_promotion(
@@ -110,8 +124,19 @@ impl Service {
             .await?
             .ok_or(ServiceError::NotFound("model"))?;
         let governing = match self.governing(scope, &model).await {
+            Ok(g) => match self.defines_on_promotion(&g).await? {
+                true => Ok(g),
+                false => Err(format!(
+                    "policy `{}` revision {} defines no on_promotion",
+                    g.policy.name, g.revision.number
+                )),
+            },
+            Err(ServiceError::Precondition(why)) => Err(why),
+            Err(e) => return Err(e),
+        };
+        let governing = match governing {
             Ok(g) => g,
-            Err(ServiceError::Precondition(why)) => {
+            Err(why) => {
                 let required = tier_default(model.risk_tier);
                 let verdict = json!({"source": "risk_tier_default", "riskTier": model.risk_tier.as_str(),
                     "why": why, "verdict": required_json(&required)});
@@ -122,7 +147,6 @@ impl Service {
                     policy_revision: None,
                 });
             }
-            Err(e) => return Err(e),
         };
         let label = format!("{}@{}", governing.policy.name, governing.revision.number);
         let champion = match self

@@ -47,6 +47,8 @@ pub struct IngestBatch {
     /// version's features in schema order (CSV) or by name (JSON), `eventId` the prediction id,
     /// `inferenceTime` the event time.
     pub sagemaker_capture: bool,
+    /// Traffic mirrored to a shadow (docs/deployments.md): kept in the batch's summary.
+    pub shadow: bool,
     pub idempotency_key: Option<String>,
 }
 
@@ -217,7 +219,7 @@ impl Service {
         .map_err(|e| ServiceError::Internal(format!("profiling task failed: {e}")))??;
         let summary = json!({"rows": profiled.rows, "windows": profiled.windows.len(),
             "format": profiled.format, "baselineId": baseline.id.to_string(),
-            "schedule": profiled.schedule});
+            "schedule": profiled.schedule, "shadow": batch.shadow});
         Ok(Prepared::New(NewObservationBatch {
             model_version_id: version.id,
             model_id: model.id,

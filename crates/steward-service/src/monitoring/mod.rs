@@ -14,7 +14,7 @@ mod evaluate;
 mod incidents;
 mod ingest;
 mod kpis;
-mod labels;
+pub(crate) mod labels;
 mod read;
 mod references;
 
