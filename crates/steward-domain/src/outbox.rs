@@ -33,6 +33,11 @@ text_enum!(
         /// endpoint's changes are JSON merge patches of its predictor; the secret, if any, is a
         /// bearer token.
         Kserve => "kserve",
+        /// A Seldon Core 2 Experiment on the Kubernetes API
+        /// (`…/apis/mlops.seldon.io/v1alpha1/namespaces/NS/experiments/NAME`): an endpoint's
+        /// changes are applied (server-side apply) as the experiment's candidates with their
+        /// weights and its mirror; the secret, if any, is a bearer token.
+        Seldon => "seldon",
     }
 );
 
@@ -74,9 +79,25 @@ impl TargetKind {
                 canary: true,
                 shadow: false,
             }),
+            // Seldon Core 2 splits traffic between an experiment's candidates and mirrors to one
+            // model.
+            TargetKind::Seldon => Some(ServingCapabilities {
+                canary: true,
+                shadow: true,
+            }),
             _ => None,
         }
     }
+}
+
+/// The namespace and name a Kubernetes API URL of `group` (`group/version`) and `plural`
+/// names: `…/apis/{group}/namespaces/{ns}/{plural}/{name}`.
+pub fn kube_object<'a>(url: &'a str, group: &str, plural: &str) -> Option<(&'a str, &'a str)> {
+    let path = url.trim_end_matches('/');
+    let (_, rest) = path.split_once(&format!("/apis/{group}/namespaces/"))?;
+    let (ns, name) = rest.split_once(&format!("/{plural}/"))?;
+    let simple = |s: &str| !s.is_empty() && !s.contains('/');
+    (simple(ns) && simple(name)).then_some((ns, name))
 }
 
 /// The Airflow REST API version a target's URL names: 2 (`…/api/v1`) or 3 (`…/api/v2`).
@@ -304,21 +325,26 @@ impl NewTarget {
                     )),
                 }
             }
-            (TargetKind::Kserve, secret) => {
-                let path = self.url.trim_end_matches('/');
-                let ok = path
-                    .split_once("/apis/serving.kserve.io/v1beta1/namespaces/")
-                    .and_then(|(_, rest)| rest.split_once("/inferenceservices/"))
-                    .is_some_and(|(ns, name)| {
-                        !ns.is_empty()
-                            && !name.is_empty()
-                            && !ns.contains('/')
-                            && !name.contains('/')
-                    });
-                if !ok {
+            (TargetKind::Kserve | TargetKind::Seldon, secret) => {
+                let (group, plural, what) = if self.kind == TargetKind::Kserve {
+                    (
+                        "serving.kserve.io/v1beta1",
+                        "inferenceservices",
+                        "KServe target is the InferenceService's",
+                    )
+                } else {
+                    (
+                        "mlops.seldon.io/v1alpha1",
+                        "experiments",
+                        "Seldon target is the Experiment's",
+                    )
+                };
+                if kube_object(&self.url, group, plural).is_none() {
                     return Err(ValidationError::new(
                         "url",
-                        "a KServe target is the InferenceService's API URL (`https://k8s-api/apis/serving.kserve.io/v1beta1/namespaces/NS/inferenceservices/NAME`)",
+                        format!(
+                            "a {what} API URL (`https://k8s-api/apis/{group}/namespaces/NS/{plural}/NAME`)"
+                        ),
                     ));
                 }
                 match secret {

@@ -125,7 +125,7 @@ fn merge(target: &mut Value, patch: &Value) {
     }
 }
 
-fn status(code: u16, reason: &str, message: String) -> Value {
+pub(crate) fn status(code: u16, reason: &str, message: String) -> Value {
     json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message,
         "reason": reason, "code": code})
 }

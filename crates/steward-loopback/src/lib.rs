@@ -14,8 +14,10 @@
 //! services.
 
 mod kserve;
+mod listing;
 mod orchestrators;
 mod pagerduty;
+mod seldon;
 mod slack;
 mod webhook;
 
@@ -28,6 +30,8 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+
+use listing::{contract_get, kind, listing};
 
 pub use orchestrators::{Deployment, Run, Workflow};
 pub use webhook::sign;
@@ -76,6 +80,13 @@ pub enum Contract {
         storage_uri: String,
         token: Option<String>,
     },
+    /// A Seldon Core 2 Experiment on the Kubernetes API (`seldon.rs`), not applied yet; a
+    /// bearer `token` when given.
+    Seldon {
+        namespace: String,
+        name: String,
+        token: Option<String>,
+    },
 }
 
 /// A canned answer for the next request, given instead of the contract's.
@@ -115,6 +126,8 @@ impl Scripted {
 pub struct Received {
     pub at: SystemTime,
     pub path: String,
+    /// The query string (without `?`).
+    pub query: String,
     /// Header names in lower case.
     pub headers: BTreeMap<String, String>,
     pub body: String,
@@ -197,6 +210,8 @@ struct State {
     orchestrator: orchestrators::Orchestrator,
     /// The InferenceService of a KServe stand-in.
     inference: kserve::Service,
+    /// The Experiment of a Seldon stand-in.
+    experiment: seldon::Experiment,
 }
 
 struct Shared {
@@ -256,11 +271,22 @@ impl Receiver {
             } => kserve::Service::new(namespace, name, storage_uri),
             _ => kserve::Service::default(),
         };
+        let experiment = match &contract {
+            Contract::Seldon {
+                namespace, name, ..
+            } => seldon::Experiment {
+                namespace: namespace.clone(),
+                name: name.clone(),
+                object: None,
+            },
+            _ => seldon::Experiment::default(),
+        };
         let shared = Arc::new(Shared {
             contract,
             state: Mutex::new(State {
                 secrets,
                 inference,
+                experiment,
                 ..State::default()
             }),
         });
@@ -298,6 +324,9 @@ impl Receiver {
             Contract::Kserve {
                 namespace, name, ..
             } => return format!("http://{}{}", self.addr, kserve::path(namespace, name)),
+            Contract::Seldon {
+                namespace, name, ..
+            } => return format!("http://{}{}", self.addr, seldon::path(namespace, name)),
         };
         format!("http://{}{path}", self.addr)
     }
@@ -368,9 +397,14 @@ impl Receiver {
         self.shared.lock().inference.object.clone()
     }
 
-    /// KServe: the traffic split now, as (storage URI, percent) per serving revision.
+    /// KServe: the traffic split now, as (storage URI, percent) per serving revision. Seldon:
+    /// (model, percent) per candidate, then (`mirror:` model, percent mirrored).
     pub fn traffic(&self) -> Vec<(String, u64)> {
-        self.shared.lock().inference.traffic()
+        let state = self.shared.lock();
+        match self.shared.contract {
+            Contract::Seldon { .. } => state.experiment.traffic(),
+            _ => state.inference.traffic(),
+        }
     }
 
     /// PagerDuty: the state of the incident under `dedup_key`, as PagerDuty would show it.
@@ -387,6 +421,7 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let path = uri.path().to_string();
+    let query = uri.query().unwrap_or_default().to_string();
     if method == Method::GET && !contract_get(&shared.contract, &path) {
         let listed: Vec<Value> = shared.lock().received.iter().map(listing).collect();
         return axum::Json(
@@ -406,6 +441,7 @@ async fn handle(
     let mut record = Received {
         at: SystemTime::now(),
         path: path.clone(),
+        query,
         headers,
         body: text,
         json: parsed,
@@ -452,7 +488,11 @@ async fn handle(
         };
     }
     let read = method == Method::GET && contract_get(&shared.contract, &path);
-    let patch = method == Method::PATCH && matches!(shared.contract, Contract::Kserve { .. });
+    let patch = method == Method::PATCH
+        && matches!(
+            shared.contract,
+            Contract::Kserve { .. } | Contract::Seldon { .. }
+        );
     let verdict = if method != Method::POST && !read && !patch {
         Verdict::refuse(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -500,6 +540,9 @@ async fn handle(
             Contract::Kserve { token, .. } => {
                 kserve::check(&record, token.as_deref(), patch, &mut state.inference)
             }
+            Contract::Seldon { token, .. } => {
+                seldon::check(&record, token.as_deref(), patch, &mut state.experiment)
+            }
         }
     };
     record.status = verdict.status.as_u16();
@@ -522,45 +565,6 @@ async fn handle(
         Value::String(s) => (verdict.status, s).into_response(),
         other => (verdict.status, axum::Json(other)).into_response(),
     }
-}
-
-fn kind(c: &Contract) -> &'static str {
-    match c {
-        Contract::Slack => "slack",
-        Contract::PagerDuty { .. } => "pagerduty",
-        Contract::Webhook { .. } => "webhook",
-        Contract::Airflow { .. } => "airflow",
-        Contract::Prefect { .. } => "prefect",
-        Contract::Dagster { .. } => "dagster",
-        Contract::GithubActions { .. } => "github_actions",
-        Contract::Kserve { .. } => "kserve",
-    }
-}
-
-/// A `GET` the peer answers itself (every other `GET` lists what the stand-in received).
-fn contract_get(c: &Contract, path: &str) -> bool {
-    match c {
-        Contract::Prefect { .. } => path.starts_with("/api/deployments/name/"),
-        Contract::GithubActions { .. } => path.starts_with("/repos/") && path.ends_with("/runs"),
-        Contract::Kserve { .. } => path.starts_with("/apis/"),
-        _ => false,
-    }
-}
-
-fn listing(r: &Received) -> Value {
-    let at =
-        r.at.duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis());
-    json!({
-        "atUnixMs": at,
-        "path": r.path,
-        "status": r.status,
-        "problem": r.problem,
-        "scripted": r.scripted,
-        "duplicate": r.duplicate,
-        "webhookId": r.header("webhook-id"),
-        "body": r.json.clone().unwrap_or_else(|| Value::String(r.body.clone())),
-    })
 }
 
 #[cfg(test)]

@@ -197,3 +197,69 @@ async fn kserve_applies_merge_patches_under_resource_version_and_refuses_stale_o
     );
     assert_eq!(r.traffic(), vec![("s3://m/v2".to_string(), 100)]);
 }
+
+#[tokio::test]
+async fn seldon_accepts_whole_experiments_by_server_side_apply_and_refuses_the_rest() {
+    let r = Receiver::start(Contract::Seldon {
+        namespace: "fraud".into(),
+        name: "scorer".into(),
+        token: None,
+    })
+    .await
+    .unwrap();
+    let c = reqwest::Client::new();
+    assert_eq!(c.get(r.url()).send().await.unwrap().status().as_u16(), 404);
+    let apply = |body: Value, ctype: &str, query: &str| {
+        c.patch(format!("{}{query}", r.url()))
+            .header("content-type", ctype)
+            .body(body.to_string())
+            .send()
+    };
+    let ssa = "application/apply-patch+yaml";
+    let exp = |spec: Value| {
+        json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Experiment",
+            "metadata": {"name": "scorer"}, "spec": spec})
+    };
+    let split = exp(
+        json!({"candidates": [{"name": "m-v2", "weight": 90}, {"name": "m-v3", "weight": 10}],
+        "mirror": {"name": "m-v4", "percent": 20}}),
+    );
+    let q = "?fieldManager=steward&force=true";
+    assert_eq!(
+        apply(split.clone(), "application/merge-patch+json", q)
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        415
+    );
+    assert_eq!(
+        apply(split.clone(), ssa, "")
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        400,
+        "fieldManager"
+    );
+    let bad = exp(json!({"candidates": []}));
+    assert_eq!(apply(bad, ssa, q).await.unwrap().status().as_u16(), 422);
+    let bad = exp(json!({"candidates": [{"name": "m-v2", "weight": 1}], "default": "m-v9"}));
+    assert_eq!(apply(bad, ssa, q).await.unwrap().status().as_u16(), 422);
+    assert_eq!(apply(split, ssa, q).await.unwrap().status().as_u16(), 201);
+    assert_eq!(
+        r.traffic(),
+        vec![
+            ("m-v2".into(), 90),
+            ("m-v3".into(), 10),
+            ("mirror:m-v4".into(), 20)
+        ]
+    );
+    // A second apply replaces the spec: the mirror left out is gone.
+    let alone = exp(json!({"candidates": [{"name": "m-v2", "weight": 100}]}));
+    assert_eq!(apply(alone, ssa, q).await.unwrap().status().as_u16(), 200);
+    assert_eq!(r.traffic(), vec![("m-v2".into(), 100)]);
+    let got: Value =
+        serde_json::from_str(&c.get(r.url()).send().await.unwrap().text().await.unwrap()).unwrap();
+    assert_eq!(got["metadata"]["resourceVersion"], "2");
+}

@@ -97,6 +97,7 @@ pub async fn play(svc: &Service) -> anyhow::Result<Option<EndpointId>> {
                 mode: PromotionMode::Champion,
                 plan: canary_plan(),
                 reason: "fine-tuned on EU transactions".into(),
+                idempotency_key: None,
             },
         )
         .await
@@ -169,6 +170,7 @@ pub async fn play(svc: &Service) -> anyhow::Result<Option<EndpointId>> {
                 mode: PromotionMode::Champion,
                 plan: RolloutPlan::default(),
                 reason: "weekly retrain: AUC 0.874".into(),
+                idempotency_key: None,
             },
         )
         .await?;

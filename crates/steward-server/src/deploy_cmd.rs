@@ -37,6 +37,10 @@ pub struct RequestArgs {
     /// Why (recorded with the request).
     #[arg(long, default_value = "requested by a pipeline")]
     reason: String,
+    /// A retried command with the same key gets the request the first one made (use the CI
+    /// run's id).
+    #[arg(long)]
+    idempotency_key: Option<String>,
     /// Follow the request until it is promoted or stopped.
     #[arg(long)]
     wait: bool,
@@ -208,7 +212,7 @@ async fn request(a: &RequestArgs) -> anyhow::Result<ExitCode> {
     );
     let input = json!({"endpointId": endpoint, "candidateVersionId": version["id"],
         "artifactDigest": digest, "mode": mode, "plan": plan(a.plan.as_deref())?,
-        "reason": a.reason});
+        "reason": a.reason, "idempotencyKey": a.idempotency_key});
     let mut r = api.call(&q, json!({"i": input})).await?["requestPromotion"].clone();
     println!("{}", describe(&r));
     let status = r["status"].as_str().unwrap_or_default().to_string();

@@ -190,6 +190,8 @@ pub struct RequestPromotionInput {
     pub mode: PromotionMode,
     pub plan: Option<RolloutPlan>,
     pub reason: String,
+    /// A retried call with the same key (and the same input) returns the first request.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -294,6 +296,7 @@ impl DeploymentsMutation {
             mode: input.mode.into(),
             plan: plan_in(input.plan)?,
             reason: input.reason,
+            idempotency_key: input.idempotency_key,
         };
         Ok(svc.request_promotion(p, req).await.map_err(gql)?.into())
     }

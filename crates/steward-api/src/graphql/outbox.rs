@@ -14,7 +14,7 @@ type R<T> = async_graphql::Result<T>;
 
 mirror_enum!(ActionStatus, d::ActionStatus, { Pending, Delivered, Dead, Undeliverable, Suppressed });
 mirror_enum!(AttemptOutcome, d::AttemptOutcome, { Delivered, Retry, Dead });
-mirror_enum!(DeliveryTargetKind, d::TargetKind, { Slack, PagerDuty, Webhook, Prefect, Airflow, Dagster, GithubActions, Kserve });
+mirror_enum!(DeliveryTargetKind, d::TargetKind, { Slack, PagerDuty, Webhook, Prefect, Airflow, Dagster, GithubActions, Kserve, Seldon });
 
 #[derive(SimpleObject)]
 #[graphql(complex)]

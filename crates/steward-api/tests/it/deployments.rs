@@ -546,8 +546,20 @@ async fn a_rejection_ends_the_request_and_a_withdrawal_too() {
     let app = TestApp::new().await;
     let f = fixture(&app, "acme", "MEDIUM", 3).await;
     let e = endpoint(&app, &f, 1, None).await;
-    let r = request(&app, &f.owner, &e, &f.versions[1], Value::Null).await;
-    let id = str_at(&r, &["data", "requestPromotion", "id"]);
+    // A pipeline retrying with its idempotency key gets its first request back, not a second.
+    let keyed = json!({"i": {"endpointId": e, "candidateVersionId": f.versions[1],
+        "artifactDigest": digest(), "reason": "nightly", "idempotencyKey": "ci-run-77"}});
+    let first = app.ok(&f.owner, REQUEST_PROMOTION, keyed.clone()).await;
+    let again = app.ok(&f.owner, REQUEST_PROMOTION, keyed).await;
+    assert_eq!(
+        first["requestPromotion"]["id"],
+        again["requestPromotion"]["id"]
+    );
+    let other = json!({"i": {"endpointId": e, "candidateVersionId": f.versions[2],
+        "artifactDigest": digest(), "reason": "nightly", "idempotencyKey": "ci-run-77"}});
+    let v = app.gql(&f.owner, REQUEST_PROMOTION, other).await;
+    assert_eq!(code(&v), "CONFLICT", "the key names another request: {v}");
+    let id = str_at(&first, &["requestPromotion", "id"]);
     let v = app
         .ok(
             &f.officer,
@@ -1110,4 +1122,87 @@ async fn a_shadow_is_compared_with_the_champion_on_the_same_requests() {
     assert!(app.ok(&sre, compare, json!({"e": e})).await["shadowComparison"].is_null());
     let again = app.gql(&sre, stop, json!({"e": e})).await;
     assert_eq!(code(&again), "FAILED_PRECONDITION", "{again}");
+}
+
+#[tokio::test]
+async fn a_seldon_experiment_follows_the_canary_the_shadow_and_the_rollback() {
+    let app = TestApp::new().await;
+    let f = fixture(&app, "acme", "LOW", 3).await;
+    let seldon = Receiver::start(Contract::Seldon {
+        namespace: "fraud".into(),
+        name: "scorer".into(),
+        token: Some("k8s".into()),
+    })
+    .await
+    .unwrap();
+    app.ok(
+        &f.officer,
+        "mutation($i: PutDeliveryTargetInput!) { putDeliveryTarget(input: $i) { name } }",
+        json!({"i": {"name": "seldon", "kind": "SELDON", "url": seldon.url(), "secret": "k8s"}}),
+    )
+    .await;
+    let e = endpoint(&app, &f, 1, Some("seldon")).await;
+    let deliver = || async { app.service.run_relay_pass().await.unwrap() };
+    deliver().await;
+    assert_eq!(seldon.traffic(), vec![("scorer-v1".to_string(), 100)]);
+    // A canary at 25%, and version 3 as a shadow mirroring 10%.
+    let plan = json!({"steps": [step(25, "ABORT", "PAUSE")]});
+    let r = request(&app, &f.owner, &e, &f.versions[1], plan).await;
+    assert_eq!(r["data"]["requestPromotion"]["status"], "ROLLING", "{r}");
+    deliver().await;
+    assert_eq!(
+        seldon.traffic(),
+        vec![("scorer-v1".to_string(), 75), ("scorer-v2".to_string(), 25)]
+    );
+    let r = app
+        .gql(&f.owner, REQUEST_PROMOTION, json!({"i": {"endpointId": e, "candidateVersionId": f.versions[2],
+            "artifactDigest": digest(), "mode": "SHADOW", "plan": {"mirrorPercent": 10}, "reason": "shadow"}}))
+        .await;
+    assert_eq!(r["data"]["requestPromotion"]["status"], "PROMOTED", "{r}");
+    deliver().await;
+    assert_eq!(
+        seldon.traffic(),
+        vec![
+            ("scorer-v1".to_string(), 75),
+            ("scorer-v2".to_string(), 25),
+            ("mirror:scorer-v3".to_string(), 10)
+        ]
+    );
+    // The rollback: version 1 alone takes the traffic, the shadow keeps mirroring.
+    app.ok(
+        &f.sre,
+        ROLLBACK,
+        json!({"i": {"endpointId": e, "reason": "canary errors"}}),
+    )
+    .await;
+    deliver().await;
+    assert_eq!(
+        seldon.traffic(),
+        vec![
+            ("scorer-v1".to_string(), 100),
+            ("mirror:scorer-v3".to_string(), 10)
+        ]
+    );
+    assert!(
+        seldon
+            .received()
+            .iter()
+            .all(|r| r.problem.is_none() || r.status == 404)
+    );
+    // Each attempt says what it applied.
+    let v = app
+        .ok(
+            &f.sre,
+            "{ pendingActions(status: DELIVERED) { kind deliveries { detail } } }",
+            json!({}),
+        )
+        .await;
+    let details: Vec<&str> = v["pendingActions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "deploy")
+        .map(|a| a["deliveries"][0]["detail"].as_str().unwrap())
+        .collect();
+    assert!(details[0].contains("scorer-v1 100"), "{details:?}");
 }

@@ -130,11 +130,13 @@ impl Service {
             }
         };
         let st = rev.state;
+        let model = self.store.model(&m.scope, e.model_id).await?;
         let champion = version(Some(st.champion)).await?;
         let canary = version(st.canary).await?;
         let shadow = version(st.shadow).await?;
         let payload = json!({
             "endpoint": {"id": e.id.to_string(), "name": e.name, "environment": e.environment},
+            "model": {"id": e.model_id.to_string(), "name": model.map(|m| m.name)},
             "revision": rev.number,
             "change": rev.change.as_str(),
             "reason": rev.reason,

@@ -18,6 +18,9 @@ use serde_json::{Value, json};
 use steward_domain::*;
 
 use super::verdict::{Required, required_of, satisfied, status_of};
+use sha2::Digest;
+use steward_store::IdempotencyKey;
+
 use crate::audit::Record;
 use crate::{Service, ServiceError, ServiceResult, Writes, authorize_on};
 
@@ -31,6 +34,8 @@ pub struct PromotionInput {
     pub mode: PromotionMode,
     pub plan: RolloutPlan,
     pub reason: String,
+    /// A retried request with the same key (and the same content) returns the first one.
+    pub idempotency_key: Option<String>,
 }
 
 /// A change to a request awaiting approval: it cancels the approvals given so far.
@@ -108,6 +113,49 @@ impl Service {
             .await?;
         let now = self.now();
         let actor = principal.subject().to_string();
+        let key = match &input.idempotency_key {
+            Some(k) => {
+                if let Err(e) = validate::required_text("input.idempotencyKey", k, 256) {
+                    return self.reject(a, e.into()).await;
+                }
+                let content = json!([
+                    input.endpoint.to_string(),
+                    input.candidate.to_string(),
+                    input.artifact_digest,
+                    input.mode.as_str(),
+                    input.plan.to_json(),
+                    input.reason
+                ]);
+                let hash = sha2::Sha256::digest(content.to_string().as_bytes());
+                Some(IdempotencyKey {
+                    operation: Operation::RequestPromotion.as_str(),
+                    key: k.clone(),
+                    request_hash: hex::encode(hash),
+                })
+            }
+            None => None,
+        };
+        if let Some(k) = &key {
+            let first = match self.store.idempotent_result(&a.scope, k).await {
+                Ok(found) => found,
+                Err(e) => return self.reject(a, e.into()).await,
+            };
+            if let Some(id) = first {
+                let id = PromotionRequestId::from_uuid(id);
+                let key = k.key.clone();
+                return self
+                    .complete(a, async move |m: Writes| {
+                        let req = self
+                            .store
+                            .promotion_request(Some(&m.tx), &m.scope, id)
+                            .await?
+                            .ok_or(ServiceError::NotFound("promotion request"))?;
+                        let payload = json!({"replayOf": id.to_string(), "idempotencyKey": key});
+                        Ok((req, Record::new("promotion_request", id, payload)))
+                    })
+                    .await;
+            }
+        }
         let prepared = async {
             validate::required_text("input.reason", &input.reason, MAX_DEPLOY_REASON)?;
             let e = self
@@ -167,6 +215,12 @@ impl Service {
                 self.start_rollout(&m, &mut req, &actor, now).await?;
             }
             self.store.insert_request(&m.tx, &m.scope, &req).await?;
+            if let Some(k) = &key {
+                // A concurrent retry that claimed the key first rolls this one back.
+                self.store
+                    .claim_idempotency_key(&m.tx, &m.scope, k, req.id.as_uuid())
+                    .await?;
+            }
             let payload = request_payload(&req);
             let id = req.id;
             Ok((req, Record::new("promotion_request", id, payload)))

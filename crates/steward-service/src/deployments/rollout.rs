@@ -110,7 +110,9 @@ impl Service {
                 1,
             )
             .await?;
-        if let Some(other) = busy.into_iter().find(|r| r.id != req.id) {
+        // A shadow runs beside a rollout; two champion rollouts never do.
+        let champion = req.mode == PromotionMode::Champion;
+        if let Some(other) = busy.into_iter().find(|r| champion && r.id != req.id) {
             return Err(ServiceError::Conflict(format!(
                 "request {} is rolling out on `{}`; promote, abort or wait for it first",
                 other.id, e.name

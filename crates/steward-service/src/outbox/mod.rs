@@ -123,7 +123,7 @@ pub struct RelayPass {
 pub(crate) const DEPLOY: &str = "deploy";
 
 /// What delivering one action takes: a message to send, a run to start, or a desired state to
-/// apply to a KServe InferenceService.
+/// apply to a KServe InferenceService or a Seldon Core 2 Experiment.
 enum Prepared {
     Message(render::Request),
     Run(orchestrate::Trigger),
@@ -396,7 +396,7 @@ impl Service {
                     (Ok(Prepared::Run(t)), Some(_)) => {
                         orchestrate::start(&client, t, &s, now).await
                     }
-                    (Ok(Prepared::Serve(r)), Some(_)) => serve::kserve(&client, r, &s, now).await,
+                    (Ok(Prepared::Serve(r)), Some(_)) => serve::apply(&client, r, &s, now).await,
                     // Nothing to send (the target vanished or lost its secret): retried, so
                     // a target fixed in time still gets it.
                     (Err(why), _) => (None, AttemptOutcome::Retry, why),

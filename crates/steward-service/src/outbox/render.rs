@@ -249,7 +249,7 @@ pub(crate) fn render(
             "{} starts runs; it is not sent as a message",
             kind.as_str()
         )),
-        TargetKind::Kserve => Err(format!(
+        TargetKind::Kserve | TargetKind::Seldon => Err(format!(
             "{} serves models; a {} action is not a deployment",
             kind.as_str(),
             action.kind

@@ -4,6 +4,12 @@
 //!
 //! - **Webhook**: the whole desired state as a Standard Webhooks delivery of type
 //!   `deployment.changed` (`render.rs` signs it); the receiver applies it.
+//! - **Seldon Core 2** (an Experiment on the Kubernetes API): the experiment is applied whole
+//!   (server-side apply, `application/apply-patch+yaml`, field manager `steward`, forced): the
+//!   champion and the canary as candidates weighted by their shares, the shadow as the mirror.
+//!   The Seldon Model serving version N of model M is named `M-vN` (lower case, other
+//!   characters `-`); clients call the experiment (`seldon-model: NAME.experiment`), which stays
+//!   the same across promotions. A read first recognises a revision already applied.
 //! - **KServe** (an InferenceService on the Kubernetes API): read the object, then a JSON merge
 //!   patch of `spec.predictor.model.storageUri` and `spec.predictor.canaryTrafficPercent` with
 //!   the object's `metadata.resourceVersion` as precondition; a 409 (someone changed it since
@@ -31,9 +37,10 @@ pub(crate) const REVISION_ANNOTATION: &str = "serving.steward.dev/revision";
 /// Reads and patches one attempt makes when the object keeps changing under it.
 const CONFLICT_ROUNDS: usize = 3;
 
-/// A desired state to apply to a KServe InferenceService.
+/// A desired state to apply to a KServe InferenceService or a Seldon Core 2 Experiment.
 #[derive(Clone, Debug)]
 pub(crate) struct Rollout {
+    kind: TargetKind,
     url: String,
     token: Option<String>,
     payload: Value,
@@ -65,6 +72,7 @@ pub(crate) fn rollout(
         ));
     }
     Ok(Rollout {
+        kind,
         url: secrets.url.trim_end_matches('/').to_string(),
         token: secrets.secret.clone(),
         payload: action.payload.clone(),
@@ -76,14 +84,152 @@ fn request(r: &Rollout, method: reqwest::Method, body: Option<&Value>) -> Reques
     if let Some(t) = &r.token {
         headers.push(("authorization", format!("Bearer {t}")));
     }
+    let mut url = r.url.clone();
     if body.is_some() {
-        headers.push(("content-type", "application/merge-patch+json".to_string()));
+        let patch = if r.kind == TargetKind::Seldon {
+            url.push_str("?fieldManager=steward&force=true");
+            "application/apply-patch+yaml"
+        } else {
+            "application/merge-patch+json"
+        };
+        headers.push(("content-type", patch.to_string()));
     }
     Request {
         method,
-        url: r.url.clone(),
+        url,
         headers,
         body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
+    }
+}
+
+/// Applies a deployment action to its target.
+pub(crate) async fn apply(
+    client: &reqwest::Client,
+    r: Rollout,
+    s: &OutboxSettings,
+    now: DateTime<Utc>,
+) -> (Option<Answer>, AttemptOutcome, String) {
+    match r.kind {
+        TargetKind::Seldon => seldon(client, r, s, now).await,
+        _ => kserve(client, r, s, now).await,
+    }
+}
+
+/// The Seldon Model name of a served version: `{model}-v{version}`, DNS-1123.
+pub(crate) fn seldon_model(model: &str, version: &Value) -> String {
+    let name: String = format!("{model}-v{}", version.as_i64().unwrap_or_default())
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    name.trim_matches('-').to_string()
+}
+
+/// The Experiment that serves the desired state.
+fn experiment(desired: &Value, url: &str) -> Result<Value, String> {
+    let (ns, name) = steward_domain::kube_object(url, "mlops.seldon.io/v1alpha1", "experiments")
+        .ok_or("the target's URL names no Experiment")?;
+    let model = desired["model"]["name"]
+        .as_str()
+        .ok_or("the desired state names no model")?;
+    let mut candidates = vec![
+        json!({"name": seldon_model(model, &desired["champion"]["version"]),
+        "weight": 100 - desired["canary"]["percent"].as_u64().unwrap_or(0)}),
+    ];
+    if desired["canary"].is_object() {
+        candidates.push(
+            json!({"name": seldon_model(model, &desired["canary"]["version"]),
+            "weight": desired["canary"]["percent"]}),
+        );
+    }
+    let mut spec = json!({"candidates": candidates});
+    if desired["shadow"].is_object() {
+        spec["mirror"] = json!({"name": seldon_model(model, &desired["shadow"]["version"]),
+            "percent": desired["shadow"]["percent"]});
+    }
+    Ok(json!({
+        "apiVersion": "mlops.seldon.io/v1alpha1",
+        "kind": "Experiment",
+        "metadata": {"name": name, "namespace": ns, "annotations": {
+            REVISION_ANNOTATION: desired["revision"].as_i64().unwrap_or_default().to_string(),
+            "serving.steward.dev/endpoint": desired["endpoint"]["name"]}},
+        "spec": spec,
+    }))
+}
+
+/// Applies the desired state to a Seldon Core 2 Experiment (see the module's notes).
+async fn seldon(
+    client: &reqwest::Client,
+    r: Rollout,
+    s: &OutboxSettings,
+    now: DateTime<Utc>,
+) -> (Option<Answer>, AttemptOutcome, String) {
+    let revision = r.payload["revision"].as_i64().unwrap_or_default();
+    let a = send::send(client, request(&r, reqwest::Method::GET, None), s, now).await;
+    match a.status {
+        Some(200) => {
+            let current = json_of(&a);
+            let applied = current["metadata"]["annotations"][REVISION_ANNOTATION]
+                .as_str()
+                .and_then(|v| v.parse::<i64>().ok());
+            if let Some(applied) = applied.filter(|n| *n >= revision) {
+                return (
+                    Some(a),
+                    AttemptOutcome::Delivered,
+                    format!("already at endpoint revision {applied}"),
+                );
+            }
+        }
+        // Not created yet: the apply creates it.
+        Some(404) => {}
+        _ => {
+            let (outcome, detail) = send::judge(TargetKind::Seldon, &a);
+            return (
+                Some(a),
+                outcome,
+                format!("reading the Experiment: {detail}"),
+            );
+        }
+    }
+    let body = match experiment(&r.payload, &r.url) {
+        Ok(b) => b,
+        Err(why) => return (None, AttemptOutcome::Dead, why),
+    };
+    let a = send::send(
+        client,
+        request(&r, reqwest::Method::PATCH, Some(&body)),
+        s,
+        now,
+    )
+    .await;
+    match a.status {
+        Some(200 | 201) => {
+            let split: Vec<String> = body["spec"]["candidates"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| format!("{} {}", c["name"].as_str().unwrap_or("?"), c["weight"]))
+                .collect();
+            let detail = format!(
+                "endpoint revision {revision} applied (candidates: {})",
+                split.join(", ")
+            );
+            (Some(a), AttemptOutcome::Delivered, detail)
+        }
+        _ => {
+            let (outcome, detail) = send::judge(TargetKind::Seldon, &a);
+            (
+                Some(a),
+                outcome,
+                format!("applying the Experiment: {detail}"),
+            )
+        }
     }
 }
 
@@ -150,7 +296,7 @@ fn traffic(isvc: &Value) -> String {
 }
 
 /// Applies the desired state to a KServe InferenceService (see the module's notes).
-pub(crate) async fn kserve(
+async fn kserve(
     client: &reqwest::Client,
     r: Rollout,
     s: &OutboxSettings,
@@ -261,6 +407,38 @@ mod tests {
         let p = patch_for(&desired(None), &isvc("s3://m/v3")).unwrap();
         assert_eq!(p["spec"]["predictor"]["model"]["storageUri"], "s3://m/v2");
         assert!(p["spec"]["predictor"]["canaryTrafficPercent"].is_null());
+    }
+
+    #[test]
+    fn a_seldon_experiment_weights_the_champion_and_the_canary_and_mirrors_the_shadow() {
+        let mut d = desired(Some(25));
+        d["model"] = json!({"name": "Fraud_Detector"});
+        d["shadow"] = json!({"version": 4, "percent": 10});
+        let url = "https://k8s/apis/mlops.seldon.io/v1alpha1/namespaces/fraud/experiments/scorer";
+        let e = experiment(&d, url).unwrap();
+        assert_eq!(e["metadata"]["name"], "scorer");
+        assert_eq!(e["metadata"]["namespace"], "fraud");
+        assert_eq!(
+            e["spec"]["candidates"],
+            json!([{"name": "fraud-detector-v2", "weight": 75}, {"name": "fraud-detector-v3", "weight": 25}])
+        );
+        assert_eq!(
+            e["spec"]["mirror"],
+            json!({"name": "fraud-detector-v4", "percent": 10})
+        );
+        let alone = experiment(
+            &{
+                let mut d = desired(None);
+                d["model"] = json!({"name": "m"});
+                d
+            },
+            url,
+        )
+        .unwrap();
+        assert_eq!(
+            alone["spec"],
+            json!({"candidates": [{"name": "m-v2", "weight": 100}]})
+        );
     }
 
     #[test]
