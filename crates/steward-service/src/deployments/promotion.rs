@@ -311,12 +311,7 @@ impl Service {
             Err(err) => return self.reject(a, err).await,
         };
         self.complete(a, async move |m: Writes| {
-            let mut req = self
-                .store
-                .lock_request(&m.tx, &m.scope, id, now)
-                .await?
-                .ok_or(ServiceError::NotFound("promotion request"))?;
-            awaiting(&req)?;
+            let mut req = self.locked_awaiting(&m, id, now).await?;
             let policy_changed = req.policy_revision != judged.policy_revision;
             let required_role = match (&judged.required, policy_changed) {
                 (Required::Approvals { role, .. }, _) => Some(*role),
@@ -439,17 +434,8 @@ impl Service {
             Err(err) => return self.reject(a, err).await,
         };
         self.complete(a, async move |m: Writes| {
-            let mut req = self
-                .store
-                .lock_request(&m.tx, &m.scope, id, now)
-                .await?
-                .ok_or(ServiceError::NotFound("promotion request"))?;
-            awaiting(&req)?;
-            let own = Resource::PromotionRequest {
-                own: req.requester == subject,
-                required_role: None,
-            };
-            authorize_on(principal, Operation::RequestPromotion, &own)?;
+            let mut req = self.locked_awaiting(&m, id, now).await?;
+            own_request(principal, &req)?;
             let mut what = Vec::new();
             if v.id != req.candidate_version_id {
                 what.push(format!(
@@ -514,17 +500,8 @@ impl Service {
             ("promotion_request", id.to_string()),
             async move |m: Writes| {
                 validate::required_text("input.reason", &reason, MAX_DEPLOY_REASON)?;
-                let mut req = self
-                    .store
-                    .lock_request(&m.tx, &m.scope, id, now)
-                    .await?
-                    .ok_or(ServiceError::NotFound("promotion request"))?;
-                awaiting(&req)?;
-                let own = Resource::PromotionRequest {
-                    own: req.requester == subject,
-                    required_role: None,
-                };
-                authorize_on(principal, Operation::RequestPromotion, &own)?;
+                let mut req = self.locked_awaiting(&m, id, now).await?;
+                own_request(principal, &req)?;
                 req.status = RequestStatus::Cancelled;
                 req.outcome = Some(format!("withdrawn by {subject}: {reason}"));
                 req.finished_at = Some(now);
@@ -535,6 +512,34 @@ impl Service {
         )
         .await
     }
+}
+
+impl Service {
+    /// The request, its row locked in the mutation, if it can still be answered or changed.
+    async fn locked_awaiting(
+        &self,
+        m: &Writes,
+        id: PromotionRequestId,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<PromotionRequest> {
+        let req = self
+            .store
+            .lock_request(&m.tx, &m.scope, id, now)
+            .await?
+            .ok_or(ServiceError::NotFound("promotion request"))?;
+        awaiting(&req)?;
+        Ok(req)
+    }
+}
+
+/// Only its requester changes or withdraws a request (a rule on the resource, audited as a
+/// denial).
+fn own_request(principal: &Principal, req: &PromotionRequest) -> ServiceResult<()> {
+    let own = Resource::PromotionRequest {
+        own: req.requester == principal.subject(),
+        required_role: None,
+    };
+    authorize_on(principal, Operation::RequestPromotion, &own)
 }
 
 /// A request that can still be answered or changed.
