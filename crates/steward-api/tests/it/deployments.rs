@@ -1205,4 +1205,9 @@ async fn a_seldon_experiment_follows_the_canary_the_shadow_and_the_rollback() {
         .map(|a| a["deliveries"][0]["detail"].as_str().unwrap())
         .collect();
     assert!(details[0].contains("scorer-v1 100"), "{details:?}");
+    // The shadow is promoted through an ordinary request: champion, and no longer a shadow.
+    let r = request(&app, &f.owner, &e, &f.versions[2], Value::Null).await;
+    assert_eq!(r["data"]["requestPromotion"]["status"], "PROMOTED", "{r}");
+    deliver().await;
+    assert_eq!(seldon.traffic(), vec![("scorer-v3".to_string(), 100)]);
 }
