@@ -100,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
         .merge(uploads)
+        .merge(crate::mlflow::routes().layer(DefaultBodyLimit::max(limit)))
         .with_state(state)
 }
 

@@ -1,5 +1,6 @@
 //! Steward's HTTP interface: GraphQL at `/graphql`, bulk uploads under `/v1/` (baselines and
-//! observations of a model version, the audit export), and `/healthz` and `/readyz`.
+//! observations of a model version, the audit export), the MLflow-compatible registry API under
+//! `/api/2.0/mlflow/` (`mlflow/`), and `/healthz` and `/readyz`.
 //!
 //! The API knows no storage: it authenticates the bearer token through the service, hands the
 //! resulting principal to the GraphQL resolvers, and maps [`ServiceError`] to codes in exactly
@@ -9,6 +10,7 @@ mod cache;
 mod error;
 pub mod graphql;
 mod http;
+mod mlflow;
 mod retraining;
 mod upload;
 

@@ -307,6 +307,20 @@ impl Service {
         Ok(self.store.model_versions(&scope, model, &page).await?)
     }
 
+    /// Version `number` of `model`.
+    pub async fn model_version_by_number(
+        &self,
+        principal: &Principal,
+        model: ModelId,
+        number: i64,
+    ) -> ServiceResult<ModelVersion> {
+        let scope = scope_for(principal, Operation::ReadRegistry)?;
+        self.store
+            .model_version_by_number(&scope, model, number)
+            .await?
+            .ok_or(ServiceError::NotFound("model version"))
+    }
+
     pub async fn model_version(
         &self,
         principal: &Principal,

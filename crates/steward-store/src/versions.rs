@@ -108,6 +108,24 @@ impl Store {
             .transpose()
     }
 
+    /// Version `number` of `model`.
+    pub async fn model_version_by_number(
+        &self,
+        scope: &TenantScope,
+        model: ModelId,
+        number: i64,
+    ) -> StoreResult<Option<ModelVersion>> {
+        use model_versions::Column as C;
+        model_versions::Entity::find()
+            .filter(C::TenantId.eq(scope.tenant_id().as_uuid()))
+            .filter(C::ModelId.eq(model.as_uuid()))
+            .filter(C::Version.eq(number))
+            .one(&self.db)
+            .await?
+            .map(codec::model_version)
+            .transpose()
+    }
+
     /// Versions of one model, newest first.
     pub async fn model_versions(
         &self,

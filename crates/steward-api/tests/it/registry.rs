@@ -1,7 +1,7 @@
 //! Registry behaviour through the API: version numbering, idempotent retries, pagination,
 //! metadata updates and lineage.
 
-use serde_json::json;
+use serde_json::{Value, json};
 use steward_domain::Role;
 
 use crate::app::*;
@@ -287,4 +287,164 @@ async fn only_a_governance_officer_moves_a_models_risk_tier() {
         2,
         "{events}"
     );
+}
+
+/// The MLflow-compatible routes through the router: MLflow's error shape and codes, a version
+/// registered with its digest tag, and calls not built yet answering 404 (never a 5xx). The real
+/// mlflow client is driven against a real server in tests/mlflow (pytest, in CI).
+#[tokio::test]
+async fn the_mlflow_routes_answer_in_mlflows_shapes() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+    let app = TestApp::new().await;
+    app.tenant("acme").await;
+    let owner = app.token("acme", &[Role::ModelOwner]);
+    let call = |method: &str, path: &str, body: Option<Value>, token: Option<&str>| {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let body = body.map_or(Body::empty(), |b| Body::from(b.to_string()));
+        let router = app.router.clone();
+        let req = req
+            .header("content-type", "application/json")
+            .body(body)
+            .unwrap();
+        async move {
+            let resp = router.oneshot(req).await.unwrap();
+            let status = resp.status().as_u16();
+            let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            (
+                status,
+                serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let m = "/api/2.0/mlflow";
+    let (s, v) = call(
+        "POST",
+        &format!("{m}/registered-models/create"),
+        Some(json!({"name": "fraud"})),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["error_code"].as_str()),
+        (401, Some("UNAUTHENTICATED")),
+        "{v}"
+    );
+    let (s, v) = call(
+        "POST",
+        &format!("{m}/registered-models/create"),
+        Some(json!({"name": "fraud", "tags": [{"key": "steward.risk_tier", "value": "high"}]})),
+        Some(&owner),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["registered_model"]["name"], "fraud");
+    let (s, v) = call(
+        "POST",
+        &format!("{m}/model-versions/create"),
+        Some(json!({"name": "fraud", "source": "s3://m/1"})),
+        Some(&owner),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error_code"].as_str()),
+        (400, Some("INVALID_PARAMETER_VALUE")),
+        "{v}"
+    );
+    let tags = json!([{"key": "steward.artifact_digest", "value": digest()}]);
+    let (s, v) = call(
+        "POST",
+        &format!("{m}/model-versions/create"),
+        Some(json!({"name": "fraud", "source": "s3://m/1", "tags": tags})),
+        Some(&owner),
+    )
+    .await;
+    assert_eq!(
+        (s, v["model_version"]["version"].as_str()),
+        (200, Some("1")),
+        "{v}"
+    );
+    let (s, v) = call(
+        "GET",
+        &format!("{m}/model-versions/get?name=fraud&version=1"),
+        None,
+        Some(&owner),
+    )
+    .await;
+    assert_eq!(
+        (s, v["model_version"]["status"].as_str()),
+        (200, Some("READY")),
+        "{v}"
+    );
+    let (s, v) = call(
+        "GET",
+        &format!("{m}/registered-models/get?name=nobody"),
+        None,
+        Some(&owner),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error_code"].as_str()),
+        (404, Some("RESOURCE_DOES_NOT_EXIST")),
+        "{v}"
+    );
+    let (s, v) = call(
+        "POST",
+        &format!("{m}/registered-models/create"),
+        Some(json!({"name": "fraud"})),
+        Some(&owner),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error_code"].as_str()),
+        (400, Some("RESOURCE_ALREADY_EXISTS")),
+        "{v}"
+    );
+    let (s, v) = call(
+        "POST",
+        &format!("{m}/registered-models/create"),
+        Some(json!([1])),
+        Some(&owner),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error_code"].as_str()),
+        (400, Some("INVALID_PARAMETER_VALUE")),
+        "{v}"
+    );
+    let (s, v) = call(
+        "POST",
+        &format!("{m}/registered-models/rename"),
+        Some(json!({"name": "fraud", "new_name": "f"})),
+        Some(&owner),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error_code"].as_str()),
+        (404, Some("ENDPOINT_NOT_FOUND")),
+        "{v}"
+    );
+    let (s, v) = call("GET", "/api/3.0/mlflow/server-info", None, None).await;
+    assert_eq!(
+        (s, v["workspaces_enabled"].as_bool()),
+        (200, Some(false)),
+        "{v}"
+    );
+    // Another tenant's model reads as missing.
+    app.tenant("globex").await;
+    let stranger = app.token("globex", &[Role::ModelOwner]);
+    let (s, _) = call(
+        "GET",
+        &format!("{m}/registered-models/get?name=fraud"),
+        None,
+        Some(&stranger),
+    )
+    .await;
+    assert_eq!(s, 404);
 }

@@ -1,0 +1,119 @@
+"""The real `mlflow` client (mlflow-skinny 3.17.2) against Steward's MLflow-compatible registry
+API: registration through `mlflow.register_model`, reads, searches with the client's own filter
+clauses and pagination, errors with MLflow's codes, and tenant isolation."""
+
+import os
+
+import mlflow
+import pytest
+from mlflow.exceptions import MlflowException, RestException
+
+DIGEST = "sha256:" + "ab" * 32
+
+
+def code(e):
+    return e.value.error_code if hasattr(e.value, "error_code") else str(e.value)
+
+
+def test_register_model_creates_the_model_and_numbered_versions(steward, client):
+    v1 = mlflow.register_model("s3://acme-models/fraud/v1/model.ubj", "fraud", tags={"steward.artifact_digest": DIGEST})
+    assert (v1.name, v1.version, v1.status) == ("fraud", "1", "READY")
+    v2 = mlflow.register_model("s3://acme-models/fraud/v2/model.ubj", "fraud", tags={"steward.artifact_digest": DIGEST})
+    assert v2.version == "2"
+    m = client.get_registered_model("fraud")
+    assert m.name == "fraud"
+    assert m.tags["steward.risk_tier"] == "medium"
+    assert [v.version for v in m.latest_versions] == ["2"]
+    got = client.get_model_version("fraud", "1")
+    assert got.source == "s3://acme-models/fraud/v1/model.ubj"
+    assert got.tags["steward.artifact_digest"] == DIGEST
+    assert client.get_model_version_download_uri("fraud", "2") == "s3://acme-models/fraud/v2/model.ubj"
+    # Steward's lineage and audit log saw it: the versions are in the registry's GraphQL too.
+    officer = steward.token("acme", "governance_officer")
+    data = steward.graphql(officer, '{ modelByName(name: "fraud") { latestVersion } auditEvents(first: 100) { nodes { action } } }')
+    assert data["modelByName"]["latestVersion"] == 2
+    actions = [e["action"] for e in data["auditEvents"]["nodes"]]
+    assert actions.count("model_version.register") == 2
+
+
+def test_steward_fields_come_from_tags(client):
+    client.create_registered_model("scoring", tags={"steward.risk_tier": "high", "steward.owner_team": "risk"})
+    m = client.get_registered_model("scoring")
+    assert (m.tags["steward.risk_tier"], m.tags["steward.owner_team"]) == ("high", "risk")
+    with pytest.raises(MlflowException) as e:
+        client.create_registered_model("tiered", tags={"steward.risk_tier": "extreme"})
+    assert code(e) == "INVALID_PARAMETER_VALUE"
+
+
+def test_searches_filter_page_and_order(client):
+    for name in ("churn-a", "churn-b", "churn-c", "churn-d", "other"):
+        client.create_registered_model(name)
+    # The client appends its prompt clause to every search: models are never prompts here.
+    found = client.search_registered_models(filter_string="name LIKE 'churn-%'")
+    assert [m.name for m in found] == ["churn-a", "churn-b", "churn-c", "churn-d"]
+    for size in (1, 2, 3):
+        names, token = [], None
+        while True:
+            page = client.search_registered_models(
+                filter_string="name LIKE 'churn-%'", max_results=size, page_token=token
+            )
+            names += [m.name for m in page]
+            token = page.token
+            if not token:
+                break
+        assert names == ["churn-a", "churn-b", "churn-c", "churn-d"], size
+    desc = client.search_registered_models(filter_string="name ILIKE 'CHURN-%'", order_by=["name DESC"])
+    assert [m.name for m in desc][0] == "churn-d"
+    for i in range(3):
+        client.create_model_version("churn-a", f"s3://m/churn-a/{i}", tags={"steward.artifact_digest": DIGEST})
+    versions = client.search_model_versions("name='churn-a'")
+    assert [v.version for v in versions] == ["3", "2", "1"]
+    assert [v.version for v in client.search_model_versions("name='churn-a'", order_by=["version_number ASC"])] == ["1", "2", "3"]
+
+
+def test_errors_carry_mlflow_codes_and_never_a_5xx(client):
+    with pytest.raises(MlflowException) as e:
+        client.get_registered_model("nobody")
+    assert code(e) == "RESOURCE_DOES_NOT_EXIST"
+    client.create_registered_model("dup")
+    with pytest.raises(MlflowException) as e:
+        client.create_registered_model("dup")
+    assert code(e) == "RESOURCE_ALREADY_EXISTS"
+    with pytest.raises(MlflowException) as e:
+        client.create_model_version("dup", "s3://m/dup/1")
+    assert code(e) == "INVALID_PARAMETER_VALUE"
+    assert "steward.artifact_digest" in str(e.value)
+    with pytest.raises(MlflowException) as e:
+        client.get_model_version("dup", "not-a-number")
+    assert code(e) == "INVALID_PARAMETER_VALUE"
+    with pytest.raises(MlflowException) as e:
+        client.create_registered_model("bad name with spaces")
+    assert code(e) == "INVALID_PARAMETER_VALUE"
+    with pytest.raises(MlflowException) as e:
+        client.search_registered_models(filter_string="colour = 'red'")
+    assert code(e) == "INVALID_PARAMETER_VALUE"
+
+
+def test_another_tenant_sees_nothing(steward, client):
+    client.create_registered_model("acme-only")
+    other = steward.token("globex", "model_owner")
+    own = os.environ["MLFLOW_TRACKING_TOKEN"]
+    os.environ["MLFLOW_TRACKING_TOKEN"] = other
+    try:
+        with pytest.raises(MlflowException) as e:
+            client.get_registered_model("acme-only")
+        assert code(e) == "RESOURCE_DOES_NOT_EXIST"
+        assert client.search_registered_models() == []
+    finally:
+        os.environ["MLFLOW_TRACKING_TOKEN"] = own
+
+
+def test_a_bad_token_is_refused(steward, client):
+    own = os.environ["MLFLOW_TRACKING_TOKEN"]
+    os.environ["MLFLOW_TRACKING_TOKEN"] = "not-a-token"
+    try:
+        with pytest.raises(MlflowException) as e:
+            client.search_registered_models()
+        assert code(e) == "UNAUTHENTICATED"
+    finally:
+        os.environ["MLFLOW_TRACKING_TOKEN"] = own
