@@ -36,10 +36,12 @@ def test_register_model_creates_the_model_and_numbered_versions(steward, client)
     assert actions.count("model_version.register") == 2
 
 
-def test_steward_fields_come_from_tags(client):
-    client.create_registered_model("scoring", tags={"steward.risk_tier": "high", "steward.owner_team": "risk"})
+def test_steward_fields_come_from_tags_and_other_tags_are_kept(client):
+    client.create_registered_model(
+        "scoring", tags={"steward.risk_tier": "high", "steward.owner_team": "risk", "team": "fraud"}
+    )
     m = client.get_registered_model("scoring")
-    assert (m.tags["steward.risk_tier"], m.tags["steward.owner_team"]) == ("high", "risk")
+    assert (m.tags["steward.risk_tier"], m.tags["steward.owner_team"], m.tags["team"]) == ("high", "risk", "fraud")
     with pytest.raises(MlflowException) as e:
         client.create_registered_model("tiered", tags={"steward.risk_tier": "extreme"})
     assert code(e) == "INVALID_PARAMETER_VALUE"
@@ -117,3 +119,58 @@ def test_a_bad_token_is_refused(steward, client):
         assert code(e) == "UNAUTHENTICATED"
     finally:
         os.environ["MLFLOW_TRACKING_TOKEN"] = own
+
+
+def test_tags_and_aliases(steward, client):
+    for i in (1, 2, 3):
+        mlflow.register_model(f"s3://m/ranker/{i}", "ranker", tags={"steward.artifact_digest": DIGEST, "trained_on": f"2026-0{i}"})
+    client.set_registered_model_tag("ranker", "owner", "growth")
+    client.set_model_version_tag("ranker", "2", "validated", "yes")
+    assert client.get_registered_model("ranker").tags["owner"] == "growth"
+    v2 = client.get_model_version("ranker", "2")
+    assert (v2.tags["validated"], v2.tags["trained_on"]) == ("yes", "2026-02")
+    found = client.search_model_versions("name='ranker' AND tag.validated = 'yes'")
+    assert [v.version for v in found] == ["2"]
+    client.delete_model_version_tag("ranker", "2", "validated")
+    assert "validated" not in client.get_model_version("ranker", "2").tags
+    client.delete_registered_model_tag("ranker", "owner")
+    with pytest.raises(MlflowException) as e:
+        client.delete_registered_model_tag("ranker", "owner")
+    assert code(e) == "RESOURCE_DOES_NOT_EXIST"
+
+    client.set_registered_model_alias("ranker", "challenger", "2")
+    assert client.get_model_version_by_alias("ranker", "challenger").version == "2"
+    client.set_registered_model_alias("ranker", "challenger", "3")
+    assert client.get_model_version_by_alias("ranker", "challenger").version == "3"
+    assert client.get_registered_model("ranker").aliases == {"challenger": "3"}
+    assert client.get_model_version("ranker", "3").aliases == ["challenger"]
+    client.delete_registered_model_alias("ranker", "challenger")
+    with pytest.raises(MlflowException) as e:
+        client.get_model_version_by_alias("ranker", "challenger")
+    assert code(e) == "RESOURCE_DOES_NOT_EXIST"
+    with pytest.raises(MlflowException) as e:
+        client.set_registered_model_alias("ranker", "latest", "1")
+    assert code(e) == "INVALID_PARAMETER_VALUE"
+    # Every placement is kept: Steward answers what the alias named, and when.
+    model_id = steward.graphql(os.environ["MLFLOW_TRACKING_TOKEN"], '{ modelByName(name: "ranker") { id } }')["modelByName"]["id"]
+    history = steward.graphql(os.environ["MLFLOW_TRACKING_TOKEN"],
+        f'{{ modelAliases(modelId: "{model_id}", history: true) {{ alias version removedAt }} }}')["modelAliases"]
+    assert [(a["version"], a["removedAt"] is not None) for a in history] == [(2, True), (3, True)]
+    latest = client.get_latest_versions("ranker")
+    assert [v.version for v in latest] == ["3"]
+
+
+def test_an_alias_an_endpoint_serves_moves_only_through_a_promotion(steward, client):
+    for i in (1, 2):
+        mlflow.register_model(f"s3://m/fraud-x/{i}", "fraud-x", tags={"steward.artifact_digest": DIGEST})
+    sre = steward.token("acme", "sre", sub="sam")
+    ids = steward.graphql(sre, '{ modelByName(name: "fraud-x") { id versions { nodes { id version } } } }')["modelByName"]
+    v1 = next(v["id"] for v in ids["versions"]["nodes"] if v["version"] == 1)
+    steward.graphql(sre, f'mutation {{ createEndpoint(input: {{modelId: "{ids["id"]}", name: "fraud-x-prod", '
+                         f'environment: "prod", championVersionId: "{v1}", championAlias: "champion", reason: "first"}}) {{ id }} }}')
+    assert client.get_model_version_by_alias("fraud-x", "champion").version == "1"
+    with pytest.raises(MlflowException) as e:
+        client.set_registered_model_alias("fraud-x", "champion", "2")
+    assert code(e) == "PERMISSION_DENIED"
+    assert "promotion request" in str(e.value)
+    assert client.get_model_version_by_alias("fraud-x", "champion").version == "1"

@@ -127,10 +127,14 @@ pub enum Operation {
     ApprovePromotion,
     /// Carry a rollout forward or stop it (promote, pause, resume, abort) and roll back.
     OperateDeployment,
+    /// Set or delete key-value tags of a model or its versions.
+    TagModel,
+    /// Set, move or delete a model's alias.
+    SetAlias,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 30] = [
+    pub const ALL: [Operation; 32] = [
         Operation::ReadRegistry,
         Operation::RegisterModel,
         Operation::UpdateModel,
@@ -161,6 +165,8 @@ impl Operation {
         Operation::RequestPromotion,
         Operation::ApprovePromotion,
         Operation::OperateDeployment,
+        Operation::TagModel,
+        Operation::SetAlias,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -195,6 +201,8 @@ impl Operation {
             Operation::RequestPromotion => "promotion.request",
             Operation::ApprovePromotion => "promotion.approve",
             Operation::OperateDeployment => "deployment.operate",
+            Operation::TagModel => "model.tag",
+            Operation::SetAlias => "model.alias",
         }
     }
 }
@@ -228,7 +236,9 @@ impl fmt::Display for Operation {
 /// - model owners and SREs create endpoints; model owners and their CI ask for promotions;
 ///   governance officers, SREs and model owners may answer a request, and the service counts an
 ///   answer only for the role the policy's `require_approval` names, never the requester's own;
-///   SREs carry rollouts forward, stop them and roll back.
+///   SREs carry rollouts forward, stop them and roll back;
+/// - model owners and their CI tag models and versions and move aliases (but not an alias an
+///   endpoint serves as its champion: that one moves with promotions).
 // One row per grant reads as the table it is; `matches!` would fold it into one expression.
 #[allow(clippy::match_like_matches_macro)]
 pub fn allows(role: Role, op: Operation) -> bool {
@@ -245,6 +255,7 @@ pub fn allows(role: Role, op: Operation) -> bool {
         (R::ModelOwner | R::Service, O::RequestPromotion) => true,
         (R::GovernanceOfficer | R::Sre | R::ModelOwner, O::ApprovePromotion) => true,
         (R::Sre, O::OperateDeployment) => true,
+        (R::ModelOwner | R::Service, O::TagModel | O::SetAlias) => true,
         (R::ModelOwner, O::RegisterModel | O::UpdateModel) => true,
         (R::ModelOwner | R::Service, O::RegisterModelVersion) => true,
         (R::ModelOwner | R::Service, O::RegisterDataset | O::RegisterDatasetVersion) => true,
@@ -282,6 +293,8 @@ pub enum Resource {
         own: bool,
         required_role: Option<Role>,
     },
+    /// An alias being set, moved or deleted: whether an endpoint serves it as its champion.
+    Alias { serves_endpoint: bool },
 }
 
 /// Whether `role` may perform `op` on `resource`: the matrix allows it and no rule on the resource
@@ -290,7 +303,8 @@ pub enum Resource {
 ///   it (a model owner may change the rest of the model's metadata);
 /// - four eyes: nobody approves or rejects a promotion they requested, and an approval counts
 ///   only from the role the policy's `require_approval` names;
-/// - only its requester changes or withdraws a promotion request.
+/// - only its requester changes or withdraws a promotion request;
+/// - an alias an endpoint serves as its champion moves only through a promotion request.
 pub fn allows_on(role: Role, op: Operation, resource: &Resource) -> bool {
     if !allows(role, op) {
         return false;
@@ -305,6 +319,12 @@ pub fn allows_on(role: Role, op: Operation, resource: &Resource) -> bool {
         ) => role == Role::GovernanceOfficer,
         (Operation::ApprovePromotion, Resource::PromotionRequest { own: true, .. }) => false,
         (Operation::RequestPromotion, Resource::PromotionRequest { own: false, .. }) => false,
+        (
+            Operation::SetAlias,
+            Resource::Alias {
+                serves_endpoint: true,
+            },
+        ) => false,
         (
             Operation::ApprovePromotion,
             Resource::PromotionRequest {

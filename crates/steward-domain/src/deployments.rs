@@ -167,6 +167,9 @@ pub struct Endpoint {
     /// serving side reads it (no adapter).
     pub target: Option<String>,
     pub description: String,
+    /// The model's alias that follows this endpoint's champion (moved in the same transaction
+    /// as every change of champion; nobody moves it by hand).
+    pub champion_alias: Option<String>,
     /// The number of its latest revision: every change names it as its precondition.
     pub revision: i64,
     pub created_by: String,
@@ -183,6 +186,8 @@ pub struct NewEndpoint {
     pub target: Option<String>,
     pub description: String,
     pub champion: ModelVersionId,
+    /// The model's alias that will follow the endpoint's champion.
+    pub champion_alias: Option<String>,
     pub reason: String,
 }
 
@@ -194,6 +199,9 @@ impl NewEndpoint {
             validate::name("input.target", t)?;
         }
         validate::text("input.description", &self.description, 500)?;
+        if let Some(a) = &self.champion_alias {
+            crate::tags::validate_alias(a)?;
+        }
         validate::required_text("input.reason", &self.reason, MAX_DEPLOY_REASON)
     }
 }

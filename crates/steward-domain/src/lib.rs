@@ -55,6 +55,7 @@ pub mod outbox;
 pub mod policy;
 pub mod registry;
 pub mod retraining;
+pub mod tags;
 pub mod validate;
 
 pub use auth::{
@@ -72,4 +73,5 @@ pub use outbox::*;
 pub use policy::*;
 pub use registry::*;
 pub use retraining::*;
+pub use tags::*;
 pub use validate::ValidationError;

@@ -18,6 +18,7 @@ mod m0010_holds;
 mod m0011_retraining;
 mod m0012_retraining_budgets;
 mod m0013_deployments;
+mod m0014_tags_aliases;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_retraining::Migration),
             Box::new(m0012_retraining_budgets::Migration),
             Box::new(m0013_deployments::Migration),
+            Box::new(m0014_tags_aliases::Migration),
         ]
     }
 }

@@ -78,6 +78,7 @@ pub async fn play(svc: &Service) -> anyhow::Result<Option<EndpointId>> {
         target: target.map(str::to_owned),
         description: "demo".into(),
         champion,
+        champion_alias: Some("champion".into()),
         reason: "serving since the October release".into(),
     };
     let (e, _) = svc

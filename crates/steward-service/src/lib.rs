@@ -17,6 +17,7 @@ pub mod outbox;
 mod policy;
 mod registry;
 mod retraining;
+mod tags;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
@@ -198,6 +199,9 @@ fn resource_rule(op: Operation, resource: &steward_domain::Resource) -> &'static
             Operation::ApprovePromotion,
             steward_domain::Resource::PromotionRequest { own: true, .. },
         ) => "nobody approves or rejects a promotion they requested (four eyes)",
+        (Operation::SetAlias, steward_domain::Resource::Alias { .. }) => {
+            "an endpoint serves this alias as its champion: it moves only through a promotion request"
+        }
         (Operation::RequestPromotion, steward_domain::Resource::PromotionRequest { .. }) => {
             "only its requester changes or withdraws a promotion request"
         }

@@ -41,10 +41,10 @@ impl TestBackend {
         self.db.url.starts_with("postgres")
     }
 
-    /// Takes the newest migration down and up again over the rows the test wrote.
-    pub async fn redo_last_migration(&self) -> ServiceResult<()> {
+    /// Takes the newest `n` migrations down and up again over the rows the test wrote.
+    pub async fn redo_last_migrations(&self, n: u32) -> ServiceResult<()> {
         self.db
-            .redo_last_migration()
+            .redo_last_migrations(n)
             .await
             .map_err(|e| ServiceError::Internal(e.to_string()))
     }

@@ -30,6 +30,7 @@ mod promotions;
 mod retraining;
 mod runs;
 mod sql;
+mod tags;
 mod tenants;
 #[cfg(feature = "test-support")]
 pub mod testing;
@@ -46,6 +47,7 @@ pub use outbox::{Delivered, NewAction, PutTarget};
 pub use policies::Activation;
 pub use retraining::Spent;
 pub use steward_domain::TenantScope;
+pub use tags::NewTag;
 pub use tx::WriteTx;
 pub use versions::IdempotencyKey;
 pub use windows::{MergePart, PartsRead};

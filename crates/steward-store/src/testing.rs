@@ -50,11 +50,11 @@ impl TestDb {
             .map(|_| ())
     }
 
-    /// Takes the newest migration down and up again: on a database holding rows, what an
-    /// upgrade to it does to them (m0013 rebuilds the outbox on SQLite).
-    pub async fn redo_last_migration(&self) -> Result<(), sea_orm::DbErr> {
+    /// Takes the newest `n` migrations down and up again: on a database holding rows, what an
+    /// upgrade to them does to them (m0013 rebuilds the outbox on SQLite).
+    pub async fn redo_last_migrations(&self, n: u32) -> Result<(), sea_orm::DbErr> {
         use steward_migrations::{Migrator, MigratorTrait};
-        Migrator::down(&self.store.db, Some(1)).await?;
+        Migrator::down(&self.store.db, Some(n)).await?;
         Migrator::up(&self.store.db, None).await
     }
 

@@ -105,6 +105,8 @@ pub struct Endpoint {
     /// The delivery target its changes go to (kserve or webhook); null: none.
     pub target: Option<String>,
     pub description: String,
+    /// The model's alias that follows the champion.
+    pub champion_alias: Option<String>,
     /// Its latest revision's number: the `expectedRevision` of a change.
     pub revision: i64,
     pub created_by: String,
@@ -123,6 +125,7 @@ impl From<d::Endpoint> for Endpoint {
             environment: e.environment,
             target: e.target,
             description: e.description,
+            champion_alias: e.champion_alias,
             revision: e.revision,
             created_by: e.created_by,
             created_at: e.created_at,

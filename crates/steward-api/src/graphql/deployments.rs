@@ -171,6 +171,9 @@ pub struct CreateEndpointInput {
     #[graphql(default)]
     pub description: String,
     pub champion_version_id: ID,
+    /// The model's alias that follows the champion (moved with every change of champion; set
+    /// by hand it is refused).
+    pub champion_alias: Option<String>,
     pub reason: String,
 }
 
@@ -257,6 +260,7 @@ impl DeploymentsMutation {
                 &input.champion_version_id,
                 d::ModelVersionId::from_uuid,
             )?,
+            champion_alias: input.champion_alias,
             reason: input.reason,
         };
         let (e, _) = svc.create_endpoint(p, new).await.map_err(gql)?;

@@ -33,6 +33,7 @@ mod outbox;
 mod policy;
 mod policy_inputs;
 mod query;
+mod tags;
 mod types;
 
 use async_graphql::{Context, EmptySubscription, Schema};
@@ -53,6 +54,7 @@ pub struct QueryRoot(
     outbox::OutboxQuery,
     holds::HoldsQuery,
     deployments::DeploymentsQuery,
+    tags::TagsQuery,
 );
 
 /// The mutation root: registry and policy mutations, merged.
@@ -64,6 +66,7 @@ pub struct MutationRoot(
     outbox::OutboxMutation,
     holds::HoldsMutation,
     deployments::DeploymentsMutation,
+    tags::TagsMutation,
 );
 
 pub type StewardSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -1,19 +1,21 @@
 //! The MLflow-compatible registry REST API (docs/ecosystem.md), for the calls the `mlflow` 3.17
 //! Python client makes, mapped onto Steward's registry through the same service layer,
 //! permission matrix and audit log as GraphQL. Built so far: `server-info`, `logged-models/{id}`
-//! (404, as the client expects), registered models `create`, `get`, `search`, and model versions
-//! `create`, `get`, `search`, `get-download-uri` — what `mlflow.register_model` and the
-//! client's reads need.
+//! (404, as the client expects), registered models `create`, `get`, `search`, `set-tag`,
+//! `delete-tag`, `alias` (set, get, delete), `get-latest-versions`, and model versions `create`,
+//! `get`, `search`, `set-tag`, `delete-tag`, `get-download-uri`.
 //!
 //! MLflow's shapes: versions are strings, times milliseconds, GET parameters in the query
 //! (repeated keys for lists), bodies JSON, success 200 with an object, errors `{error_code,
 //! message}` with MLflow's codes and statuses; bad input is never a 5xx (the client retries
 //! those). Steward's own fields travel as tags: `steward.owner_team`, `steward.risk_tier`
 //! (`low`, `medium`, `high`) on a model, `steward.artifact_digest` (required: Steward records
-//! what was built) and `steward.framework` on a version.
+//! what was built) and `steward.framework` on a version; other tags are kept as key-value tags.
 
 mod filter;
 mod registry;
+mod shapes;
+mod tags;
 
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -57,6 +59,32 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             &format!("{m}/model-versions/get-download-uri"),
             get(registry::download_uri),
+        )
+        .route(
+            &format!("{m}/registered-models/set-tag"),
+            post(tags::set_model_tag),
+        )
+        .route(
+            &format!("{m}/registered-models/delete-tag"),
+            axum::routing::delete(tags::delete_model_tag),
+        )
+        .route(
+            &format!("{m}/model-versions/set-tag"),
+            post(tags::set_version_tag),
+        )
+        .route(
+            &format!("{m}/model-versions/delete-tag"),
+            axum::routing::delete(tags::delete_version_tag),
+        )
+        .route(
+            &format!("{m}/registered-models/alias"),
+            post(tags::set_alias)
+                .get(tags::get_alias)
+                .delete(tags::delete_alias),
+        )
+        .route(
+            &format!("{m}/registered-models/get-latest-versions"),
+            post(tags::latest_versions),
         )
         .route(&format!("{m}/{{*rest}}"), axum::routing::any(not_built))
 }

@@ -12,6 +12,7 @@ use steward_domain::*;
 use steward_service::{RegisterModelVersion, Service};
 
 use super::filter::{Attr, Filter};
+pub(super) use super::shapes::{Facts, model_json, version_json};
 use super::{Failure, caller, invalid, param, params, service_error, tags_of};
 use crate::AppState;
 
@@ -23,48 +24,7 @@ const MAX_SCAN: usize = 10_000;
 const DEFAULT_MODELS_PAGE: usize = 100;
 const DEFAULT_VERSIONS_PAGE: usize = 200_000;
 
-fn ms(t: chrono::DateTime<chrono::Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-fn version_json(model: &str, v: &ModelVersion) -> Value {
-    json!({
-        "name": model,
-        "version": v.version.to_string(),
-        "creation_timestamp": ms(v.created_at),
-        "last_updated_timestamp": ms(v.created_at),
-        "user_id": v.created_by,
-        "current_stage": "None",
-        "description": "",
-        "source": v.artifact_uri,
-        "run_id": "",
-        "status": "READY",
-        "tags": [
-            {"key": "steward.artifact_digest", "value": v.artifact_digest.to_string()},
-            {"key": "steward.framework", "value": v.framework},
-        ],
-        "run_link": "",
-        "aliases": [],
-    })
-}
-
-fn model_json(m: &Model, latest: Option<&ModelVersion>) -> Value {
-    json!({
-        "name": m.name,
-        "creation_timestamp": ms(m.created_at),
-        "last_updated_timestamp": ms(m.updated_at),
-        "user_id": m.created_by,
-        "description": m.description,
-        "latest_versions": latest.map(|v| vec![version_json(&m.name, v)]).unwrap_or_default(),
-        "tags": [
-            {"key": "steward.owner_team", "value": m.owner_team},
-            {"key": "steward.risk_tier", "value": m.risk_tier.as_str()},
-        ],
-        "aliases": [],
-    })
-}
-
-fn body_json(body: &Bytes) -> Result<Value, Failure> {
+pub(super) fn body_json(body: &Bytes) -> Result<Value, Failure> {
     let v: Value =
         serde_json::from_slice(body).map_err(|e| invalid(format!("the body is not JSON: {e}")))?;
     if v.is_object() {
@@ -74,13 +34,13 @@ fn body_json(body: &Bytes) -> Result<Value, Failure> {
     }
 }
 
-fn required<'a>(v: Option<&'a str>, field: &str) -> Result<&'a str, Failure> {
+pub(super) fn required<'a>(v: Option<&'a str>, field: &str) -> Result<&'a str, Failure> {
     v.filter(|s| !s.is_empty())
         .ok_or_else(|| invalid(format!("Missing value for required parameter '{field}'")))
 }
 
 /// The version number in `version` (MLflow sends it as a string).
-fn number(v: Option<&str>) -> Result<i64, Failure> {
+pub(super) fn number(v: Option<&str>) -> Result<i64, Failure> {
     let v = required(v, "version")?;
     v.parse::<i64>()
         .ok()
@@ -88,12 +48,16 @@ fn number(v: Option<&str>) -> Result<i64, Failure> {
         .ok_or_else(|| invalid(format!("version: {v:?} is not a version number")))
 }
 
-fn ok(v: Value) -> Response {
+pub(super) fn ok(v: Value) -> Response {
     axum::Json(v).into_response()
 }
 
 /// The model's latest version, if any.
-async fn latest(svc: &Service, p: &Principal, m: &Model) -> Result<Option<ModelVersion>, Failure> {
+pub(super) async fn latest(
+    svc: &Service,
+    p: &Principal,
+    m: &Model,
+) -> Result<Option<ModelVersion>, Failure> {
     if m.latest_version == 0 {
         return Ok(None);
     }
@@ -209,6 +173,7 @@ pub(super) async fn create_model(
         let b = body_json(&body)?;
         let name = required(b["name"].as_str(), "name")?.to_string();
         let (mut owner, mut tier) = ("unassigned".to_string(), RiskTier::Medium);
+        let mut kept = Vec::new();
         for (k, v) in tags_of(&b)? {
             match k.as_str() {
                 "steward.owner_team" => owner = v,
@@ -217,10 +182,9 @@ pub(super) async fn create_model(
                         .parse()
                         .map_err(|e: ValidationError| invalid(e.to_string()))?;
                 }
-                other => {
-                    return Err(invalid(format!(
-                        "tags: `{other}` is not kept yet; Steward reads steward.owner_team and steward.risk_tier (docs/ecosystem.md)"
-                    )));
+                _ => {
+                    validate_tag(&k, &v).map_err(|e| invalid(format!("tags: {e}")))?;
+                    kept.push((k, v));
                 }
             }
         }
@@ -238,7 +202,15 @@ pub(super) async fn create_model(
             .register_model(&p, new)
             .await
             .map_err(|e| service_error(&e))?;
-        Ok::<_, Failure>(ok(json!({"registered_model": model_json(&m, None)})))
+        for (k, v) in kept {
+            state
+                .service
+                .set_registry_tag(&p, (m.id, 0), k, v)
+                .await
+                .map_err(|e| service_error(&e))?;
+        }
+        let f = Facts::of(&state.service, &p, &m).await?;
+        Ok::<_, Failure>(ok(json!({"registered_model": model_json(&m, None, &f)})))
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -258,17 +230,21 @@ pub(super) async fn get_model(
             .await
             .map_err(|e| service_error(&e))?;
         let v = latest(&state.service, &p, &m).await?;
-        Ok::<_, Failure>(ok(json!({"registered_model": model_json(&m, v.as_ref())})))
+        let f = Facts::of(&state.service, &p, &m).await?;
+        Ok::<_, Failure>(ok(
+            json!({"registered_model": model_json(&m, v.as_ref(), &f)}),
+        ))
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// The value a model has for a filter's attribute.
-fn model_attr(m: &Model, attr: &Attr) -> Option<String> {
+fn model_attr(m: &Model, f: &Facts, attr: &Attr) -> Option<String> {
     match attr {
         Attr::Name => Some(m.name.clone()),
         Attr::Tag(k) if k == "steward.owner_team" => Some(m.owner_team.clone()),
         Attr::Tag(k) if k == "steward.risk_tier" => Some(m.risk_tier.as_str().to_string()),
+        Attr::Tag(k) => f.tag(0, k).map(str::to_owned),
         _ => None,
     }
 }
@@ -293,16 +269,23 @@ pub(super) async fn search_models(
             )));
         }
         let order = order(&q)?;
-        let mut models: Vec<Model> = all_models(&state.service, &p)
-            .await?
-            .into_iter()
-            .filter(|m| {
-                filter
-                    .0
-                    .iter()
-                    .all(|c| c.holds(model_attr(m, &c.attr).as_deref()))
-            })
-            .collect();
+        // Tags are read only when the filter names one.
+        let by_tag = filter.0.iter().any(|c| matches!(c.attr, Attr::Tag(_)));
+        let mut models: Vec<Model> = Vec::new();
+        for m in all_models(&state.service, &p).await? {
+            let f = if by_tag {
+                Facts::of(&state.service, &p, &m).await?
+            } else {
+                Facts::default()
+            };
+            if filter
+                .0
+                .iter()
+                .all(|c| c.holds(model_attr(&m, &f, &c.attr).as_deref()))
+            {
+                models.push(m);
+            }
+        }
         match order {
             Some((k, desc)) => {
                 models.sort_by(|a, b| {
@@ -321,7 +304,8 @@ pub(super) async fn search_models(
         let mut out = Vec::with_capacity(page.len());
         for m in &page {
             let v = latest(&state.service, &p, m).await?;
-            out.push(model_json(m, v.as_ref()));
+            let f = Facts::of(&state.service, &p, m).await?;
+            out.push(model_json(m, v.as_ref(), &f));
         }
         let mut body = json!({"registered_models": out});
         if let Some(t) = next {
@@ -351,14 +335,14 @@ pub(super) async fn create_version(
             }
         }
         let (mut digest, mut framework) = (None, "mlflow".to_string());
+        let mut kept = Vec::new();
         for (k, v) in tags_of(&b)? {
             match k.as_str() {
                 "steward.artifact_digest" => digest = Some(v),
                 "steward.framework" => framework = v,
-                other => {
-                    return Err(invalid(format!(
-                        "tags: `{other}` is not kept yet; Steward reads steward.artifact_digest and steward.framework (docs/ecosystem.md)"
-                    )));
+                _ => {
+                    validate_tag(&k, &v).map_err(|e| invalid(format!("tags: {e}")))?;
+                    kept.push((k, v));
                 }
             }
         }
@@ -390,13 +374,21 @@ pub(super) async fn create_version(
             .register_model_version(&p, input)
             .await
             .map_err(|e| service_error(&e))?;
-        Ok::<_, Failure>(ok(json!({"model_version": version_json(&m.name, &v)})))
+        for (k, val) in kept {
+            state
+                .service
+                .set_registry_tag(&p, (m.id, v.version), k, val)
+                .await
+                .map_err(|e| service_error(&e))?;
+        }
+        let f = Facts::of(&state.service, &p, &m).await?;
+        Ok::<_, Failure>(ok(json!({"model_version": version_json(&m.name, &v, &f)})))
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// The model `name` and its version `version` of the query.
-async fn named_version(
+pub(super) async fn named_version(
     state: &AppState,
     p: &Principal,
     q: &[(String, String)],
@@ -425,7 +417,8 @@ pub(super) async fn get_version(
     let result = async {
         let p = caller(&state, &headers).await?;
         let (m, v) = named_version(&state, &p, &q).await?;
-        Ok::<_, Failure>(ok(json!({"model_version": version_json(&m.name, &v)})))
+        let f = Facts::of(&state.service, &p, &m).await?;
+        Ok::<_, Failure>(ok(json!({"model_version": version_json(&m.name, &v, &f)})))
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -445,14 +438,14 @@ pub(super) async fn download_uri(
 }
 
 /// The value a version has for a filter's attribute.
-fn version_attr(name: &str, v: &ModelVersion, attr: &Attr) -> Option<String> {
+fn version_attr(name: &str, v: &ModelVersion, f: &Facts, attr: &Attr) -> Option<String> {
     match attr {
         Attr::Name => Some(name.to_string()),
         Attr::VersionNumber => Some(v.version.to_string()),
         Attr::RunId => Some(String::new()),
         Attr::Tag(k) if k == "steward.artifact_digest" => Some(v.artifact_digest.to_string()),
         Attr::Tag(k) if k == "steward.framework" => Some(v.framework.clone()),
-        Attr::Tag(_) => None,
+        Attr::Tag(k) => f.tag(v.version, k).map(str::to_owned),
     }
 }
 
@@ -480,23 +473,27 @@ pub(super) async fn search_versions(
             },
             None => all_models(&state.service, &p).await?,
         };
-        let mut rows: Vec<(String, ModelVersion)> = Vec::new();
-        for m in &models {
+        let mut facts = Vec::with_capacity(models.len());
+        let mut rows: Vec<(usize, ModelVersion)> = Vec::new();
+        for (i, m) in models.iter().enumerate() {
+            let f = Facts::of(&state.service, &p, m).await?;
             for v in all_versions(&state.service, &p, m).await? {
                 if filter
                     .0
                     .iter()
-                    .all(|c| c.holds(version_attr(&m.name, &v, &c.attr).as_deref()))
+                    .all(|c| c.holds(version_attr(&m.name, &v, &f, &c.attr).as_deref()))
                 {
-                    rows.push((m.name.clone(), v));
+                    rows.push((i, v));
                 }
             }
+            facts.push(f);
             if rows.len() >= MAX_SCAN {
                 break;
             }
         }
         let (key, desc) = order.unwrap_or(("version_number".into(), true));
-        rows.sort_by(|(an, a), (bn, b)| {
+        rows.sort_by(|(ai, a), (bi, b)| {
+            let (an, bn) = (&models[*ai].name, &models[*bi].name);
             let o = match key.as_str() {
                 "name" => an.cmp(bn).then(a.version.cmp(&b.version)),
                 "creation_timestamp" | "last_updated_timestamp" => a.created_at.cmp(&b.created_at),
@@ -505,7 +502,10 @@ pub(super) async fn search_versions(
             if desc { o.reverse() } else { o }
         });
         let (page, next) = paged(rows, &q, DEFAULT_VERSIONS_PAGE)?;
-        let list: Vec<Value> = page.iter().map(|(n, v)| version_json(n, v)).collect();
+        let list: Vec<Value> = page
+            .iter()
+            .map(|(i, v)| version_json(&models[*i].name, v, &facts[*i]))
+            .collect();
         let mut body = json!({"model_versions": list});
         if let Some(t) = next {
             body["next_page_token"] = json!(t);

@@ -76,6 +76,11 @@ fn mutations() -> Vec<(&'static str, Operation)> {
         ("abortRollout", Operation::OperateDeployment),
         // Stopping a shadow is tested in deployments.rs; here the same operation.
         ("stopShadow", Operation::OperateDeployment),
+        ("setRegistryTag", Operation::TagModel),
+        // Deleting tags and aliases is tested in registry.rs; here the same operations.
+        ("deleteRegistryTag", Operation::TagModel),
+        ("setModelAlias", Operation::SetAlias),
+        ("deleteModelAlias", Operation::SetAlias),
     ]
 }
 

@@ -958,7 +958,8 @@ async fn the_outbox_keeps_every_action_and_attempt_through_the_deployments_migra
         return;
     }
     // SQLite rebuilds the outbox and its attempts: every row comes back as it was.
-    app.db.redo_last_migration().await.unwrap();
+    // m0013 and the migrations after it.
+    app.db.redo_last_migrations(2).await.unwrap();
     assert_eq!(app.ok(&sre, q, json!({})).await, before);
     assert!(
         app.db
@@ -1210,4 +1211,117 @@ async fn a_seldon_experiment_follows_the_canary_the_shadow_and_the_rollback() {
     assert_eq!(r["data"]["requestPromotion"]["status"], "PROMOTED", "{r}");
     deliver().await;
     assert_eq!(seldon.traffic(), vec![("scorer-v3".to_string(), 100)]);
+}
+
+#[tokio::test]
+async fn an_endpoints_champion_alias_follows_promotions_and_rollbacks_and_nobody_moves_it_by_hand()
+{
+    let app = TestApp::new().await;
+    let f = fixture(&app, "acme", "LOW", 3).await;
+    let v = app
+        .ok(
+            &f.sre,
+            CREATE_ENDPOINT,
+            json!({"i": {"modelId": f.model, "name": "scorer-prod", "environment": "prod",
+            "championVersionId": f.versions[0], "championAlias": "champion", "reason": "first"}}),
+        )
+        .await;
+    let e = str_at(&v, &["createEndpoint", "id"]);
+    let aliases = |history: bool| {
+        let (app, token, model) = (&app, f.owner.clone(), f.model.clone());
+        async move {
+            app.ok(&token, "query($m: ID!, $h: Boolean) { modelAliases(modelId: $m, history: $h) { alias version setBy removedAt } }",
+                json!({"m": model, "h": history})).await["modelAliases"].clone()
+        }
+    };
+    assert_eq!(aliases(false).await[0]["version"], 1);
+    request(&app, &f.owner, &e, &f.versions[2], Value::Null).await;
+    assert_eq!(
+        aliases(false).await[0]["version"],
+        3,
+        "promoted: the alias follows"
+    );
+    app.ok(
+        &f.sre,
+        ROLLBACK,
+        json!({"i": {"endpointId": e, "reason": "bad"}}),
+    )
+    .await;
+    let now = aliases(false).await;
+    assert_eq!(
+        (now[0]["version"].as_i64(), now[0]["setBy"].as_str()),
+        (Some(1), Some("sam"))
+    );
+    assert_eq!(
+        aliases(true).await.as_array().unwrap().len(),
+        3,
+        "every placement kept"
+    );
+    // By hand: refused, for everyone, with the reason; other aliases move freely.
+    let set = "mutation($i: SetModelAliasInput!) { setModelAlias(input: $i) { alias version } }";
+    let v = app
+        .gql(
+            &f.owner,
+            set,
+            json!({"i": {"modelId": f.model, "alias": "champion", "version": 2}}),
+        )
+        .await;
+    assert_eq!(code(&v), "FORBIDDEN", "{v}");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("promotion request"),
+        "{v}"
+    );
+    let v = app
+        .ok(
+            &f.owner,
+            set,
+            json!({"i": {"modelId": f.model, "alias": "challenger", "version": 2}}),
+        )
+        .await;
+    assert_eq!(v["setModelAlias"]["version"], 2);
+    let v = app
+        .gql(
+            &f.owner,
+            set,
+            json!({"i": {"modelId": f.model, "alias": "latest", "version": 2}}),
+        )
+        .await;
+    assert_eq!(code(&v), "INVALID", "{v}");
+    // Tags of the model and of a version.
+    let tag =
+        "mutation($i: SetRegistryTagInput!) { setRegistryTag(input: $i) { version key value } }";
+    app.ok(
+        &f.owner,
+        tag,
+        json!({"i": {"modelId": f.model, "key": "team", "value": "risk"}}),
+    )
+    .await;
+    app.ok(
+        &f.owner,
+        tag,
+        json!({"i": {"modelId": f.model, "version": 2, "key": "stage", "value": "qa"}}),
+    )
+    .await;
+    let v = app
+        .gql(
+            &f.owner,
+            tag,
+            json!({"i": {"modelId": f.model, "version": 9, "key": "stage", "value": "qa"}}),
+        )
+        .await;
+    assert_eq!(code(&v), "NOT_FOUND", "{v}");
+    let tags = app
+        .ok(
+            &f.owner,
+            "query($m: ID!) { registryTags(modelId: $m) { version key value } }",
+            json!({"m": f.model}),
+        )
+        .await;
+    assert_eq!(
+        tags["registryTags"],
+        json!([{"version": 0, "key": "team", "value": "risk"}, {"version": 2, "key": "stage", "value": "qa"}])
+    );
 }

@@ -238,6 +238,14 @@ pub fn call_as(op: Operation, s: &Seeded, n: usize, role: Role) -> (String, Valu
                 json!({"requestId": s.approval_requests[i], "reason": format!("looks right {n}")}),
             )
         }
+        Operation::TagModel => (
+            "mutation($i: SetRegistryTagInput!) { setRegistryTag(input: $i) { key } }",
+            json!({"modelId": s.model, "key": format!("k{n}"), "value": "v"}),
+        ),
+        Operation::SetAlias => (
+            "mutation($i: SetModelAliasInput!) { setModelAlias(input: $i) { alias } }",
+            json!({"modelId": s.model, "alias": format!("a{n}"), "version": 1}),
+        ),
         // Rolling back to the first revision again is allowed: a new revision each time.
         Operation::OperateDeployment => (
             "mutation($i: RollbackInputGql!) { rollback(input: $i) { number change } }",

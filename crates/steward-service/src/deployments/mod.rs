@@ -105,9 +105,40 @@ impl Service {
                 },
             )
             .await?;
+        self.follow_champion(m, e, &rev, at).await?;
         self.queue_revision(m, e, &rev, (c.decision, c.incident), at)
             .await?;
         Ok(rev)
+    }
+
+    /// Moves the endpoint's champion alias to the revision's champion, in the same transaction.
+    async fn follow_champion(
+        &self,
+        m: &Writes,
+        e: &Endpoint,
+        rev: &DeploymentRevision,
+        at: DateTime<Utc>,
+    ) -> ServiceResult<()> {
+        let Some(alias) = e.champion_alias.as_deref() else {
+            return Ok(());
+        };
+        let champion = rev.state.champion.version;
+        let now = self
+            .store
+            .alias_in_force(&m.tx, &m.scope, (e.model_id, alias))
+            .await?;
+        if now.is_none_or(|a| a.version != champion) {
+            self.store
+                .set_alias(
+                    &m.tx,
+                    &m.scope,
+                    (e.model_id, alias),
+                    champion,
+                    (&rev.actor, at),
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     /// Queues the outbox action that carries revision `rev` to the endpoint's target (none
@@ -255,6 +286,7 @@ impl Service {
                     .store
                     .create_endpoint(&m.tx, &m.scope, &new, state, &actor, now)
                     .await?;
+                self.follow_champion(&m, &e, &rev, now).await?;
                 self.queue_revision(&m, &e, &rev, (None, None), now).await?;
                 let payload = json!({"name": e.name, "environment": e.environment,
                     "target": e.target, "revision": rev.number, "state": state_json(&state),

@@ -429,6 +429,7 @@ pub mod endpoints {
         pub target: Option<String>,
         pub description: String,
         pub revision: i64,
+        pub champion_alias: Option<String>,
         pub created_by: String,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
@@ -521,6 +522,46 @@ pub mod promotion_approvals {
         pub expires_at: DateTimeUtc,
         pub cancelled_at: Option<DateTimeUtc>,
         pub cancel_reason: Option<String>,
+    }
+    no_relations!();
+}
+
+pub mod registry_tags {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "registry_tags")]
+    pub struct Model {
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub model_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub version: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub value: String,
+        pub updated_by: String,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod model_aliases {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "model_aliases")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub tenant_id: Uuid,
+        pub model_id: Uuid,
+        pub alias: String,
+        pub version: i64,
+        pub set_by: String,
+        pub set_at: DateTimeUtc,
+        pub removed_by: Option<String>,
+        pub removed_at: Option<DateTimeUtc>,
     }
     no_relations!();
 }
