@@ -174,3 +174,16 @@ def test_an_alias_an_endpoint_serves_moves_only_through_a_promotion(steward, cli
     assert code(e) == "PERMISSION_DENIED"
     assert "promotion request" in str(e.value)
     assert client.get_model_version_by_alias("fraud-x", "champion").version == "1"
+
+
+def test_a_models_description_is_updated(client):
+    client.create_registered_model("described", description="first words")
+    client.update_registered_model("described", description="scores card transactions")
+    assert client.get_registered_model("described").description == "scores card transactions"
+    with pytest.raises(MlflowException) as e:
+        client.update_registered_model("nobody-here", description="x")
+    assert code(e) == "RESOURCE_DOES_NOT_EXIST"
+    # Renames are not built yet: a clear 404, never a 5xx.
+    with pytest.raises(MlflowException) as e:
+        client.rename_registered_model("described", "renamed")
+    assert code(e) == "ENDPOINT_NOT_FOUND"

@@ -2,7 +2,7 @@
 //! Python client makes, mapped onto Steward's registry through the same service layer,
 //! permission matrix and audit log as GraphQL. Built so far: `server-info`, `logged-models/{id}`
 //! (404, as the client expects), registered models `create`, `get`, `search`, `set-tag`,
-//! `delete-tag`, `alias` (set, get, delete), `get-latest-versions`, and model versions `create`,
+//! `delete-tag`, `alias` (set, get, delete), `get-latest-versions`, `update`, and model versions `create`,
 //! `get`, `search`, `set-tag`, `delete-tag`, `get-download-uri`.
 //!
 //! MLflow's shapes: versions are strings, times milliseconds, GET parameters in the query
@@ -85,6 +85,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             &format!("{m}/registered-models/get-latest-versions"),
             post(tags::latest_versions),
+        )
+        .route(
+            &format!("{m}/registered-models/update"),
+            axum::routing::patch(tags::update_model),
         )
         .route(&format!("{m}/{{*rest}}"), axum::routing::any(not_built))
 }

@@ -226,3 +226,34 @@ pub(super) async fn latest_versions(
     })
     .await
 }
+
+/// `PATCH registered-models/update {name, description}`: the model's description (a model
+/// owner's or a governance officer's change, `model.update`).
+pub(super) async fn update_model(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let p = caller(&state, &headers).await?;
+        let b = body_json(&body)?;
+        let m = model(&state, &p, &b).await?;
+        let change = ModelUpdate {
+            description: Some(b["description"].as_str().unwrap_or_default().to_string()),
+            owner_team: None,
+            risk_tier: None,
+            tags: None,
+        };
+        let m = state
+            .service
+            .update_model(&p, m.id, change)
+            .await
+            .map_err(|e| service_error(&e))?;
+        let v = latest(&state.service, &p, &m).await?;
+        let f = Facts::of(&state.service, &p, &m).await?;
+        Ok(ok(
+            json!({"registered_model": super::shapes::model_json(&m, v.as_ref(), &f)}),
+        ))
+    })
+    .await
+}
