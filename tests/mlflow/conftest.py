@@ -19,7 +19,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 class Steward:
     def __init__(self):
-        self.bin = os.environ.get("STEWARD_BIN", os.path.join(ROOT, "target", "debug", "steward"))
+        self.bin = os.path.abspath(os.environ.get("STEWARD_BIN", os.path.join(ROOT, "target", "debug", "steward")))
         if not os.path.exists(self.bin):
             raise RuntimeError(f"no steward binary at {self.bin}: build it or set STEWARD_BIN")
         self.dir = tempfile.mkdtemp(prefix="steward-mlflow-")
