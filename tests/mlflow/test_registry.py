@@ -71,6 +71,16 @@ def test_searches_filter_page_and_order(client):
     versions = client.search_model_versions("name='churn-a'")
     assert [v.version for v in versions] == ["3", "2", "1"]
     assert [v.version for v in client.search_model_versions("name='churn-a'", order_by=["version_number ASC"])] == ["1", "2", "3"]
+    for size in (1, 2):
+        seen, token = [], None
+        while True:
+            page = client.search_model_versions("name='churn-a'", max_results=size, page_token=token)
+            seen += [v.version for v in page]
+            token = page.token
+            if not token:
+                break
+        assert seen == ["3", "2", "1"], size
+    assert client.search_model_versions("name='no-such-model'") == []
 
 
 def test_errors_carry_mlflow_codes_and_never_a_5xx(client):

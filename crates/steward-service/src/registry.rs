@@ -307,6 +307,22 @@ impl Service {
         Ok(self.store.model_versions(&scope, model, &page).await?)
     }
 
+    /// A window of `model`'s versions by number and how many it has (the MLflow search's one
+    /// query for `name = '…'`).
+    pub async fn model_versions_window(
+        &self,
+        principal: &Principal,
+        model: ModelId,
+        (offset, limit): (u64, u64),
+        ascending: bool,
+    ) -> ServiceResult<(Vec<ModelVersion>, u64)> {
+        let scope = scope_for(principal, Operation::ReadRegistry)?;
+        Ok(self
+            .store
+            .model_versions_window(&scope, model, (offset, limit.min(200_000)), ascending)
+            .await?)
+    }
+
     /// Version `number` of `model`.
     pub async fn model_version_by_number(
         &self,

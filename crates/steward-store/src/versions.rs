@@ -126,6 +126,33 @@ impl Store {
             .transpose()
     }
 
+    /// Versions `[offset, offset + limit)` of `model` by number (newest first unless
+    /// `ascending`), and how many the model has.
+    pub async fn model_versions_window(
+        &self,
+        scope: &TenantScope,
+        model: ModelId,
+        (offset, limit): (u64, u64),
+        ascending: bool,
+    ) -> StoreResult<(Vec<ModelVersion>, u64)> {
+        use model_versions::Column as C;
+        let q = model_versions::Entity::find()
+            .filter(C::TenantId.eq(scope.tenant_id().as_uuid()))
+            .filter(C::ModelId.eq(model.as_uuid()));
+        let total = sea_orm::PaginatorTrait::count(q.clone(), &self.db).await?;
+        let q = if ascending {
+            q.order_by_asc(C::Version)
+        } else {
+            q.order_by_desc(C::Version)
+        };
+        let rows = q.offset(offset).limit(limit).all(&self.db).await?;
+        let items = rows
+            .into_iter()
+            .map(codec::model_version)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((items, total))
+    }
+
     /// Versions of one model, newest first.
     pub async fn model_versions(
         &self,

@@ -113,6 +113,18 @@ fn paged<T>(
     pairs: &[(String, String)],
     default: usize,
 ) -> Result<(Vec<T>, Option<String>), Failure> {
+    let (offset, size) = window(pairs, default)?;
+    let total = items.len();
+    let page: Vec<T> = items.into_iter().skip(offset).take(size).collect();
+    Ok((page, next_token(offset, size, total)))
+}
+
+fn next_token(offset: usize, size: usize, total: usize) -> Option<String> {
+    (offset + size < total).then(|| URL_SAFE_NO_PAD.encode((offset + size).to_string()))
+}
+
+/// The (offset, size) a search's `page_token` and `max_results` ask for.
+fn window(pairs: &[(String, String)], default: usize) -> Result<(usize, usize), Failure> {
     let size = match param(pairs, "max_results") {
         Some(n) => n
             .parse::<usize>()
@@ -130,10 +142,7 @@ fn paged<T>(
             .ok_or_else(|| invalid("page_token: not a token this server returned"))?,
         None => 0,
     };
-    let total = items.len();
-    let page: Vec<T> = items.into_iter().skip(offset).take(size).collect();
-    let next = (offset + size < total).then(|| URL_SAFE_NO_PAD.encode((offset + size).to_string()));
-    Ok((page, next))
+    Ok((offset, size))
 }
 
 /// The order a search asks for: (key, descending), the first `order_by` only.
@@ -465,6 +474,32 @@ pub(super) async fn search_versions(
             .iter()
             .find(|c| c.attr == Attr::Name && c.op == super::filter::Op::Eq)
             .and_then(|c| c.values.first().cloned());
+        // `name = '…'` alone, by version number: one query for the page.
+        let by_number = order.as_ref().is_none_or(|(k, _)| k == "version_number");
+        if let (Some(n), true, 1) = (&named, by_number, filter.0.len()) {
+            let m = match state.service.model_by_name(&p, n).await {
+                Ok(m) => m,
+                Err(steward_service::ServiceError::NotFound(_)) => {
+                    return Ok(ok(json!({"model_versions": []})));
+                }
+                Err(e) => return Err(service_error(&e)),
+            };
+            let (offset, size) = window(&q, DEFAULT_VERSIONS_PAGE)?;
+            let ascending = order.as_ref().is_some_and(|(_, desc)| !desc);
+            let (page, total) = state
+                .service
+                .model_versions_window(&p, m.id, (offset as u64, size as u64), ascending)
+                .await
+                .map_err(|e| service_error(&e))?;
+            let f = Facts::of(&state.service, &p, &m).await?;
+            let list: Vec<Value> = page.iter().map(|v| version_json(&m.name, v, &f)).collect();
+            let mut body = json!({"model_versions": list});
+            if let Some(t) = next_token(offset, size, usize::try_from(total).unwrap_or(usize::MAX))
+            {
+                body["next_page_token"] = json!(t);
+            }
+            return Ok(ok(body));
+        }
         let models = match named {
             Some(n) => match state.service.model_by_name(&p, &n).await {
                 Ok(m) => vec![m],
