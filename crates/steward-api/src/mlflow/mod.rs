@@ -138,6 +138,19 @@ pub(crate) fn service_error(e: &ServiceError) -> Failure {
     error(status, code, e.to_string())
 }
 
+impl From<ServiceError> for Failure {
+    fn from(e: ServiceError) -> Self {
+        service_error(&e)
+    }
+}
+
+/// Runs a handler's body: its answer, or its failure as MLflow's error answer.
+pub(crate) async fn run(
+    f: impl std::future::Future<Output = Result<Response, Failure>>,
+) -> Response {
+    f.await.unwrap_or_else(IntoResponse::into_response)
+}
+
 pub(crate) fn invalid(message: impl Into<String>) -> Failure {
     error(StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE", message)
 }

@@ -13,7 +13,7 @@ use steward_service::{RegisterModelVersion, Service};
 
 use super::filter::{Attr, Filter};
 pub(super) use super::shapes::{Facts, model_json, version_json};
-use super::{Failure, caller, invalid, param, params, service_error, tags_of};
+use super::{Failure, caller, invalid, param, params, run, service_error, tags_of};
 use crate::AppState;
 
 type Pairs = Query<Vec<(String, String)>>;
@@ -73,10 +73,7 @@ async fn all_models(svc: &Service, p: &Principal) -> Result<Vec<Model>, Failure>
     let mut after = None;
     loop {
         let page = PageRequest { first: 100, after };
-        let got = svc
-            .models(p, ModelFilter::default(), page)
-            .await
-            .map_err(|e| service_error(&e))?;
+        let got = svc.models(p, ModelFilter::default(), page).await?;
         out.extend(got.items);
         if !got.has_next_page || out.len() >= MAX_SCAN {
             return Ok(out);
@@ -95,10 +92,7 @@ async fn all_versions(
     let mut after = None;
     loop {
         let page = PageRequest { first: 100, after };
-        let got = svc
-            .model_versions(p, m.id, page)
-            .await
-            .map_err(|e| service_error(&e))?;
+        let got = svc.model_versions(p, m.id, page).await?;
         out.extend(got.items);
         if !got.has_next_page || out.len() >= MAX_SCAN {
             return Ok(out);
@@ -206,22 +200,14 @@ pub(super) async fn create_model(
         }
         .validate()
         .map_err(|e| invalid(e.to_string()))?;
-        let m = state
-            .service
-            .register_model(&p, new)
-            .await
-            .map_err(|e| service_error(&e))?;
+        let m = state.service.register_model(&p, new).await?;
         for (k, v) in kept {
-            state
-                .service
-                .set_registry_tag(&p, (m.id, 0), k, v)
-                .await
-                .map_err(|e| service_error(&e))?;
+            state.service.set_registry_tag(&p, (m.id, 0), k, v).await?;
         }
         let f = Facts::of(&state.service, &p, &m).await?;
         Ok::<_, Failure>(ok(json!({"registered_model": model_json(&m, None, &f)})))
     };
-    result.await.unwrap_or_else(IntoResponse::into_response)
+    run(result).await
 }
 
 /// `GET registered-models/get?name=`.
@@ -233,18 +219,14 @@ pub(super) async fn get_model(
     let result = async {
         let p = caller(&state, &headers).await?;
         let name = required(param(&q, "name"), "name")?;
-        let m = state
-            .service
-            .model_by_name(&p, name)
-            .await
-            .map_err(|e| service_error(&e))?;
+        let m = state.service.model_by_name(&p, name).await?;
         let v = latest(&state.service, &p, &m).await?;
         let f = Facts::of(&state.service, &p, &m).await?;
         Ok::<_, Failure>(ok(
             json!({"registered_model": model_json(&m, v.as_ref(), &f)}),
         ))
     };
-    result.await.unwrap_or_else(IntoResponse::into_response)
+    run(result).await
 }
 
 /// The value a model has for a filter's attribute.
@@ -322,7 +304,7 @@ pub(super) async fn search_models(
         }
         Ok::<_, Failure>(ok(body))
     };
-    result.await.unwrap_or_else(IntoResponse::into_response)
+    run(result).await
 }
 
 /// `POST model-versions/create {name, source, run_id, tags, run_link, description}`.
@@ -360,11 +342,7 @@ pub(super) async fn create_version(
         })?;
         let digest = Sha256Digest::parse("tags.steward.artifact_digest", &digest)
             .map_err(|e| invalid(e.to_string()))?;
-        let m = state
-            .service
-            .model_by_name(&p, name)
-            .await
-            .map_err(|e| service_error(&e))?;
+        let m = state.service.model_by_name(&p, name).await?;
         let input = RegisterModelVersion {
             version: NewModelVersion {
                 model_id: m.id,
@@ -378,22 +356,17 @@ pub(super) async fn create_version(
             },
             idempotency_key: None,
         };
-        let v = state
-            .service
-            .register_model_version(&p, input)
-            .await
-            .map_err(|e| service_error(&e))?;
+        let v = state.service.register_model_version(&p, input).await?;
         for (k, val) in kept {
             state
                 .service
                 .set_registry_tag(&p, (m.id, v.version), k, val)
-                .await
-                .map_err(|e| service_error(&e))?;
+                .await?;
         }
         let f = Facts::of(&state.service, &p, &m).await?;
         Ok::<_, Failure>(ok(json!({"model_version": version_json(&m.name, &v, &f)})))
     };
-    result.await.unwrap_or_else(IntoResponse::into_response)
+    run(result).await
 }
 
 /// The model `name` and its version `version` of the query.
@@ -404,16 +377,8 @@ pub(super) async fn named_version(
 ) -> Result<(Model, ModelVersion), Failure> {
     let name = required(param(q, "name"), "name")?;
     let n = number(param(q, "version"))?;
-    let m = state
-        .service
-        .model_by_name(p, name)
-        .await
-        .map_err(|e| service_error(&e))?;
-    let v = state
-        .service
-        .model_version_by_number(p, m.id, n)
-        .await
-        .map_err(|e| service_error(&e))?;
+    let m = state.service.model_by_name(p, name).await?;
+    let v = state.service.model_version_by_number(p, m.id, n).await?;
     Ok((m, v))
 }
 
@@ -429,7 +394,7 @@ pub(super) async fn get_version(
         let f = Facts::of(&state.service, &p, &m).await?;
         Ok::<_, Failure>(ok(json!({"model_version": version_json(&m.name, &v, &f)})))
     };
-    result.await.unwrap_or_else(IntoResponse::into_response)
+    run(result).await
 }
 
 /// `GET model-versions/get-download-uri?name=&version=`: the version's artifact URI.
@@ -443,7 +408,7 @@ pub(super) async fn download_uri(
         let (_, v) = named_version(&state, &p, &q).await?;
         Ok::<_, Failure>(ok(json!({"artifact_uri": v.artifact_uri})))
     };
-    result.await.unwrap_or_else(IntoResponse::into_response)
+    run(result).await
 }
 
 /// The value a version has for a filter's attribute.
@@ -489,8 +454,7 @@ pub(super) async fn search_versions(
             let (page, total) = state
                 .service
                 .model_versions_window(&p, m.id, (offset as u64, size as u64), ascending)
-                .await
-                .map_err(|e| service_error(&e))?;
+                .await?;
             let f = Facts::of(&state.service, &p, &m).await?;
             let list: Vec<Value> = page.iter().map(|v| version_json(&m.name, v, &f)).collect();
             let mut body = json!({"model_versions": list});
@@ -547,5 +511,5 @@ pub(super) async fn search_versions(
         }
         Ok::<_, Failure>(ok(body))
     };
-    result.await.unwrap_or_else(IntoResponse::into_response)
+    run(result).await
 }

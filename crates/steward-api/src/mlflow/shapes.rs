@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use steward_domain::*;
 use steward_service::Service;
 
-use super::{Failure, service_error};
+use super::Failure;
 
 fn ms(t: chrono::DateTime<chrono::Utc>) -> i64 {
     t.timestamp_millis()
@@ -21,14 +21,8 @@ pub(super) struct Facts {
 
 impl Facts {
     pub(crate) async fn of(svc: &Service, p: &Principal, m: &Model) -> Result<Facts, Failure> {
-        let tags = svc
-            .registry_tags(p, m.id)
-            .await
-            .map_err(|e| service_error(&e))?;
-        let aliases = svc
-            .model_aliases(p, m.id, false)
-            .await
-            .map_err(|e| service_error(&e))?;
+        let tags = svc.registry_tags(p, m.id).await?;
+        let aliases = svc.model_aliases(p, m.id, false).await?;
         Ok(Facts { tags, aliases })
     }
 

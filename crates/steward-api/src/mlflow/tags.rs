@@ -6,12 +6,12 @@
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::{Value, json};
 use steward_domain::*;
 
 use super::registry::{Facts, body_json, latest, number, ok, required, version_json};
-use super::{Failure, caller, param, service_error};
+use super::{Failure, caller, param, run, service_error};
 use crate::AppState;
 
 /// The model a body's `name` names.
@@ -33,8 +33,16 @@ fn body_version(b: &Value) -> Result<i64, Failure> {
     number(text.as_deref())
 }
 
-async fn run(f: impl std::future::Future<Output = Result<Response, Failure>>) -> Response {
-    f.await.unwrap_or_else(IntoResponse::into_response)
+/// The caller, the JSON body and the model its `name` names: what every write here starts from.
+async fn target(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Principal, Value, Model), Failure> {
+    let p = caller(state, headers).await?;
+    let b = body_json(body)?;
+    let m = model(state, &p, &b).await?;
+    Ok((p, b, m))
 }
 
 /// `POST registered-models/set-tag {name, key, value}`.
@@ -44,16 +52,13 @@ pub(super) async fn set_model_tag(
     body: Bytes,
 ) -> Response {
     run(async {
-        let p = caller(&state, &headers).await?;
-        let b = body_json(&body)?;
-        let m = model(&state, &p, &b).await?;
+        let (p, b, m) = target(&state, &headers, &body).await?;
         let key = required(b["key"].as_str(), "key")?.to_string();
         let value = b["value"].as_str().unwrap_or_default().to_string();
         state
             .service
             .set_registry_tag(&p, (m.id, 0), key, value)
-            .await
-            .map_err(|e| service_error(&e))?;
+            .await?;
         Ok(ok(json!({})))
     })
     .await
@@ -66,15 +71,12 @@ pub(super) async fn delete_model_tag(
     body: Bytes,
 ) -> Response {
     run(async {
-        let p = caller(&state, &headers).await?;
-        let b = body_json(&body)?;
-        let m = model(&state, &p, &b).await?;
+        let (p, b, m) = target(&state, &headers, &body).await?;
         let key = required(b["key"].as_str(), "key")?.to_string();
         state
             .service
             .delete_registry_tag(&p, (m.id, 0), key)
-            .await
-            .map_err(|e| service_error(&e))?;
+            .await?;
         Ok(ok(json!({})))
     })
     .await
@@ -87,17 +89,14 @@ pub(super) async fn set_version_tag(
     body: Bytes,
 ) -> Response {
     run(async {
-        let p = caller(&state, &headers).await?;
-        let b = body_json(&body)?;
-        let m = model(&state, &p, &b).await?;
+        let (p, b, m) = target(&state, &headers, &body).await?;
         let version = body_version(&b)?;
         let key = required(b["key"].as_str(), "key")?.to_string();
         let value = b["value"].as_str().unwrap_or_default().to_string();
         state
             .service
             .set_registry_tag(&p, (m.id, version), key, value)
-            .await
-            .map_err(|e| service_error(&e))?;
+            .await?;
         Ok(ok(json!({})))
     })
     .await
@@ -110,16 +109,13 @@ pub(super) async fn delete_version_tag(
     body: Bytes,
 ) -> Response {
     run(async {
-        let p = caller(&state, &headers).await?;
-        let b = body_json(&body)?;
-        let m = model(&state, &p, &b).await?;
+        let (p, b, m) = target(&state, &headers, &body).await?;
         let version = body_version(&b)?;
         let key = required(b["key"].as_str(), "key")?.to_string();
         state
             .service
             .delete_registry_tag(&p, (m.id, version), key)
-            .await
-            .map_err(|e| service_error(&e))?;
+            .await?;
         Ok(ok(json!({})))
     })
     .await
@@ -132,16 +128,13 @@ pub(super) async fn set_alias(
     body: Bytes,
 ) -> Response {
     run(async {
-        let p = caller(&state, &headers).await?;
-        let b = body_json(&body)?;
-        let m = model(&state, &p, &b).await?;
+        let (p, b, m) = target(&state, &headers, &body).await?;
         let alias = required(b["alias"].as_str(), "alias")?.to_string();
         let version = body_version(&b)?;
         state
             .service
             .set_model_alias(&p, m.id, alias, version)
-            .await
-            .map_err(|e| service_error(&e))?;
+            .await?;
         Ok(ok(json!({})))
     })
     .await
@@ -154,15 +147,9 @@ pub(super) async fn delete_alias(
     body: Bytes,
 ) -> Response {
     run(async {
-        let p = caller(&state, &headers).await?;
-        let b = body_json(&body)?;
-        let m = model(&state, &p, &b).await?;
+        let (p, b, m) = target(&state, &headers, &body).await?;
         let alias = required(b["alias"].as_str(), "alias")?.to_string();
-        state
-            .service
-            .delete_model_alias(&p, m.id, alias)
-            .await
-            .map_err(|e| service_error(&e))?;
+        state.service.delete_model_alias(&p, m.id, alias).await?;
         Ok(ok(json!({})))
     })
     .await
@@ -178,11 +165,7 @@ pub(super) async fn get_alias(
         let p = caller(&state, &headers).await?;
         let name = required(param(&q, "name"), "name")?;
         let alias = required(param(&q, "alias"), "alias")?;
-        let m = state
-            .service
-            .model_by_name(&p, name)
-            .await
-            .map_err(|e| service_error(&e))?;
+        let m = state.service.model_by_name(&p, name).await?;
         let f = Facts::of(&state.service, &p, &m).await?;
         let placed = f
             .aliases
@@ -192,8 +175,7 @@ pub(super) async fn get_alias(
         let v = state
             .service
             .model_version_by_number(&p, m.id, placed.version)
-            .await
-            .map_err(|e| service_error(&e))?;
+            .await?;
         Ok(ok(json!({"model_version": version_json(&m.name, &v, &f)})))
     })
     .await
@@ -207,9 +189,7 @@ pub(super) async fn latest_versions(
     body: Bytes,
 ) -> Response {
     run(async {
-        let p = caller(&state, &headers).await?;
-        let b = body_json(&body)?;
-        let m = model(&state, &p, &b).await?;
+        let (p, b, m) = target(&state, &headers, &body).await?;
         let stages: Vec<&str> = b["stages"]
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_str).collect())
@@ -235,20 +215,14 @@ pub(super) async fn update_model(
     body: Bytes,
 ) -> Response {
     run(async {
-        let p = caller(&state, &headers).await?;
-        let b = body_json(&body)?;
-        let m = model(&state, &p, &b).await?;
+        let (p, b, m) = target(&state, &headers, &body).await?;
         let change = ModelUpdate {
             description: Some(b["description"].as_str().unwrap_or_default().to_string()),
             owner_team: None,
             risk_tier: None,
             tags: None,
         };
-        let m = state
-            .service
-            .update_model(&p, m.id, change)
-            .await
-            .map_err(|e| service_error(&e))?;
+        let m = state.service.update_model(&p, m.id, change).await?;
         let v = latest(&state.service, &p, &m).await?;
         let f = Facts::of(&state.service, &p, &m).await?;
         Ok(ok(
