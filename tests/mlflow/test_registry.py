@@ -193,7 +193,121 @@ def test_a_models_description_is_updated(client):
     with pytest.raises(MlflowException) as e:
         client.update_registered_model("nobody-here", description="x")
     assert code(e) == "RESOURCE_DOES_NOT_EXIST"
-    # Renames are not built yet: a clear 404, never a 5xx.
+    client.rename_registered_model("described", "card-scorer")
+    assert client.get_registered_model("card-scorer").description == "scores card transactions"
     with pytest.raises(MlflowException) as e:
-        client.rename_registered_model("described", "renamed")
-    assert code(e) == "ENDPOINT_NOT_FOUND"
+        client.get_registered_model("described")
+    assert code(e) == "RESOURCE_DOES_NOT_EXIST"
+    client.create_registered_model("taken")
+    with pytest.raises(MlflowException) as e:
+        client.rename_registered_model("card-scorer", "taken")
+    assert code(e) == "RESOURCE_ALREADY_EXISTS"
+
+
+def register(name, n):
+    return [
+        mlflow.register_model(f"s3://m/{name}/{i}", name, tags={"steward.artifact_digest": DIGEST})
+        for i in range(n)
+    ]
+
+
+def test_version_numbers_are_never_reused_after_deletes(steward, client):
+    register("reuse", 3)
+    client.set_registered_model_alias("reuse", "challenger", "3")
+    client.delete_model_version("reuse", "3")
+    client.delete_model_version("reuse", "2")
+    with pytest.raises(MlflowException) as e:
+        client.get_model_version("reuse", "3")
+    assert code(e) == "RESOURCE_DOES_NOT_EXIST"
+    with pytest.raises(MlflowException) as e:
+        client.delete_model_version("reuse", "3")
+    assert code(e) == "RESOURCE_DOES_NOT_EXIST"
+    # The alias went with its version, and search no longer lists either.
+    with pytest.raises(MlflowException) as e:
+        client.get_model_version_by_alias("reuse", "challenger")
+    assert code(e) == "RESOURCE_DOES_NOT_EXIST"
+    assert [v.version for v in client.search_model_versions("name='reuse'")] == ["1"]
+    assert [v.version for v in client.get_latest_versions("reuse")] == ["1"]
+    (v4,) = register("reuse", 1)
+    assert v4.version == "4"
+    # The record is kept for lineage and audit: GraphQL still reads version 3 by id, deleted.
+    officer = steward.token("acme", "governance_officer")
+    data = steward.graphql(officer, '{ auditEvents(first: 100, filter: {action: "model.delete"}) { nodes { payload } } }')
+    assert sorted(e["payload"]["version"] for e in data["auditEvents"]["nodes"]) == [2, 3]
+
+
+def test_a_deleted_model_frees_its_name(client):
+    register("doomed", 2)
+    client.delete_registered_model("doomed")
+    with pytest.raises(MlflowException) as e:
+        client.get_registered_model("doomed")
+    assert code(e) == "RESOURCE_DOES_NOT_EXIST"
+    assert not client.search_registered_models(filter_string="name = 'doomed'")
+    assert not client.search_model_versions("name='doomed'")
+    (v,) = register("doomed", 1)
+    assert v.version == "1"
+
+
+def test_a_served_model_or_version_cannot_be_deleted(steward, client):
+    register("served", 2)
+    sre = steward.token("acme", "sre", sub="sam")
+    ids = steward.graphql(sre, '{ modelByName(name: "served") { id versions { nodes { id version } } } }')["modelByName"]
+    v1 = next(v["id"] for v in ids["versions"]["nodes"] if v["version"] == 1)
+    steward.graphql(sre, f'mutation {{ createEndpoint(input: {{modelId: "{ids["id"]}", name: "served-prod", '
+                         f'environment: "prod", championVersionId: "{v1}", reason: "first"}}) {{ id }} }}')
+    for call in (lambda: client.delete_model_version("served", "1"), lambda: client.delete_registered_model("served")):
+        with pytest.raises(MlflowException) as e:
+            call()
+        assert code(e) == "INVALID_STATE"
+        assert "served-prod" in str(e.value)
+    client.delete_model_version("served", "2")
+    assert client.get_model_version("served", "1").version == "1"
+    # Stages are labels; Production of a served model moves only through promotions.
+    assert client.transition_model_version_stage("served", "1", "Staging").current_stage == "Staging"
+    with pytest.raises(MlflowException) as e:
+        client.transition_model_version_stage("served", "1", "Production")
+    assert code(e) == "PERMISSION_DENIED"
+    assert "promotion request" in str(e.value)
+
+
+def test_versions_carry_descriptions_runs_and_stages(client):
+    client.create_registered_model("staged")
+    v1 = client.create_model_version(
+        "staged", "s3://m/staged/1", run_id="0a1b2c", run_link="https://mlflow.example/runs/0a1b2c",
+        description="first fit", tags={"steward.artifact_digest": DIGEST},
+    )
+    assert (v1.run_id, v1.run_link, v1.description) == ("0a1b2c", "https://mlflow.example/runs/0a1b2c", "first fit")
+    register("staged", 2)
+    assert [v.version for v in client.search_model_versions("run_id IN ('0a1b2c', 'zz')")] == ["1"]
+    updated = client.update_model_version("staged", "2", description="retrained on March")
+    assert updated.description == "retrained on March"
+    assert client.get_model_version("staged", "2").description == "retrained on March"
+    client.transition_model_version_stage("staged", "1", "production")
+    client.transition_model_version_stage("staged", "2", "Staging")
+    moved = client.transition_model_version_stage("staged", "3", "Production", archive_existing_versions=True)
+    assert moved.current_stage == "Production"
+    assert client.get_model_version("staged", "1").current_stage == "Archived"
+    latest = client.get_latest_versions("staged")
+    assert {(v.current_stage, v.version) for v in latest} == {("Production", "3"), ("Staging", "2"), ("Archived", "1")}
+    assert [v.version for v in client.get_latest_versions("staged", stages=["Staging"])] == ["2"]
+    with pytest.raises(MlflowException) as e:
+        client.transition_model_version_stage("staged", "1", "Live")
+    assert code(e) == "INVALID_PARAMETER_VALUE"
+
+
+def test_a_workspace_is_the_tokens_tenant(steward, client):
+    from mlflow.tracking._workspace.fluent import list_workspaces, set_workspace
+
+    register("in-acme", 1)
+    try:
+        set_workspace("acme")
+        assert [w.name for w in list_workspaces()] == ["acme"]
+        assert client.get_registered_model("in-acme").name == "in-acme"
+        set_workspace("globex")
+        with pytest.raises(MlflowException) as e:
+            client.get_registered_model("in-acme")
+        assert code(e) == "PERMISSION_DENIED"
+        assert "tenant `acme`" in str(e.value)
+    finally:
+        set_workspace(None)
+    assert client.get_registered_model("in-acme").name == "in-acme"

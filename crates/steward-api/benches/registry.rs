@@ -95,6 +95,7 @@ async fn register_at_service(server: &Server, model: &str) -> (f64, Duration) {
                         .collect(),
                     tags: vec![],
                     training_run: None,
+                    notes: Default::default(),
                 },
                 idempotency_key: None,
             };

@@ -129,12 +129,14 @@ pub enum Operation {
     OperateDeployment,
     /// Set or delete key-value tags of a model or its versions.
     TagModel,
-    /// Set, move or delete a model's alias.
+    /// Set, move or delete a model's alias, or move a version's MLflow stage.
     SetAlias,
+    /// Delete a model or a version (a stamp: the record stays for lineage and audit).
+    DeleteModel,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 32] = [
+    pub const ALL: [Operation; 33] = [
         Operation::ReadRegistry,
         Operation::RegisterModel,
         Operation::UpdateModel,
@@ -167,6 +169,7 @@ impl Operation {
         Operation::OperateDeployment,
         Operation::TagModel,
         Operation::SetAlias,
+        Operation::DeleteModel,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -203,6 +206,7 @@ impl Operation {
             Operation::OperateDeployment => "deployment.operate",
             Operation::TagModel => "model.tag",
             Operation::SetAlias => "model.alias",
+            Operation::DeleteModel => "model.delete",
         }
     }
 }
@@ -237,8 +241,9 @@ impl fmt::Display for Operation {
 ///   governance officers, SREs and model owners may answer a request, and the service counts an
 ///   answer only for the role the policy's `require_approval` names, never the requester's own;
 ///   SREs carry rollouts forward, stop them and roll back;
-/// - model owners and their CI tag models and versions and move aliases (but not an alias an
-///   endpoint serves as its champion: that one moves with promotions).
+/// - model owners and their CI tag models and versions and move aliases and stages (but not an
+///   alias an endpoint serves as its champion, nor `Production` of a served model: those move
+///   with promotions); only a model owner deletes a model or a version (its CI does not).
 // One row per grant reads as the table it is; `matches!` would fold it into one expression.
 #[allow(clippy::match_like_matches_macro)]
 pub fn allows(role: Role, op: Operation) -> bool {
@@ -256,7 +261,7 @@ pub fn allows(role: Role, op: Operation) -> bool {
         (R::GovernanceOfficer | R::Sre | R::ModelOwner, O::ApprovePromotion) => true,
         (R::Sre, O::OperateDeployment) => true,
         (R::ModelOwner | R::Service, O::TagModel | O::SetAlias) => true,
-        (R::ModelOwner, O::RegisterModel | O::UpdateModel) => true,
+        (R::ModelOwner, O::RegisterModel | O::UpdateModel | O::DeleteModel) => true,
         (R::ModelOwner | R::Service, O::RegisterModelVersion) => true,
         (R::ModelOwner | R::Service, O::RegisterDataset | O::RegisterDatasetVersion) => true,
         (R::ModelOwner | R::Service, O::RecordTrainingRun) => true,
@@ -295,6 +300,9 @@ pub enum Resource {
     },
     /// An alias being set, moved or deleted: whether an endpoint serves it as its champion.
     Alias { serves_endpoint: bool },
+    /// A version's MLflow stage being moved: whether the move is into or out of `Production`
+    /// on a model an endpoint serves.
+    Stage { moves_served_production: bool },
 }
 
 /// Whether `role` may perform `op` on `resource`: the matrix allows it and no rule on the resource
@@ -304,7 +312,8 @@ pub enum Resource {
 /// - four eyes: nobody approves or rejects a promotion they requested, and an approval counts
 ///   only from the role the policy's `require_approval` names;
 /// - only its requester changes or withdraws a promotion request;
-/// - an alias an endpoint serves as its champion moves only through a promotion request.
+/// - an alias an endpoint serves as its champion moves only through a promotion request, and
+///   so does the `Production` stage of a model an endpoint serves.
 pub fn allows_on(role: Role, op: Operation, resource: &Resource) -> bool {
     if !allows(role, op) {
         return false;
@@ -323,6 +332,12 @@ pub fn allows_on(role: Role, op: Operation, resource: &Resource) -> bool {
             Operation::SetAlias,
             Resource::Alias {
                 serves_endpoint: true,
+            },
+        ) => false,
+        (
+            Operation::SetAlias,
+            Resource::Stage {
+                moves_served_production: true,
             },
         ) => false,
         (
@@ -391,7 +406,10 @@ pub fn system_allows(actor: SystemActor, op: Operation) -> bool {
         (_, O::ReadRegistry | O::ReadPolicies | O::ReadMonitoring) => true,
         (S::Scheduler, O::EvaluatePolicy | O::EvaluateWindows | O::OperateDeployment) => true,
         (S::OutboxRelay, O::DeliverActions) => true,
-        (S::DemoSeeder, O::ReadAudit | O::ReadPlatformAudit | O::ApprovePromotion) => false,
+        (
+            S::DemoSeeder,
+            O::ReadAudit | O::ReadPlatformAudit | O::ApprovePromotion | O::DeleteModel,
+        ) => false,
         (S::DemoSeeder, _) => true,
         _ => false,
     }

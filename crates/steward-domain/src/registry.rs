@@ -1,8 +1,11 @@
 //! Registry records (tenants, models, versions, datasets, training runs) and the inputs that
 //! create them, each with its validation.
 //!
-//! Versions, dataset versions and training runs are immutable once written: there are no update
-//! inputs for them. A correction is a new version.
+//! Dataset versions and training runs are immutable once written, and so is what a model version
+//! is (artifact, digest, schema, metrics, training run): a correction is a new version. Only a
+//! version's notes (description), its stage and its deletion change, each change audited.
+//! Deleting keeps the record (lineage, decisions and the audit log still name it): a
+//! [`Deletion`] stamp hides it from lists and names.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -106,6 +109,71 @@ impl NewTenant {
     }
 }
 
+text_enum!(
+    /// MLflow's stage of a version (deprecated there in favour of aliases, kept for the clients
+    /// that still move versions through stages). A label: what an endpoint serves moves only
+    /// through promotion requests (docs/deployments.md).
+    Stage, "stage", "stage", {
+        None => "None",
+        Staging => "Staging",
+        Production => "Production",
+        Archived => "Archived",
+    }
+);
+
+impl Stage {
+    /// Parses a stage in any case, as MLflow does (`production` is `Production`).
+    pub fn parse_any_case(field: &str, value: &str) -> Validated<Self> {
+        [Self::None, Self::Staging, Self::Production, Self::Archived]
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(value))
+            .ok_or_else(|| {
+                ValidationError::new(
+                    field,
+                    format!(
+                        "unknown stage `{}` (expected None, Staging, Production or Archived)",
+                        validate::truncate(value)
+                    ),
+                )
+            })
+    }
+}
+
+/// Who deleted a model or version, and when. The record stays; lists and names skip it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deletion {
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What a version's registrant says about it beside the artifact: a description and the run
+/// (of an MLflow tracking server, or any system) it came from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VersionNotes {
+    pub description: String,
+    /// The producing run's id in its own system (MLflow's `run_id`).
+    pub run_id: Option<String>,
+    /// A link to that run (MLflow's `run_link`).
+    pub run_link: Option<String>,
+}
+
+impl VersionNotes {
+    pub fn validate_at(&self, field: &str) -> Validated {
+        validate::text(
+            &format!("{field}.description"),
+            &self.description,
+            validate::MAX_TEXT_LEN,
+        )?;
+        if let Some(r) = &self.run_id {
+            validate::required_text(&format!("{field}.runId"), r, validate::MAX_NAME_LEN)?;
+        }
+        if let Some(l) = &self.run_link {
+            validate::uri(&format!("{field}.runLink"), l)?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
     pub id: ModelId,
@@ -119,6 +187,7 @@ pub struct Model {
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub deleted: Option<Deletion>,
 }
 
 #[derive(Clone, Debug)]
@@ -188,8 +257,13 @@ pub struct ModelVersion {
     pub metrics: BTreeMap<String, f64>,
     pub tags: Vec<String>,
     pub training_run_id: Option<TrainingRunId>,
+    pub notes: VersionNotes,
+    pub stage: Stage,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
+    /// The last change of its notes or stage (its creation before any).
+    pub updated_at: DateTime<Utc>,
+    pub deleted: Option<Deletion>,
 }
 
 /// Where a new version's training run comes from.
@@ -211,6 +285,7 @@ pub struct NewModelVersion {
     pub metrics: BTreeMap<String, f64>,
     pub tags: Vec<String>,
     pub training_run: Option<TrainingRunRef>,
+    pub notes: VersionNotes,
 }
 
 impl NewModelVersion {
@@ -223,6 +298,7 @@ impl NewModelVersion {
         if let Some(TrainingRunRef::New(run)) = &self.training_run {
             run.validate_at("input.trainingRun")?;
         }
+        self.notes.validate_at("input")?;
         Ok(self)
     }
 }

@@ -19,6 +19,7 @@ mod m0011_retraining;
 mod m0012_retraining_budgets;
 mod m0013_deployments;
 mod m0014_tags_aliases;
+mod m0015_registry_lifecycle;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_retraining_budgets::Migration),
             Box::new(m0013_deployments::Migration),
             Box::new(m0014_tags_aliases::Migration),
+            Box::new(m0015_registry_lifecycle::Migration),
         ]
     }
 }

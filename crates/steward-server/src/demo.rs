@@ -129,6 +129,7 @@ pub(crate) async fn version(
                 metrics: metrics(m),
                 tags: vec![],
                 training_run: Some(TrainingRunRef::New(run)),
+                notes: Default::default(),
             },
             idempotency_key: None,
         },

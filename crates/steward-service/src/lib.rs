@@ -11,6 +11,7 @@ pub mod auth;
 mod deployments;
 mod error;
 mod holds;
+mod lifecycle;
 pub mod monitoring;
 mod mutation;
 pub mod outbox;
@@ -201,6 +202,9 @@ fn resource_rule(op: Operation, resource: &steward_domain::Resource) -> &'static
         ) => "nobody approves or rejects a promotion they requested (four eyes)",
         (Operation::SetAlias, steward_domain::Resource::Alias { .. }) => {
             "an endpoint serves this alias as its champion: it moves only through a promotion request"
+        }
+        (Operation::SetAlias, steward_domain::Resource::Stage { .. }) => {
+            "an endpoint serves this model: what it serves in production moves only through a promotion request, not through stages"
         }
         (Operation::RequestPromotion, steward_domain::Resource::PromotionRequest { .. }) => {
             "only its requester changes or withdraws a promotion request"

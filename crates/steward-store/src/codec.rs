@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use steward_domain::*;
 
@@ -103,6 +104,14 @@ pub(crate) fn model(row: models::Model, tags: Vec<String>) -> Result<Model, Stor
         created_by: row.created_by,
         created_at: row.created_at,
         updated_at: row.updated_at,
+        deleted: deletion(row.deleted_at, row.deleted_by),
+    })
+}
+
+fn deletion(at: Option<DateTime<Utc>>, by: Option<String>) -> Option<Deletion> {
+    at.map(|at| Deletion {
+        by: by.unwrap_or_default(),
+        at,
     })
 }
 
@@ -118,8 +127,19 @@ pub(crate) fn model_version(row: model_versions::Model) -> Result<ModelVersion, 
         artifact_uri: row.artifact_uri,
         framework: row.framework,
         training_run_id: row.training_run_id.map(TrainingRunId::from_uuid),
+        notes: VersionNotes {
+            description: row.description,
+            run_id: row.run_id,
+            run_link: row.run_link,
+        },
+        stage: row
+            .stage
+            .parse()
+            .map_err(|e| corrupt("model_versions.stage", e))?,
         created_by: row.created_by,
+        updated_at: row.updated_at.unwrap_or(row.created_at),
         created_at: row.created_at,
+        deleted: deletion(row.deleted_at, row.deleted_by),
     })
 }
 

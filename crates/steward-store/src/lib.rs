@@ -22,6 +22,7 @@ mod holds;
 mod incidents;
 mod kpis;
 mod labels;
+mod lifecycle;
 mod lineage;
 mod models;
 mod outbox;

@@ -70,6 +70,8 @@ impl Store {
             created_by: Set(actor.to_string()),
             created_at: Set(now),
             updated_at: Set(now),
+            deleted_at: Set(None),
+            deleted_by: Set(None),
         }
         .insert(&tx.txn)
         .await
@@ -154,6 +156,7 @@ impl Store {
         let row = models::Entity::find()
             .filter(models::Column::TenantId.eq(scope.tenant_id().as_uuid()))
             .filter(models::Column::Name.eq(name))
+            .filter(models::Column::DeletedAt.is_null())
             .one(&self.db)
             .await?;
         self.with_tags(row.into_iter().collect())
@@ -170,7 +173,9 @@ impl Store {
         page: &PageRequest,
     ) -> StoreResult<Page<Model>> {
         let tenant = scope.tenant_id().as_uuid();
-        let mut cond = Condition::all().add(models::Column::TenantId.eq(tenant));
+        let mut cond = Condition::all()
+            .add(models::Column::TenantId.eq(tenant))
+            .add(models::Column::DeletedAt.is_null());
         if let Some(prefix) = &filter.name_prefix {
             // substr() rather than LIKE: LIKE is case-insensitive on SQLite and sensitive on
             // PostgreSQL, and `_` in a name would act as a wildcard.

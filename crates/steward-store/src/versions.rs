@@ -7,7 +7,7 @@ use sea_orm::{
 };
 use steward_domain::{
     EdgeRelation, ModelId, ModelVersion, ModelVersionId, NewModelVersion, NodeKind, Page,
-    PageRequest, TenantScope, TrainingRunRef,
+    PageRequest, Stage, TenantScope, TrainingRunRef,
 };
 use uuid::Uuid;
 
@@ -70,6 +70,13 @@ impl Store {
             training_run_id: Set(run_id.map(|r| r.as_uuid())),
             created_by: Set(actor.to_string()),
             created_at: Set(Utc::now()),
+            description: Set(input.notes.description.clone()),
+            stage: Set(Stage::None.as_str().to_string()),
+            run_id: Set(input.notes.run_id.clone()),
+            run_link: Set(input.notes.run_link.clone()),
+            updated_at: Set(None),
+            deleted_at: Set(None),
+            deleted_by: Set(None),
         }
         .insert(&tx.txn)
         .await
@@ -120,6 +127,7 @@ impl Store {
             .filter(C::TenantId.eq(scope.tenant_id().as_uuid()))
             .filter(C::ModelId.eq(model.as_uuid()))
             .filter(C::Version.eq(number))
+            .filter(C::DeletedAt.is_null())
             .one(&self.db)
             .await?
             .map(codec::model_version)
@@ -138,7 +146,8 @@ impl Store {
         use model_versions::Column as C;
         let q = model_versions::Entity::find()
             .filter(C::TenantId.eq(scope.tenant_id().as_uuid()))
-            .filter(C::ModelId.eq(model.as_uuid()));
+            .filter(C::ModelId.eq(model.as_uuid()))
+            .filter(C::DeletedAt.is_null());
         let total = sea_orm::PaginatorTrait::count(q.clone(), &self.db).await?;
         let q = if ascending {
             q.order_by_asc(C::Version)
@@ -162,7 +171,8 @@ impl Store {
     ) -> StoreResult<Page<ModelVersion>> {
         let mut q = model_versions::Entity::find()
             .filter(model_versions::Column::TenantId.eq(scope.tenant_id().as_uuid()))
-            .filter(model_versions::Column::ModelId.eq(model.as_uuid()));
+            .filter(model_versions::Column::ModelId.eq(model.as_uuid()))
+            .filter(model_versions::Column::DeletedAt.is_null());
         if let Some(after) = &page.after {
             q = q.filter(model_versions::Column::Version.lt(version_cursor(after)?));
         }

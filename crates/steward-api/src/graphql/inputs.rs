@@ -177,6 +177,13 @@ pub struct RegisterModelVersionInput {
     pub training_run: Option<TrainingRunInput>,
     /// A retry with the same key and input returns the first result instead of a new version.
     pub idempotency_key: Option<String>,
+    /// What the version is, in words.
+    #[graphql(default)]
+    pub description: String,
+    /// The producing run's id in its own system (an MLflow run, a pipeline run).
+    pub run_id: Option<String>,
+    /// A link to that run.
+    pub run_link: Option<String>,
 }
 
 impl RegisterModelVersionInput {
@@ -214,6 +221,11 @@ impl RegisterModelVersionInput {
                 metrics,
                 tags: self.tags,
                 training_run,
+                notes: d::VersionNotes {
+                    description: self.description,
+                    run_id: self.run_id,
+                    run_link: self.run_link,
+                },
             },
             idempotency_key: self.idempotency_key,
         })

@@ -26,6 +26,7 @@ mod deployment_types;
 mod deployments;
 mod holds;
 mod inputs;
+mod lifecycle;
 mod monitoring;
 mod monitoring_mutation;
 mod mutation;
@@ -67,6 +68,7 @@ pub struct MutationRoot(
     holds::HoldsMutation,
     deployments::DeploymentsMutation,
     tags::TagsMutation,
+    lifecycle::LifecycleMutation,
 );
 
 pub type StewardSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -140,6 +140,9 @@ pub struct Model {
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Set once deleted: lists and names skip it (and its name is free), its record stays.
+    pub deleted_by: Option<String>,
+    pub deleted_at: Option<DateTime<Utc>>,
     #[graphql(skip)]
     pub domain_id: d::ModelId,
 }
@@ -179,6 +182,8 @@ impl From<d::Model> for Model {
             created_by: m.created_by,
             created_at: m.created_at,
             updated_at: m.updated_at,
+            deleted_by: m.deleted.as_ref().map(|d| d.by.clone()),
+            deleted_at: m.deleted.map(|d| d.at),
         }
     }
 }
@@ -198,8 +203,20 @@ pub struct ModelVersion {
     /// Holdout metrics, by name.
     pub metrics: Vec<Metric>,
     pub tags: Vec<String>,
+    pub description: String,
+    /// MLflow's stage: `None`, `Staging`, `Production` or `Archived` (a label; what serves
+    /// moves through promotion requests).
+    pub stage: String,
+    /// The producing run's id in its own system (an MLflow run), and a link to it.
+    pub run_id: Option<String>,
+    pub run_link: Option<String>,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
+    /// The last change of its description or stage.
+    pub updated_at: DateTime<Utc>,
+    /// Set once deleted: lists and names skip it, its record stays.
+    pub deleted_by: Option<String>,
+    pub deleted_at: Option<DateTime<Utc>>,
     #[graphql(skip)]
     pub model: d::ModelId,
     #[graphql(skip)]
@@ -259,8 +276,15 @@ impl From<d::ModelVersion> for ModelVersion {
                 .map(|(name, value)| Metric { name, value })
                 .collect(),
             tags: v.tags,
+            description: v.notes.description,
+            stage: v.stage.as_str().to_string(),
+            run_id: v.notes.run_id,
+            run_link: v.notes.run_link,
             created_by: v.created_by,
             created_at: v.created_at,
+            updated_at: v.updated_at,
+            deleted_by: v.deleted.as_ref().map(|d| d.by.clone()),
+            deleted_at: v.deleted.map(|d| d.at),
         }
     }
 }

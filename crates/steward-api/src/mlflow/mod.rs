@@ -1,9 +1,10 @@
 //! The MLflow-compatible registry REST API (docs/ecosystem.md), for the calls the `mlflow` 3.17
 //! Python client makes, mapped onto Steward's registry through the same service layer,
 //! permission matrix and audit log as GraphQL. Built so far: `server-info`, `logged-models/{id}`
-//! (404, as the client expects), registered models `create`, `get`, `search`, `set-tag`,
-//! `delete-tag`, `alias` (set, get, delete), `get-latest-versions`, `update`, and model versions `create`,
-//! `get`, `search`, `set-tag`, `delete-tag`, `get-download-uri`.
+//! (404, as the client expects), registered models `create`, `get`, `search`, `update`,
+//! `rename`, `delete`, `set-tag`, `delete-tag`, `alias` (set, get, delete),
+//! `get-latest-versions`, and model versions `create`, `get`, `search`, `update`, `delete`,
+//! `set-tag`, `delete-tag`, `get-download-uri`, `transition-stage`.
 //!
 //! MLflow's shapes: versions are strings, times milliseconds, GET parameters in the query
 //! (repeated keys for lists), bodies JSON, success 200 with an object, errors `{error_code,
@@ -13,11 +14,13 @@
 //! what was built) and `steward.framework` on a version; other tags are kept as key-value tags.
 
 mod filter;
+mod lifecycle;
 mod registry;
 mod shapes;
 mod tags;
 
 use axum::Router;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -32,6 +35,8 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/3.0/mlflow/server-info", get(server_info))
         .route(&format!("{m}/logged-models/{{id}}"), get(logged_model))
+        .route("/api/3.0/mlflow/workspaces", get(workspaces))
+        .route("/api/3.0/mlflow/workspaces/{name}", get(workspace))
         .route(
             &format!("{m}/registered-models/create"),
             post(registry::create_model),
@@ -84,11 +89,31 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route(
             &format!("{m}/registered-models/get-latest-versions"),
-            post(tags::latest_versions),
+            post(lifecycle::latest_versions),
         )
         .route(
             &format!("{m}/registered-models/update"),
-            axum::routing::patch(tags::update_model),
+            axum::routing::patch(lifecycle::update_model),
+        )
+        .route(
+            &format!("{m}/registered-models/rename"),
+            post(lifecycle::rename_model),
+        )
+        .route(
+            &format!("{m}/registered-models/delete"),
+            axum::routing::delete(lifecycle::delete_model),
+        )
+        .route(
+            &format!("{m}/model-versions/update"),
+            axum::routing::patch(lifecycle::update_version),
+        )
+        .route(
+            &format!("{m}/model-versions/delete"),
+            axum::routing::delete(lifecycle::delete_version),
+        )
+        .route(
+            &format!("{m}/model-versions/transition-stage"),
+            post(lifecycle::transition_stage),
         )
         .route(&format!("{m}/{{*rest}}"), axum::routing::any(not_built))
 }
@@ -155,8 +180,35 @@ pub(crate) fn invalid(message: impl Into<String>) -> Failure {
     error(StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE", message)
 }
 
-/// The caller, from `Authorization: Bearer` (the client sends `MLFLOW_TRACKING_TOKEN` so).
+/// The caller, from `Authorization: Bearer` (the client sends `MLFLOW_TRACKING_TOKEN` so),
+/// in the workspace `X-MLFLOW-WORKSPACE` names (the client sends `MLFLOW_WORKSPACE` so): a
+/// workspace is a tenant, and a Steward token is for one tenant, so a workspace other than the
+/// token's (or MLflow's `default`) is PERMISSION_DENIED.
 pub(crate) async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Principal, Failure> {
+    let p = authenticated(state, headers).await?;
+    let workspace = headers
+        .get(WORKSPACE_HEADER)
+        .map(|v| v.to_str().unwrap_or("\u{fffd}").trim())
+        .filter(|w| !w.is_empty() && *w != DEFAULT_WORKSPACE);
+    match workspace {
+        Some(w) if w != p.tenant_slug() => Err(error(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            format!(
+                "workspace `{}`: this token is for tenant `{}`; a Steward token names one tenant, so use a token of the workspace's tenant",
+                steward_domain::validate::truncate(w),
+                p.tenant_slug()
+            ),
+        )),
+        _ => Ok(p),
+    }
+}
+
+/// The header the client carries `MLFLOW_WORKSPACE` in, and MLflow's name for no workspace.
+const WORKSPACE_HEADER: &str = "x-mlflow-workspace";
+const DEFAULT_WORKSPACE: &str = "default";
+
+async fn authenticated(state: &AppState, headers: &HeaderMap) -> Result<Principal, Failure> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -177,11 +229,11 @@ pub(crate) async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Prin
 }
 
 /// What this server is, as the client asks before anything else (no login needed, no tenant
-/// data): no workspaces yet, no artifact proxy.
+/// data): workspaces (a workspace is a tenant), no artifact proxy.
 async fn server_info() -> Response {
     axum::Json(json!({
         "store_type": null,
-        "workspaces_enabled": false,
+        "workspaces_enabled": true,
         "trace_archival_enabled": false,
         "multipart_uploads_enabled": false,
         "multipart_downloads_enabled": false,
@@ -190,6 +242,38 @@ async fn server_info() -> Response {
         "features_enabled": {"gateway": false},
     }))
     .into_response()
+}
+
+/// `GET /api/3.0/mlflow/workspaces`: the caller's own tenant, the one workspace its token opens.
+async fn workspaces(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    run(async {
+        let p = caller(&state, &headers).await?;
+        Ok(axum::Json(json!({"workspaces": [{"name": p.tenant_slug()}]})).into_response())
+    })
+    .await
+}
+
+/// `GET /api/3.0/mlflow/workspaces/{name}`: the caller's tenant; any other answers as missing.
+async fn workspace(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> Response {
+    run(async {
+        let p = caller(&state, &headers).await?;
+        if name != p.tenant_slug() && name != DEFAULT_WORKSPACE {
+            return Err(error(
+                StatusCode::NOT_FOUND,
+                "RESOURCE_DOES_NOT_EXIST",
+                format!(
+                    "no workspace `{}` for this token",
+                    steward_domain::validate::truncate(&name)
+                ),
+            ));
+        }
+        Ok(axum::Json(json!({"workspace": {"name": p.tenant_slug()}})).into_response())
+    })
+    .await
 }
 
 /// Steward keeps no logged models (the tracking side of MLflow): the client then registers from

@@ -52,7 +52,7 @@ pub(super) fn ok(v: Value) -> Response {
     axum::Json(v).into_response()
 }
 
-/// The model's latest version, if any.
+/// The model's newest live version, if any (the highest number handed out may be deleted).
 pub(super) async fn latest(
     svc: &Service,
     p: &Principal,
@@ -61,10 +61,8 @@ pub(super) async fn latest(
     if m.latest_version == 0 {
         return Ok(None);
     }
-    svc.model_version_by_number(p, m.id, m.latest_version)
-        .await
-        .map(Some)
-        .map_err(|e| service_error(&e))
+    let (mut newest, _) = svc.model_versions_window(p, m.id, (0, 1), false).await?;
+    Ok(newest.pop())
 }
 
 /// Every model of the tenant, at most `MAX_SCAN`.
@@ -318,13 +316,22 @@ pub(super) async fn create_version(
         let b = body_json(&body)?;
         let name = required(b["name"].as_str(), "name")?;
         let source = required(b["source"].as_str(), "source")?.to_string();
-        for field in ["run_id", "description", "run_link", "model_id"] {
-            if b[field].as_str().is_some_and(|s| !s.is_empty()) {
-                return Err(invalid(format!(
-                    "{field}: not kept yet by Steward's MLflow API (docs/ecosystem.md); leave it out"
-                )));
-            }
+        if b["model_id"].as_str().is_some_and(|s| !s.is_empty()) {
+            return Err(invalid(
+                "model_id: Steward keeps no logged models; register from the artifact's URI (source)",
+            ));
         }
+        let text = |field: &str| {
+            b[field]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let notes = VersionNotes {
+            description: text("description").unwrap_or_default(),
+            run_id: text("run_id"),
+            run_link: text("run_link"),
+        };
         let (mut digest, mut framework) = (None, "mlflow".to_string());
         let mut kept = Vec::new();
         for (k, v) in tags_of(&b)? {
@@ -353,6 +360,7 @@ pub(super) async fn create_version(
                 metrics: Default::default(),
                 tags: Vec::new(),
                 training_run: None,
+                notes,
             },
             idempotency_key: None,
         };
@@ -416,7 +424,7 @@ fn version_attr(name: &str, v: &ModelVersion, f: &Facts, attr: &Attr) -> Option<
     match attr {
         Attr::Name => Some(name.to_string()),
         Attr::VersionNumber => Some(v.version.to_string()),
-        Attr::RunId => Some(String::new()),
+        Attr::RunId => Some(v.notes.run_id.clone().unwrap_or_default()),
         Attr::Tag(k) if k == "steward.artifact_digest" => Some(v.artifact_digest.to_string()),
         Attr::Tag(k) if k == "steward.framework" => Some(v.framework.clone()),
         Attr::Tag(k) => f.tag(v.version, k).map(str::to_owned),

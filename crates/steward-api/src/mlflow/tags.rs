@@ -1,7 +1,7 @@
 //! Tags and aliases through the MLflow API: `registered-models/set-tag`, `delete-tag`,
-//! `model-versions/set-tag`, `delete-tag`, `registered-models/alias` (POST, GET, DELETE) and
-//! `registered-models/get-latest-versions`. An alias an endpoint serves as its champion answers
-//! PERMISSION_DENIED with the reason: it moves only through a promotion request.
+//! `model-versions/set-tag`, `delete-tag` and `registered-models/alias` (POST, GET, DELETE).
+//! An alias an endpoint serves as its champion answers PERMISSION_DENIED with the reason: it
+//! moves only through a promotion request.
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -10,7 +10,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use steward_domain::*;
 
-use super::registry::{Facts, body_json, latest, number, ok, required, version_json};
+use super::registry::{Facts, body_json, number, ok, required, version_json};
 use super::{Failure, caller, param, run, service_error};
 use crate::AppState;
 
@@ -25,7 +25,7 @@ async fn model(state: &AppState, p: &Principal, b: &Value) -> Result<Model, Fail
 }
 
 /// The version number of a body (a string in MLflow's requests; a number accepted too).
-fn body_version(b: &Value) -> Result<i64, Failure> {
+pub(super) fn body_version(b: &Value) -> Result<i64, Failure> {
     let text = b["version"]
         .as_str()
         .map(str::to_owned)
@@ -34,7 +34,7 @@ fn body_version(b: &Value) -> Result<i64, Failure> {
 }
 
 /// The caller, the JSON body and the model its `name` names: what every write here starts from.
-async fn target(
+pub(super) async fn target(
     state: &AppState,
     headers: &HeaderMap,
     body: &Bytes,
@@ -177,57 +177,6 @@ pub(super) async fn get_alias(
             .model_version_by_number(&p, m.id, placed.version)
             .await?;
         Ok(ok(json!({"model_version": version_json(&m.name, &v, &f)})))
-    })
-    .await
-}
-
-/// `POST registered-models/get-latest-versions {name, stages}`: the latest version (every
-/// version is in stage `None`: Steward has no stages).
-pub(super) async fn latest_versions(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    run(async {
-        let (p, b, m) = target(&state, &headers, &body).await?;
-        let stages: Vec<&str> = b["stages"]
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        let wanted = stages.is_empty() || stages.iter().any(|s| s.eq_ignore_ascii_case("none"));
-        let v = if wanted {
-            latest(&state.service, &p, &m).await?
-        } else {
-            None
-        };
-        let f = Facts::of(&state.service, &p, &m).await?;
-        let list: Vec<Value> = v.iter().map(|v| version_json(&m.name, v, &f)).collect();
-        Ok(ok(json!({"model_versions": list})))
-    })
-    .await
-}
-
-/// `PATCH registered-models/update {name, description}`: the model's description (a model
-/// owner's or a governance officer's change, `model.update`).
-pub(super) async fn update_model(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    run(async {
-        let (p, b, m) = target(&state, &headers, &body).await?;
-        let change = ModelUpdate {
-            description: Some(b["description"].as_str().unwrap_or_default().to_string()),
-            owner_team: None,
-            risk_tier: None,
-            tags: None,
-        };
-        let m = state.service.update_model(&p, m.id, change).await?;
-        let v = latest(&state.service, &p, &m).await?;
-        let f = Facts::of(&state.service, &p, &m).await?;
-        Ok(ok(
-            json!({"registered_model": super::shapes::model_json(&m, v.as_ref(), &f)}),
-        ))
     })
     .await
 }

@@ -252,6 +252,8 @@ pub struct Seeded {
     /// Promotion requests awaiting 9 approvals by governance officers, SREs and model owners
     /// (in that order), each requested by `requester`.
     pub approval_requests: [String; 3],
+    /// A version of model `scratch`, served nowhere: deleting it (again) is allowed.
+    pub doomed_version: String,
 }
 
 /// A baseline of predictions spread over [0, 1).
@@ -334,6 +336,26 @@ pub async fn seed(app: &TestApp, token: &str) -> Seeded {
         )
         .await;
     let version = v["registerModelVersion"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let scratch = app
+        .ok(
+            token,
+            REGISTER_MODEL,
+            json!({"i": {"name": "scratch", "ownerTeam": "risk", "riskTier": "LOW"}}),
+        )
+        .await["registerModel"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let doomed_version = app
+        .ok(
+            token,
+            REGISTER_VERSION,
+            json!({"i": {"modelId": scratch, "artifactUri": "s3://m/scratch", "artifactDigest": digest(), "framework": "f"}}),
+        )
+        .await["registerModelVersion"]["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -470,6 +492,7 @@ pub async fn seed(app: &TestApp, token: &str) -> Seeded {
         binding,
         selector_binding,
         record,
+        doomed_version,
     }
 }
 

@@ -81,6 +81,13 @@ fn mutations() -> Vec<(&'static str, Operation)> {
         ("deleteRegistryTag", Operation::TagModel),
         ("setModelAlias", Operation::SetAlias),
         ("deleteModelAlias", Operation::SetAlias),
+        ("deleteModelVersion", Operation::DeleteModel),
+        // Renaming, deleting a model, a version's description and its stage are tested in
+        // lifecycle.rs; here the same operations.
+        ("renameModel", Operation::UpdateModel),
+        ("updateModelVersion", Operation::UpdateModel),
+        ("deleteModel", Operation::DeleteModel),
+        ("transitionModelVersionStage", Operation::SetAlias),
     ]
 }
 

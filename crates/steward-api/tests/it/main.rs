@@ -10,6 +10,7 @@ mod deployments;
 mod hardening;
 mod holds;
 mod isolation;
+mod lifecycle;
 mod matrix;
 mod monitoring;
 mod outbox;

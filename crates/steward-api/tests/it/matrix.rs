@@ -246,6 +246,11 @@ pub fn call_as(op: Operation, s: &Seeded, n: usize, role: Role) -> (String, Valu
             "mutation($i: SetModelAliasInput!) { setModelAlias(input: $i) { alias } }",
             json!({"modelId": s.model, "alias": format!("a{n}"), "version": 1}),
         ),
+        // Deleting a deleted version is allowed and changes nothing.
+        Operation::DeleteModel => (
+            "mutation($i: ID!) { deleteModelVersion(versionId: $i) { deletedAt } }",
+            json!(s.doomed_version),
+        ),
         // Rolling back to the first revision again is allowed: a new revision each time.
         Operation::OperateDeployment => (
             "mutation($i: RollbackInputGql!) { rollback(input: $i) { number change } }",

@@ -420,8 +420,8 @@ async fn the_mlflow_routes_answer_in_mlflows_shapes() {
     );
     let (s, v) = call(
         "POST",
-        &format!("{m}/registered-models/rename"),
-        Some(json!({"name": "fraud", "new_name": "f"})),
+        &format!("{m}/webhooks"),
+        Some(json!({"name": "fraud", "url": "https://x.example"})),
         Some(&owner),
     )
     .await;
@@ -433,7 +433,7 @@ async fn the_mlflow_routes_answer_in_mlflows_shapes() {
     let (s, v) = call("GET", "/api/3.0/mlflow/server-info", None, None).await;
     assert_eq!(
         (s, v["workspaces_enabled"].as_bool()),
-        (200, Some(false)),
+        (200, Some(true)),
         "{v}"
     );
     // Another tenant's model reads as missing.

@@ -162,6 +162,12 @@ impl Service {
         let (version, model) = self
             .version_and_model(scope, batch.model_version_id)
             .await?;
+        if let Some(d) = &version.deleted {
+            return Err(ServiceError::Precondition(format!(
+                "model version {} was deleted by {} at {}: it takes no observations",
+                version.version, d.by, d.at
+            )));
+        }
         let hash = hex::encode(Sha256::digest(&batch.body));
         if let Some(key) = &batch.idempotency_key {
             let earlier = self

@@ -41,6 +41,8 @@ pub mod models {
         pub created_by: String,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        pub deleted_at: Option<DateTimeUtc>,
+        pub deleted_by: Option<String>,
     }
     no_relations!();
 }
@@ -83,6 +85,14 @@ pub mod model_versions {
         pub training_run_id: Option<Uuid>,
         pub created_by: String,
         pub created_at: DateTimeUtc,
+        pub description: String,
+        /// MLflow's stage: `None`, `Staging`, `Production`, `Archived`.
+        pub stage: String,
+        pub run_id: Option<String>,
+        pub run_link: Option<String>,
+        pub updated_at: Option<DateTimeUtc>,
+        pub deleted_at: Option<DateTimeUtc>,
+        pub deleted_by: Option<String>,
     }
     no_relations!();
 }

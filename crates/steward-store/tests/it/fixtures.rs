@@ -65,6 +65,7 @@ pub fn new_version(model: ModelId, run: Option<TrainingRunRef>) -> NewModelVersi
         metrics: BTreeMap::from([("auc".into(), 0.91)]),
         tags: vec![],
         training_run: run,
+        notes: Default::default(),
     }
 }
 

@@ -147,8 +147,8 @@ async fn a_runaway_script_does_not_hold_the_runtime() {
     let models = app
         .ok(&owner, "{ models { nodes { id } } }", json!({}))
         .await;
-    // The seed's fraud model, three approval fixtures and the ranker.
-    assert_eq!(models["models"]["nodes"].as_array().map(Vec::len), Some(5));
+    // The seed's fraud and scratch models, three approval fixtures and the ranker.
+    assert_eq!(models["models"]["nodes"].as_array().map(Vec::len), Some(6));
     assert_eq!(
         app.service.policy_evaluations_in_flight(),
         1,
