@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(limit))
         .merge(uploads)
         .merge(crate::mlflow::routes().layer(DefaultBodyLimit::max(limit)))
+        .merge(crate::openlineage::routes(state.config.max_upload_bytes))
         .with_state(state)
 }
 
@@ -112,7 +113,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// A GraphQL-shaped error response for failures before execution.
-fn error_response(code: StatusCode, gql_code: &str, message: &str) -> Response {
+pub(crate) fn error_response(code: StatusCode, gql_code: &str, message: &str) -> Response {
     let body = json!({"errors": [{"message": message, "extensions": {"code": gql_code}}]});
     let mut resp = (code, axum::Json(body)).into_response();
     if code == StatusCode::UNAUTHORIZED {

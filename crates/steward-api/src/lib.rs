@@ -11,6 +11,7 @@ mod error;
 pub mod graphql;
 mod http;
 mod mlflow;
+mod openlineage;
 mod retraining;
 mod upload;
 

@@ -56,8 +56,11 @@ fn unsupported(ct: &str) -> Response {
     let message = format!(
         "content type {ct:?} is not accepted; send text/csv, application/x-ndjson, application/vnd.apache.parquet, application/vnd.apache.arrow.stream or application/vnd.apache.arrow.file"
     );
-    let body = json!({"error": {"code": "UNSUPPORTED_MEDIA_TYPE", "message": message}});
-    (StatusCode::UNSUPPORTED_MEDIA_TYPE, axum::Json(body)).into_response()
+    crate::http::error_response(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "UNSUPPORTED_MEDIA_TYPE",
+        &message,
+    )
 }
 
 fn version_id(raw: &str) -> Result<ModelVersionId, ServiceError> {

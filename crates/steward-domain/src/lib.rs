@@ -51,6 +51,7 @@ pub mod holds;
 pub mod ids;
 pub mod lineage;
 pub mod monitoring;
+pub mod openlineage;
 pub mod outbox;
 pub mod policy;
 pub mod registry;
@@ -69,6 +70,7 @@ pub use lineage::{
     MAX_LINEAGE_STEPS, NodeKind,
 };
 pub use monitoring::*;
+pub use openlineage::*;
 pub use outbox::*;
 pub use policy::*;
 pub use registry::*;

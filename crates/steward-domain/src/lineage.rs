@@ -14,6 +14,9 @@ text_enum!(
         Incident => "incident",
         /// The decision record of that evaluation.
         DecisionRecord => "decision_record",
+        /// A job that OpenLineage events reported (an Airflow task, a Spark job), bound to a
+        /// model or not.
+        Job => "job",
     }
 );
 
@@ -22,16 +25,18 @@ text_enum!(
     EdgeRelation, "relation", "edge relation", {
         /// dataset -> dataset version, model -> model version.
         HasVersion => "has_version",
-        /// dataset version -> training run.
+        /// dataset version -> training run, or -> a job that read it.
         InputTo => "input_to",
         /// model version -> training run that fine-tuned it.
         BaseOf => "base_of",
-        /// training run -> model version.
+        /// training run -> model version; job -> the dataset versions it wrote.
         Produced => "produced",
         /// incident -> the decision record whose evaluation asked for a retraining.
         Decided => "decided",
         /// decision record -> the training run that carried its retraining out.
         Triggered => "triggered",
+        /// job -> a training run of it (OpenLineage runs of a job bound to a model).
+        Ran => "ran",
     }
 );
 

@@ -20,6 +20,7 @@ mod m0012_retraining_budgets;
 mod m0013_deployments;
 mod m0014_tags_aliases;
 mod m0015_registry_lifecycle;
+mod m0016_openlineage;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_deployments::Migration),
             Box::new(m0014_tags_aliases::Migration),
             Box::new(m0015_registry_lifecycle::Migration),
+            Box::new(m0016_openlineage::Migration),
         ]
     }
 }

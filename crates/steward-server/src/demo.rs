@@ -9,7 +9,7 @@ use chrono::{TimeZone, Utc};
 use steward_domain::*;
 use steward_service::{EvaluatePolicy, RegisterModelVersion, Service, ServiceError};
 
-fn digest(seed: &str) -> Sha256Digest {
+pub(crate) fn digest(seed: &str) -> Sha256Digest {
     use std::fmt::Write;
     // A stable fake digest per artifact name; real ones come from the user's CI.
     let mut hex = String::new();

@@ -14,7 +14,7 @@ use steward_domain::*;
 use steward_service::{PromotionInput, RollbackInput, Service};
 
 /// A person of tenant `acme` holding `roles`, authenticated as a token would be.
-async fn person(svc: &Service, sub: &str, roles: &[Role]) -> anyhow::Result<Principal> {
+pub(crate) async fn person(svc: &Service, sub: &str, roles: &[Role]) -> anyhow::Result<Principal> {
     let token = svc
         .authenticator()
         .mint_dev_token(sub, "acme", roles, Duration::from_secs(600))?;

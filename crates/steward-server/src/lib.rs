@@ -7,6 +7,7 @@ pub mod app;
 pub mod config;
 mod demo;
 mod demo_deploy;
+mod demo_lineage;
 mod demo_monitoring;
 mod demo_outbox;
 pub mod startup;

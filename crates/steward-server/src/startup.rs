@@ -282,6 +282,15 @@ fn spawn_replay(
             Ok(None) => {}
             Err(e) => tracing::error!(error = format!("{e:#}"), "demo deployments failed"),
         }
+        // OpenLineage: Airflow's feature job and the churn model's training run, reported as
+        // events; the churn model's version 3 gets its lineage from them.
+        match crate::demo_lineage::play(&svc).await {
+            Ok(Some(v)) => println!(
+                "demo: Airflow reported OpenLineage events; churn-predictor version 3 was trained from the warehouse tables by train_churn.fit; see lineage(nodeId: \"{v}\", direction: UPSTREAM) and GET /api/v1/lineage?nodeId=job:airflow-prod:train_churn.fit"
+            ),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = format!("{e:#}"), "demo lineage failed"),
+        }
     });
 }
 

@@ -14,6 +14,7 @@ mod holds;
 mod lifecycle;
 pub mod monitoring;
 mod mutation;
+mod openlineage;
 pub mod outbox;
 mod policy;
 mod registry;
@@ -28,6 +29,7 @@ pub use deployments::{
     RollbackInput, RolloutOp, ShadowComparison, analyse, state_json,
 };
 pub use error::{ServiceError, ServiceResult};
+pub use openlineage::LineageIngested;
 pub use outbox::{OutboxSettings, RelayPass};
 pub use policy::{EvaluatePolicy, PolicySettings, ProposedRevision};
 pub use registry::{MAX_PAGE_SIZE, RegisterModelVersion};

@@ -41,10 +41,11 @@ impl TestBackend {
         self.db.url.starts_with("postgres")
     }
 
-    /// Takes the newest `n` migrations down and up again over the rows the test wrote.
-    pub async fn redo_last_migrations(&self, n: u32) -> ServiceResult<()> {
+    /// Takes migration `first` and every one after it down and up again over the rows the
+    /// test wrote.
+    pub async fn redo_migrations_since(&self, first: &str) -> ServiceResult<()> {
         self.db
-            .redo_last_migrations(n)
+            .redo_migrations_since(first)
             .await
             .map_err(|e| ServiceError::Internal(e.to_string()))
     }

@@ -50,6 +50,22 @@ impl TestDb {
             .map(|_| ())
     }
 
+    /// Takes migration `first` and every one after it down and up again: what an upgrade to
+    /// them does to the rows already there, whatever migrations come later.
+    pub async fn redo_migrations_since(&self, first: &str) -> Result<(), sea_orm::DbErr> {
+        use steward_migrations::{Migrator, MigratorTrait};
+        let names: Vec<String> = Migrator::migrations()
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect();
+        let at = names
+            .iter()
+            .position(|n| n == first)
+            .ok_or_else(|| sea_orm::DbErr::Custom(format!("no migration {first}")))?;
+        let n = u32::try_from(names.len() - at).unwrap_or(u32::MAX);
+        self.redo_last_migrations(n).await
+    }
+
     /// Takes the newest `n` migrations down and up again: on a database holding rows, what an
     /// upgrade to them does to them (m0013 rebuilds the outbox on SQLite).
     pub async fn redo_last_migrations(&self, n: u32) -> Result<(), sea_orm::DbErr> {

@@ -30,6 +30,7 @@ mod lifecycle;
 mod monitoring;
 mod monitoring_mutation;
 mod mutation;
+mod openlineage;
 mod outbox;
 mod policy;
 mod policy_inputs;
@@ -56,6 +57,7 @@ pub struct QueryRoot(
     holds::HoldsQuery,
     deployments::DeploymentsQuery,
     tags::TagsQuery,
+    openlineage::LineageJobsQuery,
 );
 
 /// The mutation root: registry and policy mutations, merged.
@@ -69,6 +71,7 @@ pub struct MutationRoot(
     deployments::DeploymentsMutation,
     tags::TagsMutation,
     lifecycle::LifecycleMutation,
+    openlineage::LineageJobsMutation,
 );
 
 pub type StewardSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

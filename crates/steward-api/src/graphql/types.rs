@@ -10,8 +10,8 @@ use crate::error::gql;
 mirror_enum!(RiskTier, d::RiskTier, { High, Medium, Low });
 mirror_enum!(FeatureType, d::FeatureType, { Float, Integer, Boolean, String, Categorical, Timestamp });
 mirror_enum!(RunStatus, d::RunStatus, { Running, Succeeded, Failed, Cancelled });
-mirror_enum!(NodeKind, d::NodeKind, { Dataset, DatasetVersion, TrainingRun, Model, ModelVersion, Incident, DecisionRecord });
-mirror_enum!(EdgeRelation, d::EdgeRelation, { HasVersion, InputTo, BaseOf, Produced, Decided, Triggered });
+mirror_enum!(NodeKind, d::NodeKind, { Dataset, DatasetVersion, TrainingRun, Model, ModelVersion, Incident, DecisionRecord, Job });
+mirror_enum!(EdgeRelation, d::EdgeRelation, { HasVersion, InputTo, BaseOf, Produced, Decided, Triggered, Ran });
 mirror_enum!(LineageDirection, d::LineageDirection, { Upstream, Downstream, Both });
 mirror_enum!(Role, d::Role, { Viewer, ModelOwner, PolicyAuthor, Sre, GovernanceOfficer, Service, PlatformAdmin });
 

@@ -168,6 +168,20 @@ impl TestApp {
         (status, value)
     }
 
+    /// GETs a REST route; the answer as JSON (or as a JSON string when it is not JSON).
+    pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        let req = Request::get(path)
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        (status, value)
+    }
+
     /// Runs a probe as `matrix::call` writes it: a GraphQL operation, or `POST <path>` with
     /// `{"contentType", "body"}` for a REST route. REST errors have the GraphQL error shape.
     pub async fn probe(&self, token: &str, query: &str, variables: Value) -> Value {

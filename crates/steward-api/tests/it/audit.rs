@@ -88,6 +88,9 @@ fn mutations() -> Vec<(&'static str, Operation)> {
         ("updateModelVersion", Operation::UpdateModel),
         ("deleteModel", Operation::DeleteModel),
         ("transitionModelVersionStage", Operation::SetAlias),
+        // Binding OpenLineage jobs is tested in openlineage.rs; here the same operation.
+        ("bindLineageJob", Operation::UpdateModel),
+        ("unbindLineageJob", Operation::UpdateModel),
     ]
 }
 

@@ -959,7 +959,10 @@ async fn the_outbox_keeps_every_action_and_attempt_through_the_deployments_migra
     }
     // SQLite rebuilds the outbox and its attempts: every row comes back as it was.
     // m0013 and the migrations after it.
-    app.db.redo_last_migrations(3).await.unwrap();
+    app.db
+        .redo_migrations_since("m0013_deployments")
+        .await
+        .unwrap();
     assert_eq!(app.ok(&sre, q, json!({})).await, before);
     assert!(
         app.db

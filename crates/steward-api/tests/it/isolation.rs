@@ -76,6 +76,7 @@ fn probes(s: &Seeded, id: &str) -> Vec<(&'static str, String, Value)> {
         ("deleteRegistryTag", "mutation($id: ID!) { deleteRegistryTag(input: {modelId: $id, key: \"k\"}) }".into(), json!({"id": id})),
         ("setModelAlias", "mutation($id: ID!) { setModelAlias(input: {modelId: $id, alias: \"champion\", version: 1}) { alias } }".into(), json!({"id": id})),
         ("deleteModelAlias", "mutation($id: ID!) { deleteModelAlias(input: {modelId: $id, alias: \"champion\"}) { alias } }".into(), json!({"id": id})),
+        ("bindLineageJob", "mutation($id: ID!) { bindLineageJob(input: {namespace: \"airflow\", name: \"train\", modelId: $id}) { id } }".into(), json!({"id": id})),
         ("renameModel", "mutation($id: ID!) { renameModel(input: {modelId: $id, name: \"stolen\"}) { id } }".into(), json!({"id": id})),
         ("deleteModel", "mutation($id: ID!) { deleteModel(modelId: $id) { id } }".into(), json!({"id": id})),
         ("deleteModelVersion", "mutation($id: ID!) { deleteModelVersion(versionId: $id) { id } }".into(), json!({"id": id})),
@@ -332,6 +333,30 @@ async fn tenant_b_sees_tenant_a_ids_as_missing_everywhere() {
         )
         .await;
     assert_eq!(code(&v), "INVALID", "{v}");
+    // OpenLineage jobs are the tenant's own: A's binding is invisible to B, and B's unbinding
+    // of the same name makes B's own job (tested further in openlineage.rs).
+    app.ok(
+        &a,
+        "mutation($m: ID!) { bindLineageJob(input: {namespace: \"airflow\", name: \"train\", modelId: $m}) { id } }",
+        json!({"m": s.model}),
+    )
+    .await;
+    let b_jobs = app.ok(&b, "{ lineageJobs { name } }", json!({})).await;
+    assert_eq!(b_jobs["lineageJobs"], json!([]));
+    app.ok(
+        &b,
+        "mutation { unbindLineageJob(input: {namespace: \"airflow\", name: \"train\"}) { modelId } }",
+        json!({}),
+    )
+    .await;
+    let a_jobs = app
+        .ok(&a, "{ lineageJobs { name modelId } }", json!({}))
+        .await;
+    assert_eq!(
+        a_jobs["lineageJobs"],
+        json!([{"name": "train", "modelId": s.model}])
+    );
+    covered.extend(["lineageJobs", "unbindLineageJob"]);
     covered.extend([
         "auditEvents",
         "auditCheckpoint",

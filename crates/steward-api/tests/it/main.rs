@@ -13,6 +13,7 @@ mod isolation;
 mod lifecycle;
 mod matrix;
 mod monitoring;
+mod openlineage;
 mod outbox;
 mod policy;
 mod registry;

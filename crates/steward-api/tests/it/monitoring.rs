@@ -542,6 +542,11 @@ async fn bad_batches_are_refused_whole_naming_the_row_and_column() {
         )
         .await;
     assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{v}");
+    assert_eq!(
+        code(&v),
+        "UNSUPPORTED_MEDIA_TYPE",
+        "the REST error shape: {v}"
+    );
     let (s, v) = app
         .post(
             &m.owner,

@@ -360,3 +360,5 @@ pub mod decision_records {
 
 mod monitoring;
 pub use monitoring::*;
+mod openlineage;
+pub use openlineage::*;
