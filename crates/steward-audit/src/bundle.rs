@@ -338,6 +338,16 @@ pub fn verify_bundle(
     bytes: &[u8],
     options: &VerifyOptions,
 ) -> Result<VerifiedSummary, VerifyError> {
+    verify_bundle_with_progress(bytes, options, &mut |_, _| {})
+}
+
+/// [`verify_bundle`], telling `progress(events checked, events in the bundle)` every 4,096
+/// events and at the end (a progress bar for large bundles).
+pub fn verify_bundle_with_progress(
+    bytes: &[u8],
+    options: &VerifyOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifiedSummary, VerifyError> {
     let (header_line, events, checkpoint_line) = split(bytes)?;
     let header: BundleHeader =
         serde_json::from_slice(header_line).map_err(|e| VerifyError::Header(e.to_string()))?;
@@ -453,8 +463,13 @@ pub fn verify_bundle(
             frontier.push_leaf(listed, |_, _| {});
             expected += 1;
             note_root(&frontier);
+            let done = expected - header.first_seq;
+            if done.is_multiple_of(4096) {
+                progress(done, header.event_count);
+            }
         }
     }
+    progress(expected - header.first_seq, header.event_count);
     if expected < end {
         return Err(VerifyError::Truncated {
             seq: expected,

@@ -23,6 +23,7 @@ pub mod tree;
 
 pub use bundle::{
     BundleHeader, BundleWriter, Trust, VerifiedSummary, VerifyError, VerifyOptions, verify_bundle,
+    verify_bundle_with_progress,
 };
 pub use checkpoint::{Checkpoint, CheckpointError, PublicKey, SignedCheckpoint, SigningKey};
 pub use event::{Actor, AuditEvent, AuditTime, EventError, Outcome, Target, TenantRef};

@@ -7,7 +7,12 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use steward_audit::{PublicKey, SignedCheckpoint, Trust, VerifyOptions, verify_bundle};
+use serde_json::json;
+use steward_audit::{
+    PublicKey, SignedCheckpoint, Trust, VerifiedSummary, VerifyOptions, verify_bundle_with_progress,
+};
+
+use crate::cli::{OutputFormat, Progress, print_json};
 
 #[derive(clap::Subcommand)]
 pub enum AuditCommand {
@@ -30,6 +35,9 @@ pub enum AuditCommand {
         /// Also check that every event is schema-valid, canonical JSON (slower).
         #[arg(long)]
         strict: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
     },
     /// Print the audit log's public key (PEM) for auditors: the server operator runs this where
     /// the signing key lives and hands the output over out of band.
@@ -38,6 +46,9 @@ pub enum AuditCommand {
         /// file beside the SQLite database).
         #[arg(long)]
         signing_key_file: Option<PathBuf>,
+        /// Output format (`json`: `{"pem", "keyId"}`).
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
     },
 }
 
@@ -71,20 +82,32 @@ pub fn run(
             key,
             trust_bundle_key,
             strict,
-        } => verify(&bundle, previous_checkpoint, key, trust_bundle_key, strict),
-        AuditCommand::PublicKey { signing_key_file } => {
-            match public_key(signing_key_file, default_key_file) {
-                Ok((pem, id)) => {
-                    print!("{pem}");
-                    eprintln!("key id {id}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    ExitCode::from(2)
-                }
+            format,
+        } => verify(
+            &bundle,
+            previous_checkpoint,
+            key,
+            (trust_bundle_key, strict),
+            format,
+        ),
+        AuditCommand::PublicKey {
+            signing_key_file,
+            format,
+        } => match public_key(signing_key_file, default_key_file) {
+            Ok((pem, id)) if format == OutputFormat::Json => {
+                print_json(&json!({"pem": pem, "keyId": id}));
+                ExitCode::SUCCESS
             }
-        }
+            Ok((pem, id)) => {
+                print!("{pem}");
+                eprintln!("key id {id}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
     }
 }
 
@@ -114,8 +137,8 @@ fn verify(
     bundle: &Path,
     previous_checkpoint: Option<PathBuf>,
     key: Option<PathBuf>,
-    trust_bundle_key: bool,
-    strict: bool,
+    (trust_bundle_key, strict): (bool, bool),
+    format: OutputFormat,
 ) -> ExitCode {
     let setup = || -> Result<(Vec<u8>, VerifyOptions), String> {
         let bytes = read(bundle, "bundle")?;
@@ -145,8 +168,22 @@ fn verify(
             return ExitCode::from(2);
         }
     };
-    match verify_bundle(&bytes, &options) {
-        Ok(s) => {
+    let progress = Progress::bar(0, "verifying events");
+    let result = verify_bundle_with_progress(&bytes, &options, &mut |done, total| {
+        progress.len(total);
+        progress.set(done);
+    });
+    drop(progress);
+    match (result, format) {
+        (Ok(s), OutputFormat::Json) => {
+            print_json(&summary_json(&s));
+            ExitCode::SUCCESS
+        }
+        (Err(e), OutputFormat::Json) => {
+            print_json(&json!({"ok": false, "error": e.to_string()}));
+            ExitCode::from(1)
+        }
+        (Ok(s), OutputFormat::Text) => {
             println!(
                 "OK: {} events (seq {}..{}) of tenant {} ({}) verify against the checkpoint of size {} signed by key {}{}",
                 s.event_count,
@@ -169,9 +206,30 @@ fn verify(
             }
             ExitCode::SUCCESS
         }
-        Err(e) => {
+        (Err(e), OutputFormat::Text) => {
             println!("FAILED: {e}");
             ExitCode::from(1)
         }
     }
+}
+
+/// A verified bundle's summary as JSON.
+fn summary_json(s: &VerifiedSummary) -> serde_json::Value {
+    let trust = match s.trust {
+        Trust::TrustedKey => "trusted_key",
+        Trust::PreviousCheckpoint => "previous_checkpoint",
+        Trust::BundleKey => "bundle_key",
+    };
+    json!({
+        "ok": true,
+        "tenant": {"slug": s.tenant.slug, "id": s.tenant.id},
+        "firstSeq": s.first_seq,
+        "eventCount": s.event_count,
+        "treeSize": s.tree_size,
+        "rootHash": s.root_hash.to_hex(),
+        "timestamp": s.timestamp.as_str(),
+        "keyId": s.key_id,
+        "trust": trust,
+        "consistentWith": s.consistent_with,
+    })
 }

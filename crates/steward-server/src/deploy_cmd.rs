@@ -10,6 +10,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
+use crate::cli::{OutputFormat, Progress, print_json};
+
 #[derive(Subcommand)]
 pub enum DeployCommand {
     /// Request a promotion of a model version on an endpoint.
@@ -56,6 +58,10 @@ pub struct RequestArgs {
     /// A bearer token (a service account's, in CI).
     #[arg(long, env = "STEWARD_TOKEN", hide_env_values = true)]
     token: String,
+    /// Output format: `text` prints a line per change; `json` prints the request as it ends
+    /// (or as it is, without --wait) as one JSON document.
+    #[arg(long, value_enum, default_value_t)]
+    format: OutputFormat,
 }
 
 /// Runs the command; the exit code as documented above.
@@ -214,17 +220,27 @@ async fn request(a: &RequestArgs) -> anyhow::Result<ExitCode> {
         "artifactDigest": digest, "mode": mode, "plan": plan(a.plan.as_deref())?,
         "reason": a.reason, "idempotencyKey": a.idempotency_key});
     let mut r = api.call(&q, json!({"i": input})).await?["requestPromotion"].clone();
-    println!("{}", describe(&r));
+    let text = a.format == OutputFormat::Text;
+    if text {
+        println!("{}", describe(&r));
+    }
     let status = r["status"].as_str().unwrap_or_default().to_string();
+    let done = |r: &Value, code: ExitCode| {
+        if !text {
+            print_json(r);
+        }
+        Ok(code)
+    };
     if let Some(code) = final_code(&status) {
-        return Ok(code);
+        return done(&r, code);
     }
     if !a.wait {
-        return Ok(ExitCode::SUCCESS);
+        return done(&r, ExitCode::SUCCESS);
     }
     let deadline = Instant::now() + parse_duration(&a.timeout)?;
     let mut last = describe(&r);
     let mut said = Instant::now();
+    let waiting = Progress::spinner(&last);
     let q = format!("query($i: ID!) {{ promotionRequest(id: $i) {{ {FIELDS} }} }}");
     loop {
         if Instant::now() >= deadline {
@@ -233,12 +249,16 @@ async fn request(a: &RequestArgs) -> anyhow::Result<ExitCode> {
         tokio::time::sleep(Duration::from_secs(a.poll.max(1))).await;
         r = api.call(&q, json!({"i": r["id"]})).await?["promotionRequest"].clone();
         let now = describe(&r);
+        waiting.say(&now);
         if now != last || said.elapsed() > Duration::from_secs(60) {
-            println!("{now}");
+            if text {
+                waiting.suspend(|| println!("{now}"));
+            }
             (last, said) = (now, Instant::now());
         }
         if let Some(code) = r["status"].as_str().and_then(final_code) {
-            return Ok(code);
+            drop(waiting);
+            return done(&r, code);
         }
     }
 }

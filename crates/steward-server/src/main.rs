@@ -1,7 +1,8 @@
-//! The `steward` binary: `serve`, `migrate`, `token`, `drift`, `profile`, `policy`, `audit` and
-//! `deploy`.
+//! The `steward` binary: `serve`, `migrate`, `token`, `drift`, `profile`, `policy`, `audit`,
+//! `deploy` and `completions`. Exit codes per command: docs/cli.md.
 
 mod audit_cmd;
+mod cli;
 mod deploy_cmd;
 mod drift_cmd;
 mod policy_cmd;
@@ -11,7 +12,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 // mimalloc: under many threads glibc malloc spent about a third of the server's CPU in the
 // registry benchmark (crates/steward-api/benches/registry.rs).
@@ -64,6 +65,9 @@ enum Command {
         /// Lifetime such as 30m, 1h, 7d.
         #[arg(long, default_value = "1h")]
         ttl: String,
+        /// Output format (`json`: `{"token"}`).
+        #[arg(long, value_enum, default_value_t)]
+        format: cli::OutputFormat,
     },
     /// Compare a current data set with a reference (CSV or Parquet); exit 0 = no drift,
     /// 1 = drift, 2 = error.
@@ -87,10 +91,17 @@ enum Command {
         #[command(subcommand)]
         command: deploy_cmd::DeployCommand,
     },
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell), e.g.
+    /// `steward completions bash > /etc/bash_completion.d/steward`.
+    Completions { shell: clap_complete::Shell },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Completions { shell } = &cli.command {
+        cli::completions(*shell, &mut Cli::command());
+        return ExitCode::SUCCESS;
+    }
     // `drift` needs neither configuration nor the async runtime, and owns its exit code.
     if let Command::Drift(args) = &cli.command {
         return drift_cmd::run(args);
@@ -165,9 +176,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             roles,
             sub,
             ttl,
+            format,
         } => {
             let token = startup::mint_token(&config, &tenant, &roles, &sub, &ttl)?;
-            println!("{token}");
+            match format {
+                cli::OutputFormat::Json => cli::print_json(&serde_json::json!({"token": token})),
+                cli::OutputFormat::Text => println!("{token}"),
+            }
             Ok(())
         }
         // Answered in main() before configuration is loaded; kept here so the match is total.
@@ -184,6 +199,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             _ => anyhow::bail!("steward policy failed"),
         },
         // Handled in main() before the runtime starts (deploy: before configuration is read).
-        Command::Audit { .. } | Command::Deploy { .. } => Ok(()),
+        Command::Audit { .. } | Command::Deploy { .. } | Command::Completions { .. } => Ok(()),
     }
 }

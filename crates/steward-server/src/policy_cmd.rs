@@ -35,12 +35,18 @@ pub enum PolicyCommand {
         /// Policy files; a directory stands for every `*.rhai` file under it.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Output format (`json`: every diagnostic, then the counts).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Run every policy's test cases (`NAME.tests.json` beside `NAME.rhai`) under DIR;
     /// ends with `N passed, M failed`, exit 1 when anything failed.
     Test {
         /// Directory searched recursively for `*.rhai` policies.
         dir: PathBuf,
+        /// Output format (`json`: every case with its failure, then the counts).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Run the policy's `on_window` over recorded windows and print what it would have
     /// decided at each, with no side effects. Exit 1 when an evaluation failed.
@@ -78,8 +84,8 @@ impl From<Status> for ExitCode {
 pub fn run(command: &PolicyCommand) -> ExitCode {
     let engine = PolicyEngine::default();
     let result = match command {
-        PolicyCommand::Check { files } => check(&engine, files),
-        PolicyCommand::Test { dir } => test(&engine, dir),
+        PolicyCommand::Check { files, format } => check(&engine, files, *format),
+        PolicyCommand::Test { dir, format } => test(&engine, dir, *format),
         PolicyCommand::Replay {
             file,
             history,
@@ -114,7 +120,7 @@ fn fs_error(e: FsError) -> anyhow::Error {
 
 /// `check`: every file is checked even when an earlier one is unreadable, so one run shows
 /// every problem; an unreadable file outranks lint errors in the exit code.
-fn check(engine: &PolicyEngine, args: &[PathBuf]) -> Result<Status> {
+fn check(engine: &PolicyEngine, args: &[PathBuf], format: Format) -> Result<Status> {
     let mut status = Status::Ok;
     let mut files = Vec::new();
     for arg in args {
@@ -134,6 +140,7 @@ fn check(engine: &PolicyEngine, args: &[PathBuf]) -> Result<Status> {
     let (mut errors, mut warnings) = (0usize, 0usize);
     let mut checked = 0usize;
     let mut out = String::new();
+    let mut found = Vec::new();
     for file in &files {
         let diagnostics = match check_file(engine, file) {
             Ok(d) => d,
@@ -155,6 +162,7 @@ fn check(engine: &PolicyEngine, args: &[PathBuf]) -> Result<Status> {
             }
             let _ = writeln!(out, "{d}");
         }
+        found.extend(diagnostics);
     }
     let _ = writeln!(
         out,
@@ -163,6 +171,12 @@ fn check(engine: &PolicyEngine, args: &[PathBuf]) -> Result<Status> {
         plural(errors, "error", "errors"),
         plural(warnings, "warning", "warnings"),
     );
+    if format == Format::Json {
+        out = serde_json::json!({"checked": checked, "errors": errors, "warnings": warnings,
+            "diagnostics": found})
+        .to_string()
+            + "\n";
+    }
     emit(&out)?;
     if errors > 0 {
         status = status.max(Status::Failed);
@@ -196,7 +210,7 @@ fn collect_policies(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 
 /// `test`: the library's report, printed as is; a directory without policies is a usage
 /// error rather than a silent success.
-fn test(engine: &PolicyEngine, dir: &Path) -> Result<Status> {
+fn test(engine: &PolicyEngine, dir: &Path, format: Format) -> Result<Status> {
     let report = run_test_dir(engine, dir).map_err(fs_error)?;
     if report.passed() == 0 && report.failed() == 0 {
         bail!(
@@ -204,7 +218,25 @@ fn test(engine: &PolicyEngine, dir: &Path) -> Result<Status> {
             dir.display()
         );
     }
-    emit(&format!("{report}\n"))?;
+    match format {
+        Format::Text => emit(&format!("{report}\n"))?,
+        Format::Json => {
+            let suites: Vec<serde_json::Value> = report
+                .suites
+                .iter()
+                .map(|s| {
+                    let cases: Vec<serde_json::Value> = s
+                        .cases
+                        .iter()
+                        .map(|c| serde_json::json!({"name": c.name, "passed": c.passed(), "failure": c.failure, "micros": c.duration.as_micros()}))
+                        .collect();
+                    serde_json::json!({"policy": s.policy, "error": s.error, "cases": cases})
+                })
+                .collect();
+            let doc = serde_json::json!({"passed": report.passed(), "failed": report.failed(), "suites": suites});
+            emit(&format!("{doc}\n"))?;
+        }
+    }
     Ok(if report.success() {
         Status::Ok
     } else {

@@ -64,9 +64,11 @@ fn read_schema(path: &PathBuf) -> Result<Vec<Feature>> {
 
 fn execute(args: &ProfileArgs) -> Result<()> {
     let schema = read_schema(&args.schema)?;
+    let progress = crate::cli::Progress::spinner(&format!("profiling {}", args.file.display()));
     let json =
         steward_service::monitoring::profile_file(&args.file, &schema, args.categorical_prediction)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+    drop(progress);
     match &args.output {
         Some(path) => std::fs::write(path, json + "\n")
             .with_context(|| format!("writing {}", path.display()))?,

@@ -92,6 +92,7 @@ pub fn run(args: &DriftArgs) -> ExitCode {
 /// Compares the files and prints the result; `Ok(true)` when the data set drifted.
 fn execute(args: &DriftArgs) -> Result<bool> {
     let config = drift_config(args)?;
+    let progress = crate::cli::Progress::spinner("reading the reference and the current data");
     let (reference, current) = std::thread::scope(|s| {
         let r = s.spawn(|| Side::open(&args.reference));
         let c = Side::open(&args.current);
@@ -105,6 +106,7 @@ fn execute(args: &DriftArgs) -> Result<bool> {
         let kind = columns::resolve_kind(&reference, &current, &name)?;
         plan.push(Planned { name, role, kind });
     }
+    progress.say(&format!("profiling {} columns", plan.len()));
     let profiled = profile_all(
         &reference,
         &current,
@@ -118,6 +120,7 @@ fn execute(args: &DriftArgs) -> Result<bool> {
     };
     let report = compare(&profiled.reference, &profiled.window, &config)
         .context("cannot compare the profiles")?;
+    drop(progress);
     let mut outcome = Outcome::new(args, &reference, &current, &plan, report, profiled);
     outcome.performance = performance;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());

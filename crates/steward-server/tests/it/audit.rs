@@ -143,6 +143,75 @@ fn the_auditor_verifies_against_the_operators_key_and_a_forgery_fails() {
 }
 
 #[test]
+fn json_output_is_one_document_with_the_same_verdict() {
+    let dir = TempDir::new().unwrap();
+    let real = SigningKey::from_seed([3; 32]);
+    std::fs::write(dir.path().join("signing.pem"), real.to_pem().unwrap()).unwrap();
+    std::fs::write(dir.path().join("acme.ndjson"), bundle(&real, 50)).unwrap();
+    let (code, out, err) = steward(
+        dir.path(),
+        &[
+            "audit",
+            "public-key",
+            "--signing-key-file",
+            "signing.pem",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let key: serde_json::Value = serde_json::from_str(&out).expect("one JSON document");
+    assert_eq!(key["keyId"], real.public_key().key_id());
+    std::fs::write(dir.path().join("k.pem"), key["pem"].as_str().unwrap()).unwrap();
+    let (code, out, err) = steward(
+        dir.path(),
+        &[
+            "audit",
+            "verify",
+            "acme.ndjson",
+            "--key",
+            "k.pem",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("one JSON document");
+    assert_eq!(
+        (v["ok"].as_bool(), v["eventCount"].as_u64()),
+        (Some(true), Some(50))
+    );
+    assert_eq!(v["trust"], "trusted_key");
+    // Not a terminal: no progress bar on standard error.
+    assert_eq!(err, "", "nothing on stderr when it is not a terminal");
+    let (code, out, _) = steward(
+        dir.path(),
+        &["audit", "verify", "acme.ndjson", "--format", "json"],
+    );
+    assert_eq!(code, Some(1));
+    let v: serde_json::Value = serde_json::from_str(&out).expect("one JSON document");
+    assert_eq!(v["ok"], false);
+    assert!(
+        v["error"].as_str().unwrap().contains("--trust-bundle-key"),
+        "{v}"
+    );
+}
+
+#[test]
+fn shell_completions_cover_every_command() {
+    let dir = TempDir::new().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, err) = steward(dir.path(), &["completions", shell]);
+        assert_eq!(code, Some(0), "{err}");
+        for sub in ["serve", "drift", "deploy", "audit", "completions"] {
+            assert!(out.contains(sub), "{shell} completes {sub}");
+        }
+    }
+    let (code, _, err) = steward(dir.path(), &["completions", "tcsh"]);
+    assert_eq!(code, Some(2), "{err}");
+}
+
+#[test]
 fn public_key_without_a_key_file_says_where_it_looked() {
     let dir = TempDir::new().unwrap();
     std::fs::write(
