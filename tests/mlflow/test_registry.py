@@ -2,6 +2,7 @@
 API: registration through `mlflow.register_model`, reads, searches with the client's own filter
 clauses and pagination, errors with MLflow's codes, and tenant isolation."""
 
+import json
 import os
 
 import mlflow
@@ -34,6 +35,27 @@ def test_register_model_creates_the_model_and_numbered_versions(steward, client)
     assert data["modelByName"]["latestVersion"] == 2
     actions = [e["action"] for e in data["auditEvents"]["nodes"]]
     assert actions.count("model_version.register") == 2
+
+
+def test_a_registered_model_is_governed_traced_and_audited(steward, client):
+    author = steward.token("acme", "policy_author", sub="pat")
+    source = open(os.path.join(os.path.dirname(__file__), "..", "..", "policies", "tenant-default.rhai")).read()
+    p = steward.graphql(author, 'mutation { createPolicy(input: {name: "mlflow-governed"}) { id } }')["createPolicy"]["id"]
+    steward.graphql(author, f'mutation {{ proposePolicyRevision(input: {{policyId: "{p}", source: {json.dumps(source)}}}) {{ created }} }}')
+    steward.graphql(author, f'mutation {{ publishPolicyRevision(input: {{policyId: "{p}", number: 1}}) {{ number }} }}')
+    binding = steward.graphql(author, f'mutation {{ bindPolicy(input: {{policyId: "{p}", selector: {{namePattern: "governed-*"}}}}) {{ id }} }}')["bindPolicy"]["id"]
+    v = mlflow.register_model("s3://m/governed/1", "governed-fraud", tags={"steward.artifact_digest": DIGEST})
+    owner = steward.token("acme", "model_owner")
+    data = steward.graphql(owner, '{ modelByName(name: "governed-fraud") { id versions { nodes { id version } } } }')["modelByName"]
+    resolution = steward.graphql(owner, f'{{ policyResolution(modelId: "{data["id"]}") {{ binding {{ id }} }} }}')["policyResolution"]
+    assert resolution["binding"]["id"] == binding, "the policy bound by name pattern governs it"
+    version_id = data["versions"]["nodes"][0]["id"]
+    lineage = steward.graphql(owner, f'{{ lineage(nodeId: "{version_id}", direction: UPSTREAM, depth: 1) {{ nodes {{ kind label }} }} }}')["lineage"]
+    assert {"kind": "MODEL", "label": "governed-fraud"} in [{"kind": n["kind"], "label": n["label"]} for n in lineage["nodes"]]
+    officer = steward.token("acme", "governance_officer")
+    events = steward.graphql(officer, '{ auditEvents(first: 100, filter: {action: "model_version.register"}) { nodes { target { id } } } }')
+    assert version_id in [e["target"]["id"] for e in events["auditEvents"]["nodes"]]
+    assert v.version == "1"
 
 
 def test_steward_fields_come_from_tags_and_other_tags_are_kept(client):
