@@ -1,12 +1,17 @@
-"""A real `steward serve` for the tests that drive Steward with real third-party clients (the
-`mlflow` client in tests/mlflow, `openlineage-python` in tests/openlineage).
+"""A real `steward serve` for the tests that drive Steward with real clients: the `mlflow`
+client (tests/mlflow), `openlineage-python` (tests/openlineage) and Steward's own Python client
+(clients/python/tests).
 
-STEWARD_BIN names the binary (`target/debug/steward` by default). Each instance gets a fresh
-SQLite database in a temporary directory; `token` mints development tokens, `graphql` asks.
+STEWARD_BIN names the binary (`target/debug/steward` under the repository root by default).
+Each instance gets a fresh SQLite database in a temporary directory (removed by `stop`), the
+scheduler and the outbox relay off (tests evaluate and deliver when they choose), and its log in
+`serve.log` there; `token` mints development tokens, `graphql` asks without any client under
+test.
 """
 
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import urllib.request
@@ -15,11 +20,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class Steward:
-    def __init__(self):
+    """One `steward serve` process; `env` adds or overrides STEWARD_* settings."""
+
+    def __init__(self, env=None):
         self.bin = os.path.abspath(os.environ.get("STEWARD_BIN", os.path.join(ROOT, "target", "debug", "steward")))
         if not os.path.exists(self.bin):
             raise RuntimeError(f"no steward binary at {self.bin}: build it or set STEWARD_BIN")
-        self.dir = tempfile.mkdtemp(prefix="steward-mlflow-")
+        self.dir = tempfile.mkdtemp(prefix="steward-test-")
         self.env = dict(os.environ)
         self.env.update(
             STEWARD_DATABASE_URL=f"sqlite://{self.dir}/steward.db?mode=rwc",
@@ -27,13 +34,15 @@ class Steward:
             STEWARD_MONITORING_SCHEDULER_INTERVAL_MS="0",
             STEWARD_OUTBOX_INTERVAL_MS="0",
         )
+        self.env.update(env or {})
         open(self.env["STEWARD_CONFIG"], "w").close()
+        self.log = open(os.path.join(self.dir, "serve.log"), "w")
         self.proc = subprocess.Popen(
             [self.bin, "serve", "--listen", "127.0.0.1:0"],
             cwd=self.dir,
             env=self.env,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=self.log,
             text=True,
         )
         for line in self.proc.stdout:
@@ -41,9 +50,10 @@ class Steward:
                 self.url = line.split("steward listening on ", 1)[1].strip()
                 break
         else:
-            raise RuntimeError("steward serve exited before listening")
+            raise RuntimeError(f"steward serve exited before listening; see {self.dir}/serve.log")
 
-    def token(self, tenant, role, sub="mlflow-user"):
+    def token(self, tenant, role, sub="test-user"):
+        """A development token from `steward token`."""
         out = subprocess.run(
             [self.bin, "token", "--tenant", tenant, "--role", role, "--sub", sub, "--ttl", "1h"],
             cwd=self.dir,
@@ -54,10 +64,11 @@ class Steward:
         )
         return out.stdout.strip()
 
-    def graphql(self, token, query):
+    def graphql(self, token, query, variables=None):
+        """A GraphQL call that must succeed; its `data`."""
         req = urllib.request.Request(
             f"{self.url}/graphql",
-            data=json.dumps({"query": query}).encode(),
+            data=json.dumps({"query": query, "variables": variables or {}}).encode(),
             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
         )
         with urllib.request.urlopen(req) as resp:
@@ -65,6 +76,19 @@ class Steward:
         assert "errors" not in body, body
         return body["data"]
 
+    def create_tenants(self, *slugs):
+        """Creates tenants through the API, as a platform admin of each."""
+        for slug in slugs:
+            admin = self.token(slug, "platform_admin", sub="ops")
+            self.graphql(
+                admin,
+                "mutation($i: CreateTenantInput!) { createTenant(input: $i) { slug } }",
+                {"i": {"slug": slug, "name": slug}},
+            )
+
     def stop(self):
         self.proc.kill()
         self.proc.wait()
+        self.proc.stdout.close()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)

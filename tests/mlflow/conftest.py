@@ -18,9 +18,7 @@ from steward_server import Steward  # noqa: E402
 @pytest.fixture(scope="session")
 def steward():
     s = Steward()
-    for slug in ("acme", "globex"):
-        admin = s.token(slug, "platform_admin", sub="ops")
-        s.graphql(admin, f'mutation {{ createTenant(input: {{slug: "{slug}", name: "{slug}"}}) {{ slug }} }}')
+    s.create_tenants("acme", "globex")
     os.environ["MLFLOW_TRACKING_URI"] = s.url
     os.environ["MLFLOW_TRACKING_TOKEN"] = s.token("acme", "model_owner")
     os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"

@@ -13,9 +13,7 @@ from steward_server import Steward  # noqa: E402
 @pytest.fixture(scope="session")
 def steward():
     s = Steward()
-    for slug in ("acme", "globex"):
-        admin = s.token(slug, "platform_admin", sub="ops")
-        s.graphql(admin, f'mutation {{ createTenant(input: {{slug: "{slug}", name: "{slug}"}}) {{ slug }} }}')
+    s.create_tenants("acme", "globex")
     owner = s.token("acme", "model_owner", sub="olivia")
     model = s.graphql(owner, 'mutation { registerModel(input: {name: "fraud", ownerTeam: "risk", riskTier: HIGH}) { id } }')
     s.fraud = model["registerModel"]["id"]

@@ -11,11 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
-import subprocess
-import tempfile
-import urllib.error
-import urllib.request
+import sys
 import uuid
 from typing import Any, Dict, Iterator, List, Optional
 
@@ -31,89 +27,16 @@ FAST_RETRY = RetryPolicy(max_attempts=4, backoff_initial=0.01, backoff_max=0.05)
 UPLOAD_LIMIT = 1024 * 1024
 
 
-class Steward:
-    """One `steward serve` process and the tools to talk to it outside the client."""
-
-    def __init__(self) -> None:
-        self.bin = os.path.abspath(
-            os.environ.get("STEWARD_BIN", os.path.join(ROOT, "target", "debug", "steward"))
-        )
-        if not os.path.exists(self.bin):
-            raise RuntimeError(f"no steward binary at {self.bin}: build it or set STEWARD_BIN")
-        self.dir = tempfile.mkdtemp(prefix="steward-pyclient-")
-        self.env = dict(os.environ)
-        self.env.update(
-            STEWARD_DATABASE_URL=f"sqlite://{self.dir}/steward.db?mode=rwc",
-            STEWARD_CONFIG=os.path.join(self.dir, "steward.toml"),
-            STEWARD_MONITORING_SCHEDULER_INTERVAL_MS="0",
-            STEWARD_OUTBOX_INTERVAL_MS="0",
-            STEWARD_API_MAX_UPLOAD_BYTES=str(UPLOAD_LIMIT),
-        )
-        open(self.env["STEWARD_CONFIG"], "w").close()
-        self.log = open(os.path.join(self.dir, "serve.log"), "w")
-        self.proc = subprocess.Popen(
-            [self.bin, "serve", "--listen", "127.0.0.1:0"],
-            cwd=self.dir,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            if line.startswith("steward listening on "):
-                self.url = line.split("steward listening on ", 1)[1].strip()
-                break
-        else:
-            raise RuntimeError(f"steward serve exited before listening; see {self.dir}/serve.log")
-
-    def token(self, tenant: str, role: str, sub: str = "pyclient") -> str:
-        """A development token from `steward token`."""
-        out = subprocess.run(
-            [self.bin, "token", "--tenant", tenant, "--role", role, "--sub", sub, "--ttl", "1h"],
-            cwd=self.dir,
-            env=self.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        return out.stdout.strip()
-
-    def graphql(
-        self, token: str, query: str, variables: Optional[Dict[str, Any]] = None
-    ) -> Dict[str, Any]:
-        """A GraphQL call that does not go through the client under test."""
-        req = urllib.request.Request(
-            f"{self.url}/graphql",
-            data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req) as resp:
-            body = json.load(resp)
-        assert "errors" not in body, body
-        data: Dict[str, Any] = body["data"]
-        return data
-
-    def stop(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+# The same `steward serve` harness as the repository's other client suites (tests/).
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from steward_server import Steward  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def steward() -> Iterator[Steward]:
-    s = Steward()
+    s = Steward(env={"STEWARD_API_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT)})
     try:
-        for slug in ("acme", "globex"):
-            admin = s.token(slug, "platform_admin", sub="ops")
-            s.graphql(
-                admin,
-                "mutation($i: CreateTenantInput!) { createTenant(input: $i) { slug } }",
-                {"i": {"slug": slug, "name": slug}},
-            )
+        s.create_tenants("acme", "globex")
         yield s
     finally:
         s.stop()
@@ -121,7 +44,7 @@ def steward() -> Iterator[Steward]:
 
 @pytest.fixture(scope="session")
 def owner_token(steward: Steward) -> str:
-    return steward.token("acme", "model_owner")
+    return steward.token("acme", "model_owner", sub="pyclient")
 
 
 @pytest.fixture(scope="session")
