@@ -58,12 +58,17 @@ def test_a_registered_model_is_governed_traced_and_audited(steward, client):
     assert v.version == "1"
 
 
-def test_steward_fields_come_from_tags_and_other_tags_are_kept(client):
+def test_steward_fields_come_from_tags_and_other_tags_are_kept(steward, client):
     client.create_registered_model(
         "scoring", tags={"steward.risk_tier": "high", "steward.owner_team": "risk", "team": "fraud"}
     )
     m = client.get_registered_model("scoring")
     assert (m.tags["steward.risk_tier"], m.tags["steward.owner_team"], m.tags["team"]) == ("high", "risk", "fraud")
+    # The tags were written with the model, in its one audited registration.
+    officer = steward.token("acme", "governance_officer")
+    events = steward.graphql(officer, '{ auditEvents(first: 100, filter: {action: "model.register"}) { nodes { payload } } }')
+    (created,) = [e["payload"] for e in events["auditEvents"]["nodes"] if e["payload"].get("after", {}).get("name") == "scoring"]
+    assert created["tags"] == {"team": "fraud"}
     with pytest.raises(MlflowException) as e:
         client.create_registered_model("tiered", tags={"steward.risk_tier": "extreme"})
     assert code(e) == "INVALID_PARAMETER_VALUE"

@@ -69,23 +69,75 @@ impl Service {
         principal: &Principal,
         input: NewModel,
     ) -> ServiceResult<Model> {
+        self.register_model_tagged(principal, input, Vec::new())
+            .await
+    }
+
+    /// Registers a model with key-value tags (the MLflow API's create): one mutation, so the
+    /// model never exists without the tags it was created with. Tags also need `model.tag`.
+    pub async fn register_model_tagged(
+        &self,
+        principal: &Principal,
+        input: NewModel,
+        tags: Vec<(String, String)>,
+    ) -> ServiceResult<Model> {
         let target = ("model", input.name.clone());
+        let now = self.now();
         self.mutate(
             principal,
             Operation::RegisterModel,
             target,
             async |m: Writes| {
                 let input = input.validate()?;
+                self.check_tags(principal, &tags)?;
                 let model = self
                     .store
                     .create_model(&m.tx, &m.scope, principal.subject(), &input)
                     .await?;
-                let record =
-                    Record::new("model", model.id, json!({"after": payload::model(&model)}));
+                self.write_tags(&m, principal, (model.id, 0), &tags, now)
+                    .await?;
+                let mut p = json!({"after": payload::model(&model)});
+                if !tags.is_empty() {
+                    p["tags"] = tags_json(&tags);
+                }
+                let record = Record::new("model", model.id, p);
                 Ok((model, record))
             },
         )
         .await
+    }
+
+    /// Tags given with a create: valid, and the caller may tag.
+    fn check_tags(&self, principal: &Principal, tags: &[(String, String)]) -> ServiceResult<()> {
+        for (k, v) in tags {
+            validate_tag(k, v)?;
+        }
+        if !tags.is_empty() {
+            authorize(principal, Operation::TagModel)?;
+        }
+        Ok(())
+    }
+
+    async fn write_tags(
+        &self,
+        m: &Writes,
+        principal: &Principal,
+        (model, version): (ModelId, i64),
+        tags: &[(String, String)],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> ServiceResult<()> {
+        for (key, value) in tags {
+            let t = steward_store::NewTag {
+                model,
+                version,
+                key,
+                value,
+                actor: principal.subject(),
+                at,
+            };
+            self.store.set_tag(&m.tx, &m.scope, t).await?;
+        }
+        Ok(())
     }
 
     pub async fn update_model(
@@ -124,16 +176,38 @@ impl Service {
         principal: &Principal,
         input: RegisterModelVersion,
     ) -> ServiceResult<ModelVersion> {
+        self.register_model_version_tagged(principal, input, Vec::new())
+            .await
+    }
+
+    /// Registers a version with key-value tags (the MLflow API's create): one mutation. A retry
+    /// answered from its idempotency key writes no tags again.
+    pub async fn register_model_version_tagged(
+        &self,
+        principal: &Principal,
+        input: RegisterModelVersion,
+        tags: Vec<(String, String)>,
+    ) -> ServiceResult<ModelVersion> {
         let target = ("model", input.version.model_id.to_string());
+        let now = self.now();
         self.mutate(
             principal,
             Operation::RegisterModelVersion,
             target,
             async |m: Writes| {
+                self.check_tags(principal, &tags)?;
                 let (version, replay) = self.register_version_in(&m, principal, input).await?;
                 let p = match &replay {
                     Some(key) => json!({"replayOf": version.id.to_string(), "idempotencyKey": key}),
-                    None => json!({"after": payload::version(&version)}),
+                    None => {
+                        let at = (version.model_id, version.version);
+                        self.write_tags(&m, principal, at, &tags, now).await?;
+                        let mut p = json!({"after": payload::version(&version)});
+                        if !tags.is_empty() {
+                            p["tags"] = tags_json(&tags);
+                        }
+                        p
+                    }
                 };
                 let record = Record::new("model_version", version.id, p);
                 Ok((version, record))
@@ -452,4 +526,11 @@ fn fingerprint(v: &NewModelVersion) -> String {
     // serde_json's map is ordered (BTreeMap) without the preserve_order feature, so the bytes
     // are canonical for equal content.
     hex::encode(Sha256::digest(doc.to_string().as_bytes()))
+}
+
+fn tags_json(tags: &[(String, String)]) -> serde_json::Value {
+    tags.iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }

@@ -198,10 +198,7 @@ pub(super) async fn create_model(
         }
         .validate()
         .map_err(|e| invalid(e.to_string()))?;
-        let m = state.service.register_model(&p, new).await?;
-        for (k, v) in kept {
-            state.service.set_registry_tag(&p, (m.id, 0), k, v).await?;
-        }
+        let m = state.service.register_model_tagged(&p, new, kept).await?;
         let f = Facts::of(&state.service, &p, &m).await?;
         Ok::<_, Failure>(ok(json!({"registered_model": model_json(&m, None, &f)})))
     };
@@ -364,13 +361,10 @@ pub(super) async fn create_version(
             },
             idempotency_key: None,
         };
-        let v = state.service.register_model_version(&p, input).await?;
-        for (k, val) in kept {
-            state
-                .service
-                .set_registry_tag(&p, (m.id, v.version), k, val)
-                .await?;
-        }
+        let v = state
+            .service
+            .register_model_version_tagged(&p, input, kept)
+            .await?;
         let f = Facts::of(&state.service, &p, &m).await?;
         Ok::<_, Failure>(ok(json!({"model_version": version_json(&m.name, &v, &f)})))
     };
