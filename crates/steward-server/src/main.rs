@@ -1,5 +1,5 @@
 //! The `steward` binary: `serve`, `migrate`, `token`, `drift`, `profile`, `policy`, `audit`,
-//! `deploy` and `completions`. Exit codes per command: docs/cli.md.
+//! `deploy`, `backup` and `completions`. Exit codes per command: docs/cli.md.
 
 mod audit_cmd;
 mod cli;
@@ -91,6 +91,17 @@ enum Command {
         #[command(subcommand)]
         command: deploy_cmd::DeployCommand,
     },
+    /// Copy the SQLite database to a new file while the server keeps running (a consistent
+    /// snapshot); the keys are files of their own, to back up beside it. PostgreSQL: pg_dump
+    /// (docs/operations.md). Exit 0 = written, 2 = error.
+    Backup {
+        /// The backup file (must not exist).
+        #[arg(long, short)]
+        output: PathBuf,
+        /// Output format (`json`: `{"database", "output", "bytes", "keys"}`).
+        #[arg(long, value_enum, default_value_t)]
+        format: cli::OutputFormat,
+    },
     /// Print the shell completion script (bash, zsh, fish, elvish, powershell), e.g.
     /// `steward completions bash > /etc/bash_completion.d/steward`.
     Completions { shell: clap_complete::Shell },
@@ -169,6 +180,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "migrations applied to {}",
                 startup::redact(&config.database_url)
             );
+            Ok(())
+        }
+        Command::Backup { output, format } => {
+            let store = startup::open_store(&config).await?;
+            let bytes = store.backup_to(&output).await?;
+            let keys = [config.audit_key_path(), config.dev_secret_path()];
+            let keys: Vec<String> = keys
+                .iter()
+                .filter(|k| k.exists())
+                .map(|k| k.display().to_string())
+                .collect();
+            let database = startup::redact(&config.database_url);
+            match format {
+                cli::OutputFormat::Json => cli::print_json(&serde_json::json!({
+                    "database": database, "output": output.display().to_string(),
+                    "bytes": bytes, "keys": keys})),
+                cli::OutputFormat::Text => {
+                    println!(
+                        "backed up {database} to {} ({bytes} bytes)",
+                        output.display()
+                    );
+                    if !keys.is_empty() {
+                        println!(
+                            "back these key files up too (they are not in the database): {}",
+                            keys.join(", ")
+                        );
+                    }
+                }
+            }
             Ok(())
         }
         Command::Token {

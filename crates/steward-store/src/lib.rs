@@ -10,6 +10,7 @@
 //!   insert-only.
 
 mod audit;
+mod backup;
 mod baselines;
 mod batches;
 mod codec;
