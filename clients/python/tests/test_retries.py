@@ -212,6 +212,22 @@ def test_4xx_is_not_retried(
     assert e.value.idempotency_key == proxy.keys()[0]
 
 
+def test_a_409_in_flight_with_retry_after_is_retried_under_its_key(
+    proxy_for: Any, owner_token: str, version: ModelVersion
+) -> None:
+    # What Steward answers while the first request with this key is still being processed.
+    in_flight = answer(
+        409,
+        {"errors": [{"message": "a batch with this Idempotency-Key is being processed", "extensions": {"code": "CONFLICT"}}]},
+        {"Retry-After": "0"},
+    )
+    proxy = proxy_for(in_flight)
+    result = through(proxy, owner_token).observe(version, production_rows(2))
+    assert len(proxy.seen) == 2
+    assert proxy.keys() == [result.idempotency_key] * 2
+    assert result.rows == 2
+
+
 def test_429_honours_retry_after(proxy_for: Any, owner_token: str, version: ModelVersion) -> None:
     proxy = proxy_for(answer(429, b"slow down", {"Retry-After": "0"}))
     result = through(

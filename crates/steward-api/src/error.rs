@@ -35,7 +35,7 @@ pub fn status(err: &ServiceError) -> StatusCode {
         ServiceError::Forbidden { .. } => StatusCode::FORBIDDEN,
         ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
         ServiceError::Invalid(_) => StatusCode::BAD_REQUEST,
-        ServiceError::Conflict(_) => StatusCode::CONFLICT,
+        ServiceError::Conflict(_) | ServiceError::InFlight(_) => StatusCode::CONFLICT,
         ServiceError::Precondition(_) => StatusCode::PRECONDITION_FAILED,
         ServiceError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
         ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -125,7 +125,13 @@ pub(crate) fn error_response(code: StatusCode, gql_code: &str, message: &str) ->
 
 pub(crate) fn service_error_response(err: &ServiceError) -> Response {
     let (status, code, message) = rest(err);
-    error_response(status, code, &message)
+    let mut resp = error_response(status, code, &message);
+    if matches!(err, ServiceError::InFlight(_)) {
+        // The first request is still being processed: a retry in a second gets its result.
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    resp
 }
 
 fn bearer(headers: &HeaderMap) -> Result<&str, ServiceError> {
@@ -345,5 +351,23 @@ fn default_error_codes(value: &mut serde_json::Value) {
             let code = ServiceError::Invalid(String::new()).code();
             ext.entry("code").or_insert_with(|| json!(code));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_in_flight_is_a_conflict_to_retry_after_a_second() {
+        let r = service_error_response(&ServiceError::InFlight("being processed".into()));
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        assert_eq!(r.headers().get(header::RETRY_AFTER).unwrap(), "1");
+        let r = service_error_response(&ServiceError::Conflict("a duplicate name".into()));
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        assert!(
+            r.headers().get(header::RETRY_AFTER).is_none(),
+            "a plain conflict is final"
+        );
     }
 }

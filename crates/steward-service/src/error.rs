@@ -27,6 +27,10 @@ pub enum ServiceError {
     /// The input collides with existing state.
     #[error("{0}")]
     Conflict(String),
+    /// The same request (its idempotency key) is being processed right now: retrying shortly
+    /// gets its result. A conflict for GraphQL clients; REST answers 409 with `Retry-After`.
+    #[error("{0}")]
+    InFlight(String),
     /// The request repeats an idempotency key with another payload: it can never succeed as
     /// sent.
     #[error("{0}")]
@@ -51,7 +55,7 @@ impl ServiceError {
             ServiceError::Forbidden { .. } => "FORBIDDEN",
             ServiceError::NotFound(_) => "NOT_FOUND",
             ServiceError::Invalid(_) => "INVALID",
-            ServiceError::Conflict(_) => "CONFLICT",
+            ServiceError::Conflict(_) | ServiceError::InFlight(_) => "CONFLICT",
             ServiceError::Precondition(_) => "FAILED_PRECONDITION",
             ServiceError::Unprocessable(_) => "UNPROCESSABLE",
             ServiceError::Unavailable(_) => "UNAVAILABLE",

@@ -29,8 +29,9 @@ class RetryPolicy:
     """How often and how patiently a request is retried.
 
     A request is retried when no answer came (connection refused, reset or timed out) and when
-    the server answered with one of ``retry_statuses`` (by default ``429`` and ``503``). Other
-    answers, every 4xx among them, are final. Between attempts the client sleeps a random time
+    the server answered with one of ``retry_statuses`` (by default ``429`` and ``503``), or
+    with ``409`` and a ``Retry-After`` to a keyed request (the same key is still being processed
+    on the server). Other answers, every other 4xx among them, are final. Between attempts the client sleeps a random time
     between 0 and ``min(backoff_max, backoff_initial * 2 ** (attempt - 1))`` seconds (full
     jitter), or the server's ``Retry-After`` when it sent one (capped at ``backoff_max``).
 
@@ -195,6 +196,10 @@ class Transport:
                 failure, retryable = e, idempotent  # the server may have acted on it
             if resp is not None:
                 if resp.status in policy.retry_statuses:
+                    retryable = True
+                elif resp.status == 409 and idempotent and "retry-after" in resp.headers:
+                    # The same keyed request is still being processed on the server: a retry
+                    # after the pause it asks for gets that request's result.
                     retryable = True
                 elif retry_if is not None and retry_if(resp):
                     retryable = True

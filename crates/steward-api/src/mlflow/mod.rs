@@ -152,7 +152,7 @@ pub(crate) fn service_error(e: &ServiceError) -> Failure {
         }
         ServiceError::Conflict(_) => (StatusCode::BAD_REQUEST, "RESOURCE_ALREADY_EXISTS"),
         ServiceError::Precondition(_) => (StatusCode::BAD_REQUEST, "INVALID_STATE"),
-        ServiceError::Unavailable(_) => {
+        ServiceError::Unavailable(_) | ServiceError::InFlight(_) => {
             (StatusCode::SERVICE_UNAVAILABLE, "TEMPORARILY_UNAVAILABLE")
         }
         ServiceError::Internal(detail) => {

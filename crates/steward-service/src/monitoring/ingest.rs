@@ -184,7 +184,7 @@ impl Service {
                 .map(|mut set| set.insert(k.clone()))
                 .unwrap_or(false);
             if !fresh {
-                return Err(ServiceError::Conflict(
+                return Err(ServiceError::InFlight(
                     "a batch with this Idempotency-Key is being processed; retry when it has finished".into(),
                 ));
             }
