@@ -46,37 +46,55 @@ async fn export(url: &str, token: &str) -> Vec<u8> {
         .to_vec()
 }
 
+/// A server on `config` with tenant `acme` and models `fraud` and `churn`, and the audit
+/// export taken then.
+struct Started {
+    url: String,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    owner: String,
+    officer: String,
+    before: Vec<u8>,
+}
+
+async fn start_with_two_models(config: &Config) -> Started {
+    let app = Application::build(config.clone()).await.unwrap();
+    let url = format!("http://{}", app.addr());
+    let server = tokio::spawn(app.run_until(std::future::pending()));
+    let token =
+        |role: &str, sub: &str| mint_token(config, "acme", &[role.into()], sub, "5m").unwrap();
+    let create = "mutation { createTenant(input: {slug: \"acme\", name: \"Acme\"}) { slug } }";
+    gql(&url, &token("platform_admin", "ops"), create, json!({})).await;
+    let (owner, officer) = (
+        token("model_owner", "olivia"),
+        token("governance_officer", "gina"),
+    );
+    for n in ["fraud", "churn"] {
+        let v = gql(&url, &owner, REGISTER, json!({"n": n})).await;
+        assert!(v["data"]["registerModel"]["id"].is_string(), "{v}");
+    }
+    let before = export(&url, &officer).await;
+    Started {
+        url,
+        server,
+        owner,
+        officer,
+        before,
+    }
+}
+
 const REGISTER: &str = "mutation($n: String!) { registerModel(input: {name: $n, ownerTeam: \"risk\", riskTier: LOW}) { id } }";
 
 #[tokio::test]
 async fn a_backup_restores_to_a_server_whose_audit_log_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let original = config(dir.path(), "steward.db");
-    let app = Application::build(original.clone()).await.unwrap();
-    let url = format!("http://{}", app.addr());
-    let server = tokio::spawn(app.run_until(std::future::pending()));
-    let admin = mint_token(&original, "acme", &["platform_admin".into()], "ops", "5m").unwrap();
-    gql(
-        &url,
-        &admin,
-        "mutation { createTenant(input: {slug: \"acme\", name: \"Acme\"}) { slug } }",
-        json!({}),
-    )
-    .await;
-    let owner = mint_token(&original, "acme", &["model_owner".into()], "olivia", "5m").unwrap();
-    let officer = mint_token(
-        &original,
-        "acme",
-        &["governance_officer".into()],
-        "gina",
-        "5m",
-    )
-    .unwrap();
-    for n in ["fraud", "churn"] {
-        let v = gql(&url, &owner, REGISTER, json!({"n": n})).await;
-        assert!(v["data"]["registerModel"]["id"].is_string(), "{v}");
-    }
-    let before = export(&url, &officer).await;
+    let Started {
+        url,
+        server,
+        owner,
+        officer,
+        before,
+    } = start_with_two_models(&original).await;
 
     // Online: the server keeps running while the copy is taken.
     let empty = dir.path().join("empty.toml");
@@ -191,31 +209,13 @@ async fn a_pg_dump_restores_to_a_server_whose_audit_log_verifies() {
     std::fs::write(dir.path().join("steward.db.audit-ed25519.pem"), key).unwrap();
     let source = steward_store::testing::TestDb::new().await;
     let original = config(dir.path(), &source.url);
-    let app = Application::build(original.clone()).await.unwrap();
-    let url = format!("http://{}", app.addr());
-    let server = tokio::spawn(app.run_until(std::future::pending()));
-    let admin = mint_token(&original, "acme", &["platform_admin".into()], "ops", "5m").unwrap();
-    gql(
-        &url,
-        &admin,
-        "mutation { createTenant(input: {slug: \"acme\", name: \"Acme\"}) { slug } }",
-        json!({}),
-    )
-    .await;
-    let owner = mint_token(&original, "acme", &["model_owner".into()], "olivia", "5m").unwrap();
-    let officer = mint_token(
-        &original,
-        "acme",
-        &["governance_officer".into()],
-        "gina",
-        "5m",
-    )
-    .unwrap();
-    for n in ["fraud", "churn"] {
-        let v = gql(&url, &owner, REGISTER, json!({"n": n})).await;
-        assert!(v["data"]["registerModel"]["id"].is_string(), "{v}");
-    }
-    let before = export(&url, &officer).await;
+    let Started {
+        url: _,
+        server,
+        owner,
+        officer,
+        before,
+    } = start_with_two_models(&original).await;
     // The documented procedure (docs/operations.md), against the running server.
     let dump = dir.path().join("steward.dump");
     let dump = dump.to_str().unwrap();
