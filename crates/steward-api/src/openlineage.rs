@@ -171,7 +171,6 @@ async fn marquez_graph(
     let steps = (depth * 2 + 1).min(MAX_LINEAGE_DEPTH);
     let g = svc.lineage(p, start, LineageDirection::Both, steps).await?;
     // Every Steward node folded into its Marquez node id.
-    let kinds: HashMap<Uuid, NodeKind> = g.nodes.iter().map(|n| (n.id, n.kind)).collect();
     let ran_by: HashMap<Uuid, Uuid> = g
         .edges
         .iter()
@@ -196,6 +195,7 @@ async fn marquez_graph(
     let dataset_ids: Vec<Uuid> = dataset_of.values().copied().collect();
     let ol_names = svc.lineage_dataset_names(p, &dataset_ids).await?;
     let mut names: HashMap<Uuid, (String, Value)> = HashMap::new();
+    let mut model_names: HashMap<ModelId, String> = HashMap::new();
     for n in &g.nodes {
         let folded = match n.kind {
             NodeKind::Dataset | NodeKind::DatasetVersion => {
@@ -235,16 +235,23 @@ async fn marquez_graph(
             }
             NodeKind::Model | NodeKind::ModelVersion => {
                 let model = if n.kind == NodeKind::Model {
-                    svc.model(p, ModelId::from_uuid(n.id)).await?
+                    ModelId::from_uuid(n.id)
                 } else {
-                    let v = svc
-                        .model_version(p, ModelVersionId::from_uuid(n.id))
-                        .await?;
-                    svc.model(p, v.model_id).await?
+                    svc.model_version(p, ModelVersionId::from_uuid(n.id))
+                        .await?
+                        .model_id
+                };
+                let name = match model_names.get(&model) {
+                    Some(name) => name.clone(),
+                    None => {
+                        let name = svc.model(p, model).await?.name;
+                        model_names.insert(model, name.clone());
+                        name
+                    }
                 };
                 (
-                    format!("model:steward:{}", model.name),
-                    json!({"type": "MODEL", "namespace": "steward", "name": model.name}),
+                    format!("model:steward:{name}"),
+                    json!({"type": "MODEL", "namespace": "steward", "name": name}),
                 )
             }
             NodeKind::Incident | NodeKind::DecisionRecord => continue,
@@ -255,7 +262,6 @@ async fn marquez_graph(
     for e in &g.edges {
         if let (Some((a, _)), Some((b, _))) = (names.get(&e.from), names.get(&e.to))
             && a != b
-            && kinds.contains_key(&e.from)
         {
             edges.insert((a.clone(), b.clone()));
         }

@@ -37,15 +37,7 @@ impl Service {
             },
         )
         .await?;
-        self.read_model(principal, id).await
-    }
-
-    async fn read_model(&self, principal: &Principal, id: ModelId) -> ServiceResult<Model> {
-        let scope = scope_for(principal, Operation::ReadRegistry)?;
-        self.store
-            .model(&scope, id)
-            .await?
-            .ok_or(ServiceError::NotFound("model"))
+        self.model(principal, id).await
     }
 
     /// Refuses a delete while an endpoint of `model` serves it (any of its versions, or
@@ -120,7 +112,7 @@ impl Service {
             },
         )
         .await?;
-        self.read_model(principal, id).await
+        self.model(principal, id).await
     }
 
     /// Deletes a version (`model.delete`): refused while an endpoint serves it or a promotion
@@ -138,7 +130,7 @@ impl Service {
             Operation::DeleteModel,
             ("model_version", id.to_string()),
             async |m: Writes| {
-                let v = self.any_version(&m, id).await?;
+                let v = self.version_by_uuid(&m.scope, id.as_uuid()).await?;
                 if v.deleted.is_some() {
                     let p = json!({"version": v.version, "alreadyDeleted": true});
                     return Ok(((), Record::new("model_version", id, p)));
@@ -153,27 +145,7 @@ impl Service {
             },
         )
         .await?;
-        self.read_version(principal, id).await
-    }
-
-    /// The version by id, deleted or not.
-    async fn any_version(&self, m: &Writes, id: ModelVersionId) -> ServiceResult<ModelVersion> {
-        self.store
-            .model_version(&m.scope, id)
-            .await?
-            .ok_or(ServiceError::NotFound("model version"))
-    }
-
-    async fn read_version(
-        &self,
-        principal: &Principal,
-        id: ModelVersionId,
-    ) -> ServiceResult<ModelVersion> {
-        let scope = scope_for(principal, Operation::ReadRegistry)?;
-        self.store
-            .model_version(&scope, id)
-            .await?
-            .ok_or(ServiceError::NotFound("model version"))
+        self.model_version(principal, id).await
     }
 
     /// Sets a live version's description (`model.update`, like a model's metadata).
@@ -190,7 +162,7 @@ impl Service {
             ("model_version", id.to_string()),
             async |m: Writes| {
                 validate::text("input.description", &description, validate::MAX_TEXT_LEN)?;
-                let v = self.any_version(&m, id).await?;
+                let v = self.version_by_uuid(&m.scope, id.as_uuid()).await?;
                 self.store
                     .set_version_description(
                         &m.tx,
@@ -206,7 +178,7 @@ impl Service {
             },
         )
         .await?;
-        self.read_version(principal, id).await
+        self.model_version(principal, id).await
     }
 
     /// Moves a live version to an MLflow stage (`model.alias`); `archive_others` archives the
@@ -225,7 +197,7 @@ impl Service {
             Operation::SetAlias,
             ("model_version", id.to_string()),
             async |m: Writes| {
-                let v = self.any_version(&m, id).await?;
+                let v = self.version_by_uuid(&m.scope, id.as_uuid()).await?;
                 let production = stage == Stage::Production || v.stage == Stage::Production;
                 let served = !self
                     .store
@@ -253,7 +225,7 @@ impl Service {
             },
         )
         .await?;
-        self.read_version(principal, id).await
+        self.model_version(principal, id).await
     }
 
     /// The newest live version of the model in each stage that has one.

@@ -266,7 +266,12 @@ impl Service {
         Ok((created, None))
     }
 
-    async fn version_by_uuid(&self, scope: &TenantScope, id: Uuid) -> ServiceResult<ModelVersion> {
+    /// The version by id, deleted or not.
+    pub(crate) async fn version_by_uuid(
+        &self,
+        scope: &TenantScope,
+        id: Uuid,
+    ) -> ServiceResult<ModelVersion> {
         self.store
             .model_version(scope, ModelVersionId::from_uuid(id))
             .await?

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use steward_domain as d;
 
 use super::monitoring::id_of;
-use super::{ctx, parse_id};
+use super::{ctx, model_id};
 use crate::error::gql;
 
 type R<T> = async_graphql::Result<T>;
@@ -42,10 +42,6 @@ fn hold(h: d::Hold, now: DateTime<Utc>) -> Hold {
         lifted_at: h.lifted_at,
         lift_reason: h.lift_reason,
     }
-}
-
-fn model_id(id: &ID) -> R<d::ModelId> {
-    Ok(d::ModelId::from_uuid(parse_id("modelId", id)?))
 }
 
 /// A model's retraining budget.
@@ -100,7 +96,7 @@ impl HoldsQuery {
         let (svc, p) = ctx(c)?;
         let now = svc.now();
         let list = svc
-            .holds(p, self::model_id(&model_id)?)
+            .holds(p, super::model_id(&model_id)?)
             .await
             .map_err(gql)?;
         Ok(list.into_iter().map(|h| hold(h, now)).collect())
@@ -114,7 +110,7 @@ impl HoldsQuery {
     ) -> R<Option<RetrainingBudget>> {
         let (svc, p) = ctx(c)?;
         let b = svc
-            .retraining_budget(p, self::model_id(&model_id)?)
+            .retraining_budget(p, super::model_id(&model_id)?)
             .await
             .map_err(gql)?;
         Ok(b.map(Into::into))

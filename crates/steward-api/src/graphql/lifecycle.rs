@@ -7,18 +7,10 @@ use async_graphql::{Context, ID, InputObject, Object};
 use steward_domain as d;
 
 use super::types::{Model, ModelVersion};
-use super::{ctx, parse_id};
+use super::{ctx, model_id, version_id};
 use crate::error::gql;
 
 type R<T> = async_graphql::Result<T>;
-
-fn model_id(id: &ID) -> R<d::ModelId> {
-    Ok(d::ModelId::from_uuid(parse_id("modelId", id)?))
-}
-
-fn version_id(id: &ID) -> R<d::ModelVersionId> {
-    Ok(d::ModelVersionId::from_uuid(parse_id("versionId", id)?))
-}
 
 #[derive(InputObject)]
 pub struct RenameModelInput {
@@ -62,7 +54,7 @@ impl LifecycleMutation {
     async fn delete_model(&self, c: &Context<'_>, model_id: ID) -> R<Model> {
         let (svc, p) = ctx(c)?;
         let m = svc
-            .delete_model(p, self::model_id(&model_id)?)
+            .delete_model(p, super::model_id(&model_id)?)
             .await
             .map_err(gql)?;
         Ok(m.into())
@@ -73,7 +65,7 @@ impl LifecycleMutation {
     async fn delete_model_version(&self, c: &Context<'_>, version_id: ID) -> R<ModelVersion> {
         let (svc, p) = ctx(c)?;
         let v = svc
-            .delete_model_version(p, self::version_id(&version_id)?)
+            .delete_model_version(p, super::version_id(&version_id)?)
             .await
             .map_err(gql)?;
         Ok(v.into())

@@ -117,6 +117,21 @@ pub(crate) fn parse_id(field: &str, id: &async_graphql::ID) -> async_graphql::Re
     })
 }
 
+/// A model's id argument (`modelId`).
+pub(crate) fn model_id(id: &async_graphql::ID) -> async_graphql::Result<steward_domain::ModelId> {
+    Ok(steward_domain::ModelId::from_uuid(parse_id("modelId", id)?))
+}
+
+/// A model version's id argument (`versionId`).
+pub(crate) fn version_id(
+    id: &async_graphql::ID,
+) -> async_graphql::Result<steward_domain::ModelVersionId> {
+    Ok(steward_domain::ModelVersionId::from_uuid(parse_id(
+        "versionId",
+        id,
+    )?))
+}
+
 pub(crate) fn page(
     first: Option<i32>,
     after: Option<String>,

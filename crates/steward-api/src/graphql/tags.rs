@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use steward_domain as d;
 
 use super::monitoring::id_of;
-use super::{ctx, parse_id};
+use super::{ctx, model_id};
 use crate::error::gql;
 
 type R<T> = async_graphql::Result<T>;
@@ -60,10 +60,6 @@ impl From<d::ModelAlias> for ModelAlias {
     }
 }
 
-fn model_id(id: &ID) -> R<d::ModelId> {
-    Ok(d::ModelId::from_uuid(parse_id("modelId", id)?))
-}
-
 #[derive(Default)]
 pub struct TagsQuery;
 
@@ -86,15 +82,11 @@ impl TagsQuery {
     ) -> R<Vec<ModelAlias>> {
         let (svc, p) = ctx(c)?;
         let list = svc
-            .model_aliases(p, model_id_of(&model_id)?, history)
+            .model_aliases(p, super::model_id(&model_id)?, history)
             .await
             .map_err(gql)?;
         Ok(list.into_iter().map(Into::into).collect())
     }
-}
-
-fn model_id_of(id: &ID) -> R<d::ModelId> {
-    model_id(id)
 }
 
 /// The model id, checked to exist in the caller's tenant.

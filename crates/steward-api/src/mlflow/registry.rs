@@ -61,8 +61,11 @@ pub(super) async fn latest(
     if m.latest_version == 0 {
         return Ok(None);
     }
-    let (mut newest, _) = svc.model_versions_window(p, m.id, (0, 1), false).await?;
-    Ok(newest.pop())
+    let first = PageRequest {
+        first: 1,
+        after: None,
+    };
+    Ok(svc.model_versions(p, m.id, first).await?.items.pop())
 }
 
 /// Every model of the tenant, at most `MAX_SCAN`.
