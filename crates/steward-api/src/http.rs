@@ -41,6 +41,10 @@ pub struct ApiConfig {
     /// Entries of the read-response cache; 0 turns it off. Safe with several replicas: it is
     /// keyed on the tenant's data version in the database.
     pub response_cache_entries: usize,
+    /// The bearer token `/metrics` on this listener answers; `None` keeps it closed (404).
+    pub metrics_token: Option<String>,
+    /// Most models given per-model series in `/metrics`.
+    pub metrics_max_models: usize,
 }
 
 impl Default for ApiConfig {
@@ -53,6 +57,8 @@ impl Default for ApiConfig {
             introspection: false,
             suggestions: false,
             response_cache_entries: 1024,
+            metrics_token: None,
+            metrics_max_models: 2_000,
         }
     }
 }
@@ -102,6 +108,11 @@ pub fn router(state: AppState) -> Router {
         .merge(uploads)
         .merge(crate::mlflow::routes().layer(DefaultBodyLimit::max(limit)))
         .merge(crate::openlineage::routes(state.config.max_upload_bytes))
+        .merge(crate::metrics::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.service.clone(),
+            crate::metrics::track,
+        ))
         .with_state(state)
 }
 
@@ -256,6 +267,10 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     let tenant = principal.tenant_slug().to_string();
     // Parsed once (or taken from the document cache) and handed to execution as parsed.
     let document = state.documents.parse(&request.query);
+    let (kind, field) = document.as_ref().map_or(("invalid", "-".into()), |d| {
+        crate::metrics::operation(d, request.operation_name.as_deref())
+    });
+    let metrics = state.service.metrics();
     let cache_key = state
         .cache
         .key(
@@ -269,6 +284,7 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         request.set_parsed_query(doc);
     }
     if let Some(bytes) = cache_key.as_ref().and_then(|k| state.cache.get(k)) {
+        metrics.graphql_operation(kind, &field, true, started.elapsed().as_secs_f64());
         tracing::info!(
             tenant,
             errors = 0,
@@ -282,15 +298,28 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     // killed CI job, a proxy timeout) cannot cancel it between its commit and its response:
     // what was committed is whole, audited, and visible to the next read.
     let schema = state.schema.clone();
-    let response =
-        match tokio::spawn(async move { schema.execute(request.data(principal)).await }).await {
-            Ok(r) => r,
-            Err(e) => {
-                return service_error_response(&ServiceError::Internal(format!(
-                    "a GraphQL task failed: {e}"
-                )));
-            }
-        };
+    let span = tracing::info_span!(
+        "graphql.operation",
+        otel.name = format!("{kind} {field}"),
+        graphql.operation.type = kind,
+        graphql.operation.name = %field,
+        steward.tenant = %tenant,
+    );
+    let run = async move { schema.execute(request.data(principal)).await };
+    let response = match tokio::spawn(tracing::Instrument::instrument(run, span)).await {
+        Ok(r) => r,
+        Err(e) => {
+            return service_error_response(&ServiceError::Internal(format!(
+                "a GraphQL task failed: {e}"
+            )));
+        }
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    if crate::metrics::refused(&response.errors) {
+        metrics.graphql_operation("invalid", "-", false, seconds);
+    } else {
+        metrics.graphql_operation(kind, &field, response.errors.is_empty(), seconds);
+    }
     tracing::info!(
         tenant,
         errors = response.errors.len(),

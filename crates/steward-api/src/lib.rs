@@ -10,6 +10,7 @@ mod cache;
 mod error;
 pub mod graphql;
 mod http;
+mod metrics;
 mod mlflow;
 mod openlineage;
 mod retraining;
@@ -19,3 +20,4 @@ pub use cache::{
     MAX_ENTRY_BYTES as RESPONSE_CACHE_MAX_ENTRY_BYTES, MAX_TOTAL_BYTES as RESPONSE_CACHE_MAX_BYTES,
 };
 pub use http::{ApiConfig, AppState, router};
+pub use metrics::metrics_router;

@@ -47,6 +47,7 @@ pub(crate) use text_enum;
 
 pub mod auth;
 pub mod deployments;
+pub mod fleet;
 pub mod holds;
 pub mod ids;
 pub mod lineage;
@@ -63,6 +64,7 @@ pub use auth::{
     Operation, Principal, Resource, Role, SystemActor, TenantScope, allows_on, system_allows,
 };
 pub use deployments::*;
+pub use fleet::*;
 pub use holds::*;
 pub use ids::*;
 pub use lineage::{

@@ -341,6 +341,20 @@ pub struct WindowOutcome {
     pub states: Vec<(String, serde_json::Value)>,
     pub evaluation: serde_json::Value,
     pub decision_record_id: Option<DecisionRecordId>,
+    /// The whole window's performance estimates (empty without labels), kept as the model's
+    /// latest health beside the worst slice's drift.
+    pub performance: Vec<PerformanceFigure>,
+}
+
+/// One performance estimate of a window: the metric, its value and two-sided 95% confidence
+/// bounds, and the labelled rows it rests on.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PerformanceFigure {
+    pub metric: String,
+    pub value: f64,
+    pub lower: f64,
+    pub upper: f64,
+    pub n: u64,
 }
 
 /// A stored incident.

@@ -1,6 +1,7 @@
 //! Loopback receivers for the peers the outbox delivers to that cannot run here: a Slack
 //! incoming webhook, PagerDuty's Events API v2, a Standard Webhooks receiver, the orchestrators'
-//! APIs and a KServe InferenceService on the Kubernetes API. Each listens on
+//! APIs, a KServe InferenceService on the Kubernetes API, and an OpenTelemetry collector's OTLP/HTTP
+//! trace endpoint ([`OtlpReceiver`]). Each listens on
 //! 127.0.0.1, enforces the peer's documented contract (what it accepts, what it answers, what it
 //! refuses and how), and records every request with what it found, so a test asserts on what a
 //! real peer would have seen and a demo user can look (a `GET` outside `/api/` lists the
@@ -16,6 +17,7 @@
 mod kserve;
 mod listing;
 mod orchestrators;
+mod otlp;
 mod pagerduty;
 mod seldon;
 mod slack;
@@ -34,6 +36,7 @@ use serde_json::{Value, json};
 use listing::{contract_get, kind, listing};
 
 pub use orchestrators::{Deployment, Run, Workflow};
+pub use otlp::{OtlpReceiver, Span as OtlpSpan};
 pub use webhook::sign;
 
 /// Which peer a receiver stands in for.

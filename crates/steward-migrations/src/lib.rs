@@ -21,6 +21,7 @@ mod m0013_deployments;
 mod m0014_tags_aliases;
 mod m0015_registry_lifecycle;
 mod m0016_openlineage;
+mod m0017_model_health;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_tags_aliases::Migration),
             Box::new(m0015_registry_lifecycle::Migration),
             Box::new(m0016_openlineage::Migration),
+            Box::new(m0017_model_health::Migration),
         ]
     }
 }

@@ -21,6 +21,8 @@ pub struct Application {
     addr: SocketAddr,
     scheduler: Option<Duration>,
     relay: Option<Duration>,
+    /// `/metrics` on a listener of its own, when `metrics.listen` asks for one.
+    metrics: Option<(tokio::net::TcpListener, axum::Router)>,
 }
 
 impl Application {
@@ -54,13 +56,27 @@ impl Application {
         if let Some(clock) = clock {
             service = service.with_clock(clock);
         }
-        let state = steward_api::AppState::new(service.clone(), config.api.to_api_config());
+        let mut api = config.api.to_api_config();
+        api.metrics_token = config.metrics.resolve_token()?;
+        api.metrics_max_models = config.metrics.max_models;
+        let state = steward_api::AppState::new(service.clone(), api);
         let router = steward_api::router(state);
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
         tracing::info!(%addr, database = %redact(&config.database_url), "steward listening");
+        let metrics = match config.metrics.listen {
+            Some(at) => {
+                let l = tokio::net::TcpListener::bind(at)
+                    .await
+                    .with_context(|| format!("binding metrics.listen {at}"))?;
+                tracing::info!(addr = %l.local_addr()?, "metrics listening");
+                let r = steward_api::metrics_router(service.clone(), config.metrics.max_models);
+                Some((l, r))
+            }
+            None => None,
+        };
         Ok(Application {
             service,
             router,
@@ -68,12 +84,18 @@ impl Application {
             addr,
             scheduler: config.monitoring.interval(),
             relay: config.outbox.interval(),
+            metrics,
         })
     }
 
     /// The address the server listens on (the real port when `listen` asked for port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address `/metrics` listens on by itself, when `metrics.listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
     /// The service the router serves, for seeding (the demo) and for tests.
@@ -94,7 +116,22 @@ impl Application {
             .map(|every| tokio::spawn(run_scheduler(self.service.clone(), every, stopped.clone())));
         let relay = self.relay.map(|every| {
             let service = self.service.clone();
+            let stopped = stopped.clone();
             tokio::spawn(async move { service.run_relay_loop(every, stopped).await })
+        });
+        let metrics = self.metrics.map(|(listener, router)| {
+            let mut stopped = stopped.clone();
+            tokio::spawn(async move {
+                let stop = async move {
+                    let _ = stopped.changed().await;
+                };
+                if let Err(e) = axum::serve(listener, router)
+                    .with_graceful_shutdown(stop)
+                    .await
+                {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            })
         });
         let shutdown = async move {
             shutdown.await;
@@ -104,7 +141,7 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await
             .context("serving");
-        for task in [scheduler, relay].into_iter().flatten() {
+        for task in [scheduler, relay, metrics].into_iter().flatten() {
             let _ = task.await;
         }
         served

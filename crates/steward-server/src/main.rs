@@ -169,8 +169,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     config.validate()?;
     match cli.command {
         Command::Serve { demo, .. } => {
-            telemetry::init(&config.log_format);
-            startup::serve(config, demo).await
+            let telemetry = telemetry::init_with_traces(&config.log_format)?;
+            let served = startup::serve(config, demo).await;
+            telemetry.shutdown();
+            served
         }
         Command::Migrate => {
             telemetry::init(&config.log_format);

@@ -191,7 +191,15 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     if demo {
         // Its delivery targets are loopback receivers.
         config.outbox.allow_private_networks = true;
+        // Its `/metrics` opens with a token of its own unless the operator configured one.
+        let m = &mut config.metrics;
+        if m.token.is_none() && m.token_file.is_none() && m.listen.is_none() {
+            let mut bytes = [0u8; 16];
+            rand::rng().fill_bytes(&mut bytes);
+            m.token = Some(hex::encode(bytes));
+        }
     }
+    let metrics_token = config.metrics.token.clone();
     let app = if demo {
         Application::build_with_clock(config, Some(clock.clone())).await?
     } else {
@@ -224,6 +232,13 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
             receivers.webhook.url(),
             receivers.prefect.url()
         );
+        if let Some(t) = &metrics_token {
+            println!(
+                "Prometheus metrics (the fleet's drift, incidents, outbox, audit sizes, latencies):
+  curl -s http://{addr}/metrics -H 'Authorization: Bearer {t}'
+"
+            );
+        }
         demo_receivers = Some(receivers);
     }
     app.run_until(shutdown_signal()).await?;

@@ -210,6 +210,7 @@ impl Service {
             .append_audit(tx, tenant, event)
             .await
             .map_err(|e| {
+                self.metrics.audit_append_failed();
                 tracing::error!(error = %e, "audit append failed; the mutation is refused");
                 ServiceError::Unavailable(
                     "the audit log cannot be written; nothing was changed".into(),
@@ -227,6 +228,12 @@ impl Service {
         outcome: Outcome,
         record: Record,
     ) {
+        let word = match outcome {
+            Outcome::Ok => "ok",
+            Outcome::Denied => "denied",
+            Outcome::Failed => "failed",
+        };
+        self.metrics.mutation(op.as_str(), word);
         let Some(tenant) = principal.tenant_id() else {
             tracing::info!(sub = principal.subject(), operation = %op, ?outcome, "attempt without a tenant log");
             return;

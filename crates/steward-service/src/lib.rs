@@ -10,13 +10,16 @@ pub mod audit;
 pub mod auth;
 mod deployments;
 mod error;
+mod fleet_metrics;
 mod holds;
 mod lifecycle;
+pub mod metrics;
 pub mod monitoring;
 mod mutation;
 mod openlineage;
 pub mod outbox;
 mod policy;
+pub mod propagation;
 mod registry;
 mod retraining;
 mod tags;
@@ -55,6 +58,7 @@ pub struct Service {
     monitoring: std::sync::Arc<monitoring::Monitoring>,
     outbox: std::sync::Arc<outbox::Outbox>,
     deployments: std::sync::Arc<DeploymentSettings>,
+    metrics: std::sync::Arc<metrics::Metrics>,
 }
 
 impl Service {
@@ -72,7 +76,25 @@ impl Service {
             )),
             outbox: std::sync::Arc::new(outbox::Outbox::new(outbox::OutboxSettings::default())),
             deployments: Default::default(),
+            metrics: Default::default(),
         }
+    }
+
+    /// This process's metrics, for the API to record requests in.
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.metrics
+    }
+
+    /// The Prometheus exposition: this process's counters and the fleet's state read now, at
+    /// most `max_models` models with series of their own. Takes no principal: it spans every
+    /// tenant, and the caller (the API's `/metrics`, behind its own token or listener) decides
+    /// who may scrape.
+    pub async fn render_metrics(&self, max_models: usize) -> ServiceResult<String> {
+        let now = self.now();
+        let snapshot = self.store.fleet_snapshot(now).await?;
+        self.metrics
+            .render(&snapshot, self.store.pool_state(), now, max_models)
+            .map_err(|e| ServiceError::Internal(format!("encoding metrics: {e}")))
     }
 
     /// Replaces the policy evaluation settings (limits, concurrency).
@@ -143,7 +165,10 @@ impl Service {
     ) {
         if let Some(tenant) = principal.tenant_id() {
             match self.denials.admit(tenant, principal.subject(), op) {
-                None => return,
+                None => {
+                    self.metrics.mutation(op.as_str(), "denied");
+                    return;
+                }
                 Some(0) => {}
                 Some(n) => record.payload["suppressedSinceLast"] = serde_json::json!(n),
             }

@@ -155,6 +155,7 @@ impl Service {
             ServiceError::Internal("a write transaction outlived its mutation".into())
         })?;
         tx.commit().await?;
+        self.metrics.mutation(m.attempt.op.as_str(), "ok");
         Ok(())
     }
 

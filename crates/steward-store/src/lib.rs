@@ -19,6 +19,7 @@ mod datasets;
 mod deployments;
 mod entities;
 mod error;
+mod health;
 mod holds;
 mod incidents;
 mod kpis;

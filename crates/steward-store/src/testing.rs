@@ -93,7 +93,37 @@ impl TestDb {
         let admin = Database::connect(admin_url)
             .await
             .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at STEWARD_TEST_PG_URL: {e}"));
-        let name = format!("steward_test_{}", uuid::Uuid::new_v4().simple());
+        // Named by creation time, so each new test database drops those left by runs more than
+        // six hours old (a test database is never dropped by its own test, for inspection, and
+        // thousands of them once slowed the server's start to minutes).
+        let now = chrono::Utc::now().timestamp();
+        let name = format!("steward_test_{now}_{}", uuid::Uuid::new_v4().simple());
+        let backend = admin.get_database_backend();
+        let stale = admin
+            .query_all_raw(Statement::from_string(
+                backend,
+                "SELECT datname FROM pg_database WHERE datname LIKE 'steward\\_test\\_%'",
+            ))
+            .await
+            .unwrap_or_default();
+        for row in stale {
+            let Ok(old) = row.try_get::<String>("", "datname") else {
+                continue;
+            };
+            let made = old
+                .strip_prefix("steward_test_")
+                .and_then(|r| r.split('_').next())
+                .and_then(|t| t.parse::<i64>().ok());
+            if made.is_none_or(|t| now - t > 6 * 3600) {
+                // In use by a running test: the drop fails and the database stays.
+                let _ = admin
+                    .execute_raw(Statement::from_string(
+                        backend,
+                        format!("DROP DATABASE IF EXISTS \"{old}\""),
+                    ))
+                    .await;
+            }
+        }
         admin
             .execute_raw(Statement::from_string(
                 admin.get_database_backend(),

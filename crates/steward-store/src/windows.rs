@@ -289,11 +289,22 @@ impl Store {
                 .exec_without_returning(&tx.txn)
                 .await?;
         }
-        let version = monitor_windows::Entity::find_by_id(wid)
+        let row = monitor_windows::Entity::find_by_id(wid)
             .one(&tx.txn)
             .await?
-            .ok_or(StoreError::NotFound("window"))?
-            .model_version_id;
+            .ok_or(StoreError::NotFound("window"))?;
+        let version = row.model_version_id;
+        crate::health::record_health(
+            tx,
+            crate::health::HealthRow {
+                tenant,
+                model: row.model_id,
+                window: wid,
+                window_end: row.window_end,
+                outcome,
+            },
+        )
+        .await?;
         for (slice_name, state) in &outcome.states {
             use monitor_states::Column as S;
             monitor_states::Entity::insert(monitor_states::ActiveModel {

@@ -12,6 +12,7 @@ mod holds;
 mod isolation;
 mod lifecycle;
 mod matrix;
+mod metrics;
 mod monitoring;
 mod openlineage;
 mod outbox;

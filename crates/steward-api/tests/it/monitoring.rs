@@ -31,7 +31,7 @@ fn on_window(ctx) {
 "#;
 
 /// Hourly; the whole window's drift state decides, nothing else.
-const STATE_POLICY: &str = r#"
+pub(crate) const STATE_POLICY: &str = r#"
 fn schedule() { "hourly" }
 fn on_window(ctx) {
     if ctx.drift.state == "drifting" && !incident_open(ctx, "drift") {
@@ -183,7 +183,7 @@ async fn windows(app: &TestApp, m: &Monitored, fields: &str) -> Value {
 }
 
 /// Moves the clock to `at` and runs one scheduler pass.
-async fn tick(app: &TestApp, at: &str) -> steward_service::monitoring::SchedulerTick {
+pub(crate) async fn tick(app: &TestApp, at: &str) -> steward_service::monitoring::SchedulerTick {
     app.clock.set(at.parse().unwrap());
     app.service.run_scheduler_tick().await.unwrap()
 }

@@ -111,6 +111,10 @@ const MAY_UNWRAP: &[(&str, &str)] = &[
         "crates/steward-loopback/src/tests.rs",
         "the loopback receivers' unit tests, in a file of their own (`#[cfg(test)] mod tests;`)",
     ),
+    (
+        "crates/steward-server/src/config/tests.rs",
+        "the configuration's unit tests, in a file of their own (`#[cfg(test)] mod tests;`)",
+    ),
 ];
 
 #[test]

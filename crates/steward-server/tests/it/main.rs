@@ -8,3 +8,4 @@ mod monitoring;
 mod outbox;
 mod policy;
 mod serve;
+mod telemetry;

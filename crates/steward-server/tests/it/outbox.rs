@@ -15,7 +15,7 @@ use steward_store::testing::TestDb;
 use crate::monitoring::{batch, last_hour, monitored, send};
 use crate::serve::{Deployment, Process, gql};
 
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+pub(crate) const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 /// Hourly windows; every window evaluated alerts the `hooks` channel.
 const POLICY: &str = r#"
 fn schedule() { "hourly" }
@@ -27,7 +27,7 @@ fn on_window(ctx) {
 const BATCH: &str = "4";
 
 /// Publishes `POLICY` as the tenant default and points `hooks` at `receiver`.
-async fn set_up(d: &Deployment, p: &Process, officer: &str, receiver: &Receiver) {
+pub(crate) async fn set_up(d: &Deployment, p: &Process, officer: &str, receiver: &Receiver) {
     let author = d.token("acme", "policy_author");
     let v = gql(
         &p.url,
@@ -70,7 +70,14 @@ async fn set_target(p: &Process, officer: &str, receiver: &Receiver) {
 }
 
 /// `models` monitored models with `hours` evaluated windows each: as many alerts.
-async fn alerts(p: &Process, owner: &str, sre: &str, prefix: &str, models: usize, hours: i64) {
+pub(crate) async fn alerts(
+    p: &Process,
+    owner: &str,
+    sre: &str,
+    prefix: &str,
+    models: usize,
+    hours: i64,
+) {
     for m in 0..models {
         // The windows wait a week for late rows; `evaluateNow` closes them.
         let version = monitored(p, owner, &format!("{prefix}{m}"), 7 * 86_400).await;
@@ -126,7 +133,11 @@ async fn actions(p: &Process, sre: &str) -> BTreeMap<String, (String, i64, usize
 }
 
 /// Waits until all `n` actions are delivered.
-async fn delivered(p: &Process, sre: &str, n: usize) -> BTreeMap<String, (String, i64, usize)> {
+pub(crate) async fn delivered(
+    p: &Process,
+    sre: &str,
+    n: usize,
+) -> BTreeMap<String, (String, i64, usize)> {
     let mut last = BTreeMap::new();
     for _ in 0..600 {
         last = actions(p, sre).await;

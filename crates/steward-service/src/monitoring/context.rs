@@ -312,3 +312,29 @@ pub(crate) fn window_context(results: &[SliceResult], around: Surroundings<'_>) 
         "recent_decisions": around.recent_decisions,
     })
 }
+
+/// The window's evaluation as stored on the window row and in its audit event.
+pub(crate) fn summary(
+    results: &[SliceResult],
+    merged: &Merged,
+    baseline: &Baseline,
+    record: Option<&NewDecisionRecord>,
+    note: Value,
+) -> Value {
+    let slices: Vec<Value> = results
+        .iter()
+        .map(|r| {
+            json!({"slice": r.name, "rows": r.rows, "composite": r.report.composite_score,
+                   "drifted": r.report.drifted_features, "tested": r.report.tested_features,
+                   "state": state_name(r.state.state),
+                   "transition": transition_name(r.transition)})
+        })
+        .collect();
+    let mut v = json!({"baselineId": baseline.id.to_string(), "slices": slices,
+        "rowsOfOtherBaselines": merged.foreign_rows,
+        "decisions": record.and_then(|r| r.outcome.get("decisions").cloned())});
+    if !note.is_null() {
+        v["policy"] = note;
+    }
+    v
+}

@@ -18,8 +18,7 @@ use steward_policy as sp;
 use steward_store::{Cause, NewAction};
 
 use super::context::{
-    Merged, SliceResult, Surroundings, evaluate_slices, merge_parts, state_name, transition_name,
-    window_context,
+    Merged, SliceResult, Surroundings, evaluate_slices, merge_parts, summary, window_context,
 };
 use crate::audit::Record;
 use crate::outbox::route;
@@ -63,6 +62,8 @@ struct Work {
     record: Option<NewDecisionRecord>,
     decisions: Vec<sp::Decision>,
     auto_resolve: bool,
+    /// The whole window's performance, for the model's health row.
+    figures: Vec<PerformanceFigure>,
 }
 
 impl Service {
@@ -71,6 +72,12 @@ impl Service {
     /// [`super::MonitoringSettings::windows_per_tick`]. Each runs as the `scheduler` system actor
     /// of its tenant. A failing window is logged and retried when its lease expires.
     pub async fn run_scheduler_tick(&self) -> ServiceResult<SchedulerTick> {
+        let tick = self.scheduler_pass().await;
+        self.metrics.scheduler_pass(tick.is_ok(), self.now());
+        tick
+    }
+
+    async fn scheduler_pass(&self) -> ServiceResult<SchedulerTick> {
         let now = self.now();
         let due = self
             .store
@@ -90,14 +97,17 @@ impl Service {
                 }
             };
             let actor = Principal::system(SystemActor::Scheduler, &slug, Some(tenant));
-            match self.evaluate_window(&actor, window).await {
-                Ok(Some(_)) => tick.evaluated += 1,
-                Ok(None) => tick.skipped += 1,
+            let started = std::time::Instant::now();
+            let outcome = match self.evaluate_window(&actor, window).await {
+                Ok(Some(_)) => (&mut tick.evaluated, "evaluated"),
+                Ok(None) => (&mut tick.skipped, "skipped"),
                 Err(e) => {
-                    tick.failed += 1;
                     tracing::warn!(tenant = %slug, window = %window, error = %e, "window evaluation failed");
+                    (&mut tick.failed, "failed")
                 }
-            }
+            };
+            *outcome.0 += 1;
+            (self.metrics).window_evaluation(outcome.1, started.elapsed().as_secs_f64());
         }
         Ok(tick)
     }
@@ -142,9 +152,19 @@ impl Service {
             .await
     }
 
-    /// Leases and evaluates one window; `None` when another evaluator holds it or it was
-    /// evaluated already.
+    /// Leases and evaluates one window, in a span of its own; `None` when another evaluator
+    /// holds it or it was evaluated already.
     pub(crate) async fn evaluate_window(
+        &self,
+        principal: &Principal,
+        id: WindowId,
+    ) -> ServiceResult<Option<EvaluatedWindow>> {
+        let span = tracing::info_span!("window.evaluate", steward.tenant = %principal.tenant_slug(),
+            steward.window = %id, steward.model = tracing::field::Empty);
+        tracing::Instrument::instrument(self.lease_and_evaluate(principal, id), span).await
+    }
+
+    async fn lease_and_evaluate(
         &self,
         principal: &Principal,
         id: WindowId,
@@ -166,6 +186,7 @@ impl Service {
         else {
             return Ok(None);
         };
+        tracing::Span::current().record("steward.model", window.model_id.to_string());
         let work = match self.window_work(&a.scope, principal, window).await {
             Ok(w) => w,
             Err(e) => return self.reject(a, e).await,
@@ -208,6 +229,7 @@ impl Service {
                 record: None,
                 decisions: Vec::new(),
                 auto_resolve: false,
+                figures: Vec::new(),
             });
         };
         let refs = self.references(scope, baseline.id).await?;
@@ -287,6 +309,7 @@ impl Service {
             record,
             decisions,
             auto_resolve: config.auto_resolve,
+            figures: super::labels::whole_figures(&performance),
         })
     }
 
@@ -356,6 +379,7 @@ impl Service {
             mut record,
             decisions,
             auto_resolve,
+            figures,
         } = work;
         let routes = self
             .route_decisions(m, window.model_id, &decisions, now)
@@ -523,6 +547,7 @@ impl Service {
             states,
             evaluation: evaluation.clone(),
             decision_record_id: rec_id,
+            performance: figures,
         };
         self.store
             .complete_window(&m.tx, &m.scope, &outcome, &merged.read)
@@ -550,30 +575,4 @@ impl Service {
         };
         Ok((done, Record::new("window", window.id, payload)))
     }
-}
-
-/// The window's evaluation as stored on the window row and in its audit event.
-fn summary(
-    results: &[SliceResult],
-    merged: &Merged,
-    baseline: &Baseline,
-    record: Option<&NewDecisionRecord>,
-    note: Value,
-) -> Value {
-    let slices: Vec<Value> = results
-        .iter()
-        .map(|r| {
-            json!({"slice": r.name, "rows": r.rows, "composite": r.report.composite_score,
-                   "drifted": r.report.drifted_features, "tested": r.report.tested_features,
-                   "state": state_name(r.state.state),
-                   "transition": transition_name(r.transition)})
-        })
-        .collect();
-    let mut v = json!({"baselineId": baseline.id.to_string(), "slices": slices,
-        "rowsOfOtherBaselines": merged.foreign_rows,
-        "decisions": record.and_then(|r| r.outcome.get("decisions").cloned())});
-    if !note.is_null() {
-        v["policy"] = note;
-    }
-    v
 }

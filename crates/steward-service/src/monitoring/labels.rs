@@ -108,6 +108,23 @@ fn positive(label: &str) -> Option<bool> {
     }
 }
 
+/// The whole window's estimates out of [`performance`]'s answer (none without labels).
+pub(crate) fn whole_figures(performance: &[SlicePerformance]) -> Vec<PerformanceFigure> {
+    let whole = performance.iter().find(|p| p.slice == ALL_SLICE);
+    whole.map_or_else(Vec::new, |p| {
+        p.metrics
+            .iter()
+            .map(|m| PerformanceFigure {
+                metric: m.metric.clone(),
+                value: m.value,
+                lower: m.lower,
+                upper: m.upper,
+                n: m.n,
+            })
+            .collect()
+    })
+}
+
 /// The performance of each slice (and the whole window) of `labelled` rows.
 pub(crate) fn performance(
     labelled: &[Labelled],

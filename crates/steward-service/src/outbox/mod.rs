@@ -384,60 +384,77 @@ impl Service {
             let client = self.outbox.client.clone();
             let limit = Arc::clone(&limit);
             let s = s.clone();
-            set.spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                let attempt_no = job.action.attempts + 1;
-                let (answer, outcome, detail) = match (job.request, job.kind) {
-                    (Ok(Prepared::Message(req)), Some(kind)) => {
-                        let answer = send::send(&client, req, &s, now).await;
-                        let (outcome, detail) = send::judge(kind, &answer);
-                        (Some(answer), outcome, detail)
-                    }
-                    (Ok(Prepared::Run(t)), Some(_)) => {
-                        orchestrate::start(&client, t, &s, now).await
-                    }
-                    (Ok(Prepared::Serve(r)), Some(_)) => serve::apply(&client, r, &s, now).await,
-                    // Nothing to send (the target vanished or lost its secret): retried, so
-                    // a target fixed in time still gets it.
-                    (Err(why), _) => (None, AttemptOutcome::Retry, why),
-                    (Ok(_), None) => (None, AttemptOutcome::Retry, "no target".into()),
-                };
-                let (outcome, status, next) = match outcome {
-                    AttemptOutcome::Delivered => (outcome, ActionStatus::Delivered, None),
-                    AttemptOutcome::Dead => (outcome, ActionStatus::Dead, None),
-                    AttemptOutcome::Retry if attempt_no >= s.max_attempts => {
-                        (AttemptOutcome::Dead, ActionStatus::Dead, None)
-                    }
-                    AttemptOutcome::Retry => {
-                        let wait = backoff(
-                            &s,
-                            job.action.id,
-                            attempt_no,
-                            answer.as_ref().and_then(|a| a.retry_after),
-                        );
-                        let wait =
-                            chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
-                        (outcome, ActionStatus::Pending, Some(now + wait))
-                    }
-                };
-                let attempt = DeliveryAttempt {
-                    action_id: job.action.id,
-                    attempt: attempt_no,
-                    at: now,
-                    target: job.target.clone(),
-                    status_code: answer.as_ref().and_then(|a| a.status),
-                    latency_ms: answer.as_ref().map_or(0, |a| a.latency_ms),
-                    outcome,
-                    detail,
-                    response_excerpt: answer.map(|a| a.excerpt).unwrap_or_default(),
-                };
-                let d = Delivered {
-                    attempt,
-                    status,
-                    next_attempt_at: next,
-                };
-                (job.tenant, job.target, d)
-            });
+            let span = tracing::info_span!(
+                "outbox.deliver",
+                otel.kind = "client",
+                steward.tenant = %job.tenant,
+                steward.model = %job.action.model_id,
+                steward.decision = job.action.decision_record_id.map(|d| d.to_string()),
+                outbox.action = %job.action.id,
+                outbox.kind = %job.action.kind,
+                outbox.target = %job.target,
+                outbox.outcome = tracing::field::Empty,
+            );
+            set.spawn(tracing::Instrument::instrument(
+                async move {
+                    let _permit = limit.acquire_owned().await;
+                    let attempt_no = job.action.attempts + 1;
+                    let (answer, outcome, detail) = match (job.request, job.kind) {
+                        (Ok(Prepared::Message(req)), Some(kind)) => {
+                            let answer = send::send(&client, req, &s, now).await;
+                            let (outcome, detail) = send::judge(kind, &answer);
+                            (Some(answer), outcome, detail)
+                        }
+                        (Ok(Prepared::Run(t)), Some(_)) => {
+                            orchestrate::start(&client, t, &s, now).await
+                        }
+                        (Ok(Prepared::Serve(r)), Some(_)) => {
+                            serve::apply(&client, r, &s, now).await
+                        }
+                        // Nothing to send (the target vanished or lost its secret): retried, so
+                        // a target fixed in time still gets it.
+                        (Err(why), _) => (None, AttemptOutcome::Retry, why),
+                        (Ok(_), None) => (None, AttemptOutcome::Retry, "no target".into()),
+                    };
+                    let (outcome, status, next) = match outcome {
+                        AttemptOutcome::Delivered => (outcome, ActionStatus::Delivered, None),
+                        AttemptOutcome::Dead => (outcome, ActionStatus::Dead, None),
+                        AttemptOutcome::Retry if attempt_no >= s.max_attempts => {
+                            (AttemptOutcome::Dead, ActionStatus::Dead, None)
+                        }
+                        AttemptOutcome::Retry => {
+                            let wait = backoff(
+                                &s,
+                                job.action.id,
+                                attempt_no,
+                                answer.as_ref().and_then(|a| a.retry_after),
+                            );
+                            let wait =
+                                chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+                            (outcome, ActionStatus::Pending, Some(now + wait))
+                        }
+                    };
+                    let attempt = DeliveryAttempt {
+                        action_id: job.action.id,
+                        attempt: attempt_no,
+                        at: now,
+                        target: job.target.clone(),
+                        status_code: answer.as_ref().and_then(|a| a.status),
+                        latency_ms: answer.as_ref().map_or(0, |a| a.latency_ms),
+                        outcome,
+                        detail,
+                        response_excerpt: answer.map(|a| a.excerpt).unwrap_or_default(),
+                    };
+                    tracing::Span::current().record("outbox.outcome", outcome.as_str());
+                    let d = Delivered {
+                        attempt,
+                        status,
+                        next_attempt_at: next,
+                    };
+                    (job.tenant, job.target, d)
+                },
+                span,
+            ));
         }
         let mut out = Vec::new();
         while let Some(done) = set.join_next().await {
@@ -463,6 +480,12 @@ impl Service {
             .await?
             .map(|t| t.slug)
             .unwrap_or_default();
+        for (target, d) in &outcomes {
+            let a = &d.attempt;
+            let seconds = a.latency_ms as f64 / 1000.0;
+            self.metrics
+                .delivery_attempt(&slug, target, a.outcome.as_str(), seconds);
+        }
         let relay = Principal::system(SystemActor::OutboxRelay, &slug, Some(tenant));
         let owner = owner.to_string();
         self.mutate(

@@ -70,6 +70,10 @@ pub(crate) async fn send(
     for (k, v) in &req.headers {
         builder = builder.header(*k, v);
     }
+    // The delivery's span continues in the receiver's trace (W3C traceparent).
+    for (k, v) in crate::propagation::current_headers() {
+        builder = builder.header(k, v);
+    }
     let result = builder.send().await;
     let latency = |s: Instant| i64::try_from(s.elapsed().as_millis()).unwrap_or(i64::MAX);
     match result {

@@ -20,6 +20,7 @@ use steward_domain::{
     PolicyHook, PolicyId, PolicyResolution, PolicyRevision, Principal, RiskTier, TenantScope,
 };
 use steward_policy as sp;
+use tracing::Instrument;
 
 use crate::audit::Record;
 use crate::{Service, ServiceError, ServiceResult, Writes};
@@ -380,6 +381,17 @@ impl Service {
             )));
         }
         let (name, source, expected) = (policy.name.clone(), revision.source, revision.hash);
+        let span = tracing::info_span!(
+            "policy.evaluate",
+            steward.tenant = %principal.tenant_slug(),
+            steward.model = %model.name,
+            steward.model_version = %version.version,
+            policy.name = %policy.name,
+            policy.revision = number,
+            policy.hook = input.hook.as_str(),
+            decision.outcome = tracing::field::Empty,
+            decision.limit_hit = tracing::field::Empty,
+        );
         let record = match input.hook {
             PolicyHook::OnWindow => {
                 let ctx: sp::WindowContext = parse_context(input.context, model_info)?;
@@ -389,6 +401,7 @@ impl Service {
                         let eval = engine.evaluate_on_window(&compiled, &ctx);
                         Ok(sp::DecisionRecord::for_window(compiled.hash(), &ctx, &eval))
                     })
+                    .instrument(span.clone())
                     .await?
             }
             PolicyHook::OnPromotion => {
@@ -403,10 +416,23 @@ impl Service {
                             &eval,
                         ))
                     })
+                    .instrument(span.clone())
                     .await?
             }
+        };
+        self.count_evaluation(input.hook, &record);
+        if let Ok(r) = &record {
+            use sp::revision::RecordOutcome as O;
+            let word = match &r.outcome {
+                O::Decisions { decisions } if decisions.is_empty() => "no_decision",
+                O::Decisions { .. } => "decisions",
+                O::Verdict { .. } => "verdict",
+                O::Failed { .. } => "failed",
+            };
+            span.record("decision.outcome", word);
+            span.record("decision.limit_hit", r.limit_hit.map(|l| l.as_str()));
         }
-        .map_err(|e: sp::CompileError| {
+        let record = record.map_err(|e: sp::CompileError| {
             ServiceError::Precondition(format!(
                 "revision {number} of policy `{}` does not compile on this server: {}",
                 policy.name,
@@ -432,6 +458,31 @@ impl Service {
             evaluated_by: principal.subject().to_string(),
             created_at: self.now(),
         })
+    }
+
+    /// Counts one evaluation in the metrics: its outcome, duration and any limit it hit.
+    fn count_evaluation(
+        &self,
+        hook: PolicyHook,
+        record: &Result<sp::DecisionRecord, sp::CompileError>,
+    ) {
+        let hook = hook.as_str();
+        match record {
+            Ok(r) => {
+                let outcome = match (&r.outcome, r.limit_hit) {
+                    (_, Some(_)) => "limit",
+                    (sp::revision::RecordOutcome::Failed { .. }, None) => "failed",
+                    _ => "ok",
+                };
+                let limit = r.limit_hit.map(|l| l.as_str());
+                let seconds = r.duration_us as f64 / 1e6;
+                self.metrics
+                    .policy_evaluation(hook, outcome, limit, seconds);
+            }
+            Err(_) => self
+                .metrics
+                .policy_evaluation(hook, "compile_error", None, 0.0),
+        }
     }
 
     /// The binding, policy and published revision that govern `model`; a `Precondition` error

@@ -126,6 +126,7 @@ async fn rows_merged_while_a_window_is_evaluated_are_counted_late() {
         states: vec![],
         evaluation: json!({}),
         decision_record_id: None,
+        performance: vec![],
     };
     let tx = store.begin_write().await.unwrap();
     store

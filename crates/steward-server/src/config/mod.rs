@@ -27,6 +27,7 @@ const SECTIONS: &[&str] = &[
     "monitoring",
     "outbox",
     "deployments",
+    "metrics",
 ];
 /// The top-level keys; `STEWARD_<KEY>` reaches them.
 const TOP_LEVEL: &[&str] = &["listen", "database_url", "log_format"];
@@ -45,6 +46,7 @@ pub struct Config {
     pub monitoring: MonitoringSettings,
     pub outbox: OutboxSettings,
     pub deployments: DeploymentSettings,
+    pub metrics: MetricsSettings,
     /// `text` (default) or `json` log lines.
     pub log_format: String,
 }
@@ -292,6 +294,66 @@ impl DeploymentSettings {
     }
 }
 
+/// Who may scrape `/metrics` (it spans every tenant, so never a tenant's token).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// A listener of its own serving `/metrics` without a token (the network is the boundary:
+    /// bind it where only Prometheus reaches).
+    pub listen: Option<SocketAddr>,
+    /// A bearer token that opens `/metrics` on the main listener (`STEWARD_METRICS_TOKEN`).
+    pub token: Option<String>,
+    /// The same, read from a file (a mounted secret); trailing whitespace is ignored.
+    pub token_file: Option<PathBuf>,
+    /// Most models given series of their own; the most worrying first, the rest counted in
+    /// `steward_model_series_dropped`.
+    pub max_models: usize,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            token: None,
+            token_file: None,
+            max_models: 2_000,
+        }
+    }
+}
+
+impl MetricsSettings {
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.token.is_some() && self.token_file.is_some() {
+            bail!("metrics: set either token or token_file, not both");
+        }
+        if self.token.as_deref().is_some_and(|t| t.trim().len() < 16) {
+            bail!("metrics.token: must be at least 16 characters");
+        }
+        if self.max_models == 0 {
+            bail!("metrics.max_models: must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The token `/metrics` answers on the main listener, read from its file when one is set.
+    pub fn resolve_token(&self) -> anyhow::Result<Option<String>> {
+        let Some(path) = &self.token_file else {
+            return Ok(self.token.as_ref().map(|t| t.trim().to_string()));
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!("metrics.token_file: cannot read {}: {e}", path.display())
+        })?;
+        let token = text.trim().to_string();
+        if token.len() < 16 {
+            bail!(
+                "metrics.token_file: {} holds fewer than 16 characters",
+                path.display()
+            );
+        }
+        Ok(Some(token))
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiSettings {
@@ -319,6 +381,7 @@ impl Default for Config {
             monitoring: MonitoringSettings::default(),
             outbox: OutboxSettings::default(),
             deployments: DeploymentSettings::default(),
+            metrics: MetricsSettings::default(),
             log_format: "text".into(),
         }
     }
@@ -363,6 +426,7 @@ impl ApiSettings {
             introspection: self.introspection,
             suggestions: self.suggestions,
             response_cache_entries: self.response_cache_entries,
+            ..Default::default()
         }
     }
 }
@@ -425,6 +489,7 @@ impl Config {
         }
         self.outbox.validate()?;
         self.deployments.validate()?;
+        self.metrics.validate()?;
         if !matches!(self.log_format.as_str(), "text" | "json") {
             bail!("log_format: must be `text` or `json`");
         }
@@ -484,104 +549,4 @@ pub fn sqlite_path(url: &str) -> Option<PathBuf> {
 }
 
 #[cfg(test)]
-// figment::Jail fixes the closures' return type to figment's own (large) error.
-#[allow(clippy::result_large_err)]
-mod tests {
-    use super::*;
-
-    /// Runs `f` with a fresh figment test jail: its own working directory and environment.
-    fn jail(f: impl FnOnce(&mut figment::Jail) -> figment::error::Result<()>) {
-        figment::Jail::expect_with(f);
-    }
-
-    fn env() -> Env {
-        Env::prefixed("STEWARD_")
-    }
-
-    #[test]
-    fn every_key_is_reachable_from_the_environment() {
-        jail(|j| {
-            j.set_env("STEWARD_LISTEN", "0.0.0.0:9000");
-            j.set_env("STEWARD_DATABASE_URL", "postgres://x/y");
-            j.set_env("STEWARD_AUTH_JWKS_REFETCH_COOLDOWN_SECS", "5");
-            j.set_env("STEWARD_API_MAX_DEPTH", "7");
-            j.set_env("STEWARD_API_INTROSPECTION", "false");
-            j.set_env("STEWARD_POLICY_WALL_CLOCK_MS", "250");
-            j.set_env("STEWARD_AUDIT_SIGNING_KEY_FILE", "/keys/audit.pem");
-            // Not configuration: ignored rather than refused.
-            j.set_env("STEWARD_TOKEN", "eyJ...");
-            j.set_env("STEWARD_CONFIG", "steward.toml");
-            j.set_env("STEWARD_TEST_PG_URL", "postgres://admin");
-            let c = Config::from_layers(None, env()).unwrap();
-            assert_eq!(c.listen.port(), 9000);
-            assert_eq!(c.database_url, "postgres://x/y");
-            assert_eq!(c.auth.jwks_refetch_cooldown_secs, 5);
-            assert_eq!(c.api.max_depth, 7);
-            assert!(!c.api.introspection);
-            assert_eq!(c.policy.wall_clock_ms, 250);
-            assert_eq!(
-                c.audit.signing_key_file,
-                Some(PathBuf::from("/keys/audit.pem"))
-            );
-            assert_eq!(c.dev_secret_path(), PathBuf::from("steward-dev.secret"));
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn the_environment_overrides_the_file_which_overrides_defaults() {
-        jail(|j| {
-            j.create_file(
-                "steward.toml",
-                "database_url = \"sqlite://a.db\"\n[api]\nmax_depth = 5\nmax_complexity = 900\n",
-            )?;
-            j.set_env("STEWARD_API_MAX_DEPTH", "6");
-            let c = Config::from_layers(Some(Path::new("steward.toml")), env()).unwrap();
-            assert_eq!(c.database_url, "sqlite://a.db");
-            assert_eq!(c.api.max_depth, 6);
-            assert_eq!(c.api.max_complexity, 900);
-            assert_eq!(c.api.max_body_bytes, ApiSettings::default().max_body_bytes);
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn bad_values_and_unknown_keys_are_named() {
-        jail(|j| {
-            j.set_env("STEWARD_LISTEN", "nope");
-            let err = Config::from_layers(None, env()).unwrap_err().to_string();
-            // "invalid socket address syntax for key "LISTEN" in `STEWARD_` environment variable(s)"
-            assert!(err.contains("socket address"), "{err}");
-            assert!(err.contains("LISTEN"), "{err}");
-            assert!(err.contains("STEWARD_"), "{err}");
-            Ok(())
-        });
-        jail(|j| {
-            j.set_env("STEWARD_AUTH_ISUER", "typo");
-            let err = Config::from_layers(None, env()).unwrap_err().to_string();
-            assert!(err.contains("isuer"), "{err}");
-            Ok(())
-        });
-        jail(|j| {
-            j.create_file("steward.toml", "listen = \"127.0.0.1:1\"\nunknown = 1\n")?;
-            let err = Config::from_layers(Some(Path::new("steward.toml")), env())
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains("unknown"), "{err}");
-            assert!(err.contains("steward.toml"), "{err}");
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn secret_sits_beside_the_database() {
-        let c = Config {
-            database_url: "sqlite://data/steward.db?mode=rwc".into(),
-            ..Config::default()
-        };
-        assert_eq!(
-            c.dev_secret_path(),
-            PathBuf::from("data/steward.db.hs256.secret")
-        );
-    }
-}
+mod tests;
