@@ -45,6 +45,9 @@ pub struct ApiConfig {
     pub metrics_token: Option<String>,
     /// Most models given per-model series in `/metrics`.
     pub metrics_max_models: usize,
+    /// Count and time every request by route for `/metrics` and run it in a span of its own
+    /// (on by default; the benchmarks turn it off to measure what it costs).
+    pub request_metrics: bool,
 }
 
 impl Default for ApiConfig {
@@ -59,6 +62,7 @@ impl Default for ApiConfig {
             response_cache_entries: 1024,
             metrics_token: None,
             metrics_max_models: 2_000,
+            request_metrics: true,
         }
     }
 }
@@ -94,7 +98,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     let uploads = crate::upload::routes(state.config.max_upload_bytes);
-    Router::new()
+    let router = Router::new()
         .route("/graphql", post(graphql))
         .route("/v1/audit/export", get(audit_export))
         .route(
@@ -108,12 +112,16 @@ pub fn router(state: AppState) -> Router {
         .merge(uploads)
         .merge(crate::mlflow::routes().layer(DefaultBodyLimit::max(limit)))
         .merge(crate::openlineage::routes(state.config.max_upload_bytes))
-        .merge(crate::metrics::routes())
-        .route_layer(axum::middleware::from_fn_with_state(
+        .merge(crate::metrics::routes());
+    let router = if state.config.request_metrics {
+        router.route_layer(axum::middleware::from_fn_with_state(
             state.service.clone(),
             crate::metrics::track,
         ))
-        .with_state(state)
+    } else {
+        router
+    };
+    router.with_state(state)
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

@@ -8,12 +8,17 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::{PublicKey, SignedCheckpoint, origin_for};
 use crate::event::{AuditEvent, AuditTime, TenantRef};
 use crate::hash::{Hash, empty_root, leaf_hash};
+use crate::rotation::{KeyRotation, follow_chain};
 use crate::tree::{Frontier, NodeRef, TreeError, range_nodes};
+pub use crate::verify_error::VerifyError;
 
 /// Value of the header's `format` field.
 pub const BUNDLE_FORMAT: &str = "steward-audit-bundle";
-/// Value of the header's `version` field.
+/// Value of the header's `version` field: 3 when it carries key rotations, else 2 (what earlier
+/// verifiers read; a bundle without rotations is byte for byte what they knew).
 pub const BUNDLE_VERSION: u32 = 2;
+/// The version of a bundle that carries key rotations.
+pub const BUNDLE_VERSION_ROTATIONS: u32 = 3;
 
 /// First line of a bundle.
 ///
@@ -31,6 +36,10 @@ pub struct BundleHeader {
     pub left: Vec<Hash>,
     pub public_key: String,
     pub right: Vec<Hash>,
+    /// Every signing-key rotation the server holds (version 3): the chain from an auditor's
+    /// trusted key to the key that signed this bundle.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rotations: Vec<KeyRotation>,
     pub tenant: TenantRef,
     pub version: u32,
 }
@@ -54,9 +63,19 @@ impl BundleHeader {
             left,
             public_key: key.to_base64(),
             right,
+            rotations: Vec::new(),
             tenant,
             version: BUNDLE_VERSION,
         }
+    }
+
+    /// The header carrying `rotations` (version 3 when there are any).
+    pub fn with_rotations(mut self, rotations: Vec<KeyRotation>) -> Self {
+        if !rotations.is_empty() {
+            self.version = BUNDLE_VERSION_ROTATIONS;
+        }
+        self.rotations = rotations;
+        self
     }
 
     /// The header line, `\n` included. Fields are declared in sorted order and hold only
@@ -185,6 +204,9 @@ pub enum Trust {
     PreviousCheckpoint,
     /// The caller accepted the key the bundle carries (`--trust-bundle-key`).
     BundleKey,
+    /// The caller's key handed over, through the rotations the bundle carries, to the key that
+    /// signed it ([`VerifiedSummary::key_chain`]).
+    RotatedKey,
 }
 
 /// What a successful verification established.
@@ -202,6 +224,8 @@ pub struct VerifiedSummary {
     pub key_id: String,
     /// Why the signing key was believed.
     pub trust: Trust,
+    /// The key ids from the trusted key to the signing key (one id without a rotation).
+    pub key_chain: Vec<String>,
     /// Size of the previous checkpoint proven to be a prefix, when one was given.
     pub consistent_with: Option<u64>,
 }
@@ -211,89 +235,6 @@ impl VerifiedSummary {
     pub fn is_complete(&self) -> bool {
         self.first_seq == 0 && self.event_count == self.tree_size
     }
-}
-
-/// Why a bundle failed verification; the first problem found, in file order.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum VerifyError {
-    #[error("bundle layout invalid: {0}")]
-    Layout(String),
-    #[error("bundle header invalid: {0}")]
-    Header(String),
-    #[error("bundle public key invalid: {0}")]
-    Key(String),
-    #[error("bundle is signed by key {bundle}, not by the trusted key {trusted}")]
-    UntrustedKey { bundle: String, trusted: String },
-    #[error(
-        "nothing to check the signing key against: the bundle carries its own key {key_id}, and anyone can re-sign a forged bundle with a fresh key; give the key obtained from the server's operator (--key), an earlier checkpoint you kept (--previous-checkpoint), or accept the bundle's key explicitly after comparing its id (--trust-bundle-key)"
-    )]
-    NoTrustAnchor { key_id: String },
-    #[error("checkpoint invalid: {0}")]
-    Checkpoint(String),
-    #[error("checkpoint signature invalid")]
-    CheckpointSignature,
-    #[error("checkpoint origin {found:?} does not match tenant {slug:?} (expected {expected:?})")]
-    Origin {
-        found: String,
-        expected: String,
-        slug: String,
-    },
-    #[error(
-        "header declares events up to seq {end} but the checkpoint covers only {tree_size} events"
-    )]
-    BeyondCheckpoint { end: u64, tree_size: u64 },
-    #[error("header lists {got} {side} hashes where {expected} are needed")]
-    FrontierCount {
-        side: &'static str,
-        expected: usize,
-        got: usize,
-    },
-    #[error("event seq {seq} missing (the next event in the bundle has seq {next})")]
-    EventMissing { seq: u64, next: u64 },
-    #[error(
-        "event seq {seq} missing: the bundle ends before the {declared} events its header declares"
-    )]
-    Truncated { seq: u64, declared: u64 },
-    #[error(
-        "event seq {seq}: found seq {found} again or out of order (duplicated, swapped or inserted event)"
-    )]
-    OutOfOrder { seq: u64, found: u64 },
-    #[error("event seq {seq}: event of tenant {found} in bundle of tenant {expected}")]
-    WrongTenant {
-        seq: u64,
-        found: String,
-        expected: String,
-    },
-    #[error("event seq {seq}: {reason}")]
-    BadEvent { seq: u64, reason: String },
-    #[error(
-        "event seq {seq}: altered: its bytes do not hash to the leaf the signed tree commits to"
-    )]
-    EventAltered { seq: u64 },
-    #[error("event seq {seq}: more events than the {declared} the header declares")]
-    ExtraEvents { seq: u64, declared: u64 },
-    #[error(
-        "root mismatch: the listed leaves do not hash to the signed root of tree size {tree_size} (events and their leaf hashes were altered together, or the header's hashes were)"
-    )]
-    RootMismatch { tree_size: u64 },
-    #[error("previous checkpoint invalid: {0}")]
-    Previous(String),
-    #[error(
-        "previous checkpoint has size {previous}, larger than this bundle's {current}: the log shrank"
-    )]
-    PreviousNewer { previous: u64, current: u64 },
-    #[error(
-        "previous checkpoint at size {previous} cannot be checked with events {first_seq}..{end}; export from seq 0"
-    )]
-    PreviousOutside {
-        previous: u64,
-        first_seq: u64,
-        end: u64,
-    },
-    #[error(
-        "not consistent with the previous checkpoint: the log at size {previous} differs from it (history rewritten)"
-    )]
-    Inconsistent { previous: u64 },
 }
 
 /// The two fields of an event the fast path reads.
@@ -351,7 +292,8 @@ pub fn verify_bundle_with_progress(
     let (header_line, events, checkpoint_line) = split(bytes)?;
     let header: BundleHeader =
         serde_json::from_slice(header_line).map_err(|e| VerifyError::Header(e.to_string()))?;
-    if header.format != BUNDLE_FORMAT || header.version != BUNDLE_VERSION {
+    let versions = [BUNDLE_VERSION, BUNDLE_VERSION_ROTATIONS];
+    if header.format != BUNDLE_FORMAT || !versions.contains(&header.version) {
         return Err(VerifyError::Header(format!(
             "unsupported format {:?} version {}",
             header.format, header.version
@@ -359,17 +301,20 @@ pub fn verify_bundle_with_progress(
     }
     let bundle_key =
         PublicKey::from_text(&header.public_key).map_err(|e| VerifyError::Key(e.to_string()))?;
-    let key = match &options.trusted_key {
-        Some(trusted) if *trusted != bundle_key => {
-            return Err(VerifyError::UntrustedKey {
+    let key_chain = match &options.trusted_key {
+        Some(trusted) => follow_chain(trusted, &header.rotations, &bundle_key).map_err(|e| {
+            VerifyError::UntrustedKey {
                 bundle: bundle_key.key_id(),
                 trusted: trusted.key_id(),
-            });
-        }
-        Some(trusted) => *trusted,
-        None => bundle_key,
+                why: e.to_string(),
+            }
+        })?,
+        None => vec![bundle_key.key_id()],
     };
-    let trust = if options.trusted_key.is_some() {
+    let key = bundle_key;
+    let trust = if options.trusted_key.is_some() && key_chain.len() > 1 {
+        Trust::RotatedKey
+    } else if options.trusted_key.is_some() {
         Trust::TrustedKey
     } else if options.previous.is_some() {
         // check_previous below verifies the earlier checkpoint with this same key.
@@ -515,6 +460,7 @@ pub fn verify_bundle_with_progress(
         timestamp: checkpoint.timestamp.clone(),
         key_id: key.key_id(),
         trust,
+        key_chain,
         consistent_with,
     })
 }

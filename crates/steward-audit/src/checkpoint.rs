@@ -118,6 +118,12 @@ impl PublicKey {
         hex::encode(&Sha256::digest(self.0.to_bytes())[..8])
     }
 
+    /// Checks an Ed25519 signature over `message` (strictly: no small-order keys, no
+    /// malleable signatures).
+    pub(crate) fn verify_message(&self, message: &[u8], signature: &Signature) -> bool {
+        self.0.verify_strict(message, signature).is_ok()
+    }
+
     /// Checks a checkpoint's key id and signature.
     pub fn verify(&self, signed: &SignedCheckpoint) -> Result<(), CheckpointError> {
         if signed.key_id != self.key_id() {
@@ -191,6 +197,11 @@ impl SigningKey {
     /// The public half, served by the API and written into bundles.
     pub fn public_key(&self) -> PublicKey {
         PublicKey(self.0.verifying_key())
+    }
+
+    /// Signs `message` as it is (the caller's message carries its own domain tag).
+    pub(crate) fn sign_message(&self, message: &[u8]) -> Signature {
+        self.0.sign(message)
     }
 
     /// Signs a checkpoint.

@@ -1,5 +1,6 @@
 //! Steward's tamper-evident audit log core: canonical events, per-tenant RFC 6962 Merkle trees,
-//! signed checkpoints and offline verification of export bundles.
+//! signed checkpoints, signing-key rotation statements and offline verification of export
+//! bundles.
 //!
 //! The crate is pure and synchronous. It never touches a database: the store asks it which tree
 //! nodes to read or write ([`tree::append_plan`], [`tree::inclusion_plan`], ...), fetches them in
@@ -19,7 +20,9 @@ pub mod event;
 pub mod hash;
 pub mod jcs;
 pub mod redact;
+pub mod rotation;
 pub mod tree;
+mod verify_error;
 
 pub use bundle::{
     BundleHeader, BundleWriter, Trust, VerifiedSummary, VerifyError, VerifyOptions, verify_bundle,
@@ -29,4 +32,5 @@ pub use checkpoint::{Checkpoint, CheckpointError, PublicKey, SignedCheckpoint, S
 pub use event::{Actor, AuditEvent, AuditTime, EventError, Outcome, Target, TenantRef};
 pub use hash::{Hash, empty_root, leaf_hash, node_hash};
 pub use redact::{RedactionKey, Redactor};
+pub use rotation::{KeyRotation, RotationError, follow_chain};
 pub use tree::{MemoryTree, NodeRef, TreeError};

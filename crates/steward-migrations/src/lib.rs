@@ -22,6 +22,7 @@ mod m0014_tags_aliases;
 mod m0015_registry_lifecycle;
 mod m0016_openlineage;
 mod m0017_model_health;
+mod m0018_audit_key_rotations;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0015_registry_lifecycle::Migration),
             Box::new(m0016_openlineage::Migration),
             Box::new(m0017_model_health::Migration),
+            Box::new(m0018_audit_key_rotations::Migration),
         ]
     }
 }

@@ -14,7 +14,7 @@ use steward_audit::{
 
 use crate::cli::{OutputFormat, Progress, print_json};
 
-#[derive(clap::Subcommand)]
+#[derive(clap::Subcommand, Clone)]
 pub enum AuditCommand {
     /// Verify an export bundle (from GET /v1/audit/export).
     Verify {
@@ -50,6 +50,83 @@ pub enum AuditCommand {
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
+    /// Hand the audit log over to a new signing key: the current key (from the configuration)
+    /// signs a statement naming the new one, recorded in the database and carried in every
+    /// export, so auditors who trust the current key accept bundles the new key signs. Then set
+    /// `audit.signing_key_file` to the new key and restart every replica.
+    RotateKey {
+        /// The new Ed25519 key (PEM; `openssl genpkey -algorithm ed25519 -out new.pem`).
+        #[arg(long)]
+        new_key: PathBuf,
+        /// Output format (`json`: `{"from", "to", "redactionSecret"}`).
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+}
+
+impl AuditCommand {
+    /// Whether the command needs the configuration's database (it runs in the async runtime).
+    pub fn needs_database(&self) -> bool {
+        matches!(self, AuditCommand::RotateKey { .. })
+    }
+}
+
+/// `steward audit rotate-key`: signs the hand-over with the current key, keeps the redaction
+/// secret beside the new key (`<new>.redaction`, so values redacted before and after hash
+/// alike), then records the statement. Refuses a key already rotated away from.
+pub async fn rotate_key(
+    config: &steward_server::config::Config,
+    new_key: &Path,
+    format: OutputFormat,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let current = steward_server::startup::audit_keys_existing(config)?;
+    let text = std::fs::read_to_string(new_key)
+        .with_context(|| format!("reading the new key {}", new_key.display()))?;
+    let next = steward_audit::SigningKey::from_text(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", new_key.display()))?;
+    let now = chrono::Utc::now();
+    let rotation = steward_audit::KeyRotation::sign(
+        current.signing_key(),
+        &next.public_key(),
+        steward_audit::AuditTime::from_datetime(now),
+    )?;
+    let secret_path = steward_server::startup::redaction_path(new_key);
+    let secret = hex::encode(current.redaction_secret());
+    match std::fs::read_to_string(&secret_path) {
+        Ok(existing) if existing.trim() == secret => {}
+        Ok(_) => anyhow::bail!(
+            "{} exists and holds another redaction secret; remove it if it is stale",
+            secret_path.display()
+        ),
+        Err(_) => steward_server::startup::write_private(&secret_path, &format!("{secret}\n"))
+            .with_context(|| format!("writing {}", secret_path.display()))?,
+    }
+    let store = steward_server::startup::open_store(config).await?;
+    store.migrate().await.context("applying migrations")?;
+    let who = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+    store
+        .record_key_rotation(&rotation, &format!("cli:{who}"), now)
+        .await?;
+    let (from, to) = (rotation.from_key_id.clone(), next.public_key().key_id());
+    match format {
+        OutputFormat::Json => print_json(&json!({"from": from, "to": to,
+            "redactionSecret": secret_path.display().to_string()})),
+        OutputFormat::Text => {
+            println!(
+                "key {from} hands over to key {to}; the statement is recorded and exports carry it."
+            );
+            println!(
+                "The redaction secret is kept in {} (keep it with the new key).",
+                secret_path.display()
+            );
+            println!(
+                "Now set audit.signing_key_file to {} and restart every replica.",
+                new_key.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
@@ -76,6 +153,11 @@ pub fn run(
     default_key_file: impl FnOnce() -> anyhow::Result<PathBuf>,
 ) -> ExitCode {
     match cmd {
+        // main() sends it to `rotate_key` in the async runtime (`needs_database`).
+        AuditCommand::RotateKey { .. } => {
+            eprintln!("error: `audit rotate-key` needs the configuration's database");
+            ExitCode::from(2)
+        }
         AuditCommand::Verify {
             bundle,
             previous_checkpoint,
@@ -194,10 +276,15 @@ fn verify(
                 s.tree_size,
                 s.key_id,
                 match s.trust {
-                    Trust::TrustedKey => " (the trusted key)",
-                    Trust::PreviousCheckpoint => " (the key of your earlier checkpoint)",
+                    Trust::TrustedKey => " (the trusted key)".to_string(),
+                    Trust::RotatedKey => format!(
+                        " (rotated from the trusted key: {})",
+                        s.key_chain.join(" -> ")
+                    ),
+                    Trust::PreviousCheckpoint => " (the key of your earlier checkpoint)".into(),
                     Trust::BundleKey =>
-                        " (the bundle's own key, taken on trust: compare its id with the one you expect)",
+                        " (the bundle's own key, taken on trust: compare its id with the one you expect)"
+                            .into(),
                 }
             );
             println!("root {} at {}", s.root_hash.to_hex(), s.timestamp.as_str());
@@ -219,6 +306,7 @@ fn summary_json(s: &VerifiedSummary) -> serde_json::Value {
         Trust::TrustedKey => "trusted_key",
         Trust::PreviousCheckpoint => "previous_checkpoint",
         Trust::BundleKey => "bundle_key",
+        Trust::RotatedKey => "rotated_key",
     };
     json!({
         "ok": true,
@@ -230,6 +318,7 @@ fn summary_json(s: &VerifiedSummary) -> serde_json::Value {
         "timestamp": s.timestamp.as_str(),
         "keyId": s.key_id,
         "trust": trust,
+        "keyChain": s.key_chain,
         "consistentWith": s.consistent_with,
     })
 }

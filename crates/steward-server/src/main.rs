@@ -123,8 +123,10 @@ fn main() -> ExitCode {
     if let Command::Profile(args) = &cli.command {
         return profile_cmd::run(args);
     }
-    if let Command::Audit { command } = cli.command {
-        let (file, database_url) = (cli.config, cli.database_url);
+    if let Command::Audit { command } = &cli.command
+        && !command.needs_database()
+    {
+        let (command, file, database_url) = (command.clone(), cli.config, cli.database_url);
         return audit_cmd::run(command, move || {
             let overrides = Overrides {
                 listen: None,
@@ -240,6 +242,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             code if code == ExitCode::SUCCESS => Ok(()),
             _ => anyhow::bail!("steward policy failed"),
         },
+        Command::Audit {
+            command: audit_cmd::AuditCommand::RotateKey { new_key, format },
+        } => audit_cmd::rotate_key(&config, &new_key, format).await,
         // Handled in main() before the runtime starts (deploy: before configuration is read).
         Command::Audit { .. } | Command::Deploy { .. } | Command::Completions { .. } => Ok(()),
     }

@@ -1,6 +1,6 @@
 //! Start-up: open and migrate the store, set up authentication, serve until a shutdown signal.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,7 +63,7 @@ fn dev_secret(path: &Path, create: bool) -> anyhow::Result<Vec<u8>> {
 }
 
 #[cfg(unix)]
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
@@ -75,7 +75,7 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::write(path, text)
 }
 
@@ -84,6 +84,18 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 /// On PostgreSQL the key must be configured and exist: several replicas, or a fresh container,
 /// would otherwise each mint a key of their own, and checkpoints and redaction HMACs would differ
 /// between them.
+/// The audit keys of an existing signing key file; never creates one (`audit rotate-key`).
+pub fn audit_keys_existing(config: &Config) -> anyhow::Result<steward_service::audit::AuditKeys> {
+    let path = config.audit_key_path();
+    if !path.exists() {
+        bail!(
+            "the current audit signing key {} does not exist: nothing to rotate from",
+            path.display()
+        );
+    }
+    audit_keys(config)
+}
+
 pub fn audit_keys(config: &Config) -> anyhow::Result<steward_service::audit::AuditKeys> {
     let path = config.audit_key_path();
     if config.database_url.starts_with("postgres") {
@@ -115,7 +127,32 @@ pub fn audit_keys(config: &Config) -> anyhow::Result<steward_service::audit::Aud
         tracing::warn!(key = %path.display(), "created a new audit signing key; keep it safe and back it up");
         key
     };
-    Ok(steward_service::audit::AuditKeys::new(key)?)
+    let secret = redaction_path(&path);
+    if !secret.exists() {
+        return Ok(steward_service::audit::AuditKeys::new(key)?);
+    }
+    let text = std::fs::read_to_string(&secret)
+        .with_context(|| format!("reading the redaction secret {}", secret.display()))?;
+    let bytes = hex::decode(text.trim())
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: expected 64 hex digits (the redaction secret a key rotation kept)",
+                secret.display()
+            )
+        })?;
+    Ok(steward_service::audit::AuditKeys::with_redaction_secret(
+        key, bytes,
+    ))
+}
+
+/// Where the redaction secret kept across key rotations lives: beside the signing key
+/// (`<key file>.redaction`). Absent, the secret is derived from the signing key itself.
+pub fn redaction_path(key: &Path) -> PathBuf {
+    let mut name = key.as_os_str().to_owned();
+    name.push(".redaction");
+    PathBuf::from(name)
 }
 
 pub fn auth_config(config: &Config, create_secret: bool) -> anyhow::Result<AuthConfig> {

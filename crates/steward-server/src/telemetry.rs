@@ -76,7 +76,7 @@ fn env(name: &str) -> Option<String> {
 }
 
 /// The tracer provider the OTEL_* variables describe, or `None` when they ask for no export.
-fn otlp_provider() -> anyhow::Result<Option<SdkTracerProvider>> {
+pub fn otlp_provider() -> anyhow::Result<Option<SdkTracerProvider>> {
     let endpoint =
         env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| env("OTEL_EXPORTER_OTLP_ENDPOINT"));
     let disabled = env("OTEL_SDK_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true"))
@@ -91,31 +91,46 @@ fn otlp_provider() -> anyhow::Result<Option<SdkTracerProvider>> {
             "OTEL_EXPORTER_OTLP_PROTOCOL={p}: Steward exports traces over http/protobuf only (a collector's port 4318)"
         );
     }
+    let provider = provider(None)?;
+    tracing::info!(
+        endpoint = endpoint.as_deref().unwrap_or_default(),
+        "exporting traces over OTLP/HTTP"
+    );
+    Ok(Some(provider))
+}
+
+/// A provider exporting to the collector at `base` (its `/v1/traces`), whatever the
+/// environment says (benchmarks).
+pub fn otlp_provider_for(base: &str) -> anyhow::Result<SdkTracerProvider> {
+    provider(Some(format!("{}/v1/traces", base.trim_end_matches('/'))))
+}
+
+/// The batch exporter's provider; `traces_url` overrides the environment's endpoint.
+fn provider(traces_url: Option<String>) -> anyhow::Result<SdkTracerProvider> {
     let client = Client {
         http: reqwest::Client::builder()
             .build()
             .context("building the OTLP HTTP client")?,
         runtime: tokio::runtime::Handle::try_current().context("traces need the async runtime")?,
     };
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
+    let mut builder = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-        .with_http_client(client)
+        .with_http_client(client);
+    if let Some(url) = traces_url {
+        builder = builder.with_endpoint(url);
+    }
+    let exporter = builder
         .build()
         .context("configuring the OTLP span exporter from OTEL_EXPORTER_OTLP_*")?;
     let mut resource = opentelemetry_sdk::Resource::builder();
     if env("OTEL_SERVICE_NAME").is_none() {
         resource = resource.with_service_name("steward");
     }
-    let provider = SdkTracerProvider::builder()
+    Ok(SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
         .with_resource(resource.build())
-        .build();
-    tracing::info!(
-        endpoint = endpoint.as_deref().unwrap_or_default(),
-        "exporting traces over OTLP/HTTP"
-    );
-    Ok(Some(provider))
+        .build())
 }
 
 /// The exporter's HTTP client: the workspace's reqwest, driven on the server's runtime (the

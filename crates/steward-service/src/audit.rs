@@ -43,6 +43,25 @@ impl AuditKeys {
         })
     }
 
+    /// Keys whose redaction secret was kept from an earlier signing key (after a rotation, so
+    /// that a value redacted before and after it hashes alike).
+    pub fn with_redaction_secret(signing: SigningKey, secret: [u8; 32]) -> Self {
+        Self {
+            signing,
+            redaction_master: secret,
+        }
+    }
+
+    /// The secret behind redacted values, to keep beside the next signing key at a rotation.
+    pub fn redaction_secret(&self) -> [u8; 32] {
+        self.redaction_master
+    }
+
+    /// The signing key (to sign a rotation statement naming its successor).
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.signing
+    }
+
     /// Keys from a freshly generated signing key (tests and benchmarks).
     pub fn generate() -> ServiceResult<Self> {
         let signing = SigningKey::generate()
@@ -413,6 +432,7 @@ impl Service {
             steward_audit::bundle::export_plans(from, to - from, size).map_err(Self::tree_err)?;
         let left = self.store.audit_nodes(tenant, &left).await?;
         let right = self.store.audit_nodes(tenant, &right).await?;
+        let rotations = self.store.key_rotations().await?;
         let header = steward_audit::BundleHeader::new(
             TenantRef {
                 id: tenant.to_string(),
@@ -423,7 +443,8 @@ impl Service {
             left,
             right,
             &self.audit.public_key(),
-        );
+        )
+        .with_rotations(rotations);
         Ok(Export {
             service: self.clone(),
             tenant,

@@ -93,7 +93,7 @@ impl Service {
         let now = self.now();
         let snapshot = self.store.fleet_snapshot(now).await?;
         self.metrics
-            .render(&snapshot, self.store.pool_state(), now, max_models)
+            .render(snapshot, self.store.pool_state(), now, max_models)
             .map_err(|e| ServiceError::Internal(format!("encoding metrics: {e}")))
     }
 

@@ -23,7 +23,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use steward_domain::{FleetSnapshot, ModelHealth, PoolState};
+use steward_domain::{FleetSnapshot, PoolState};
 
 type Counters<L> = Family<L, Counter>;
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
@@ -334,12 +334,12 @@ impl Metrics {
     /// `now`, then the end marker.
     pub fn render(
         &self,
-        snapshot: &FleetSnapshot,
+        snapshot: FleetSnapshot,
         pool: PoolState,
         now: DateTime<Utc>,
         max_models: usize,
     ) -> Result<String, std::fmt::Error> {
-        let mut out = String::with_capacity(64 * 1024 + snapshot.models.len() * 1024);
+        let mut out = String::with_capacity(64 * 1024 + snapshot.models.len() * 1280);
         encode_registry(&mut out, &self.registry)?;
         encode_registry(
             &mut out,
@@ -360,13 +360,4 @@ fn known_method(method: &str) -> &'static str {
 
 pub(crate) fn unix_seconds(at: DateTime<Utc>) -> f64 {
     at.timestamp_millis() as f64 / 1000.0
-}
-
-/// The order per-model series are kept in when capped: open incidents, then drift, first.
-pub(crate) fn most_worrying(a: &ModelHealth, b: &ModelHealth) -> std::cmp::Ordering {
-    let drift = |m: &ModelHealth| m.latest.as_ref().map_or(-1.0, |l| l.composite);
-    b.open_incidents
-        .cmp(&a.open_incidents)
-        .then(drift(b).total_cmp(&drift(a)))
-        .then_with(|| (&a.tenant, &a.model).cmp(&(&b.tenant, &b.model)))
 }

@@ -22,6 +22,7 @@ mod error;
 mod health;
 mod holds;
 mod incidents;
+mod key_rotations;
 mod kpis;
 mod labels;
 mod lifecycle;

@@ -33,7 +33,7 @@ fn config(dir: &Path, db: &str) -> Config {
     c
 }
 
-async fn export(url: &str, token: &str) -> Vec<u8> {
+pub(crate) async fn export(url: &str, token: &str) -> Vec<u8> {
     reqwest::Client::new()
         .get(format!("{url}/v1/audit/export"))
         .bearer_auth(token)

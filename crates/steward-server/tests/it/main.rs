@@ -7,5 +7,7 @@ mod drift;
 mod monitoring;
 mod outbox;
 mod policy;
+mod replicas;
+mod rotation;
 mod serve;
 mod telemetry;

@@ -150,6 +150,20 @@ impl Deployment {
         serve(self.dir.path(), &self.database_url, env)
     }
 
+    /// Runs another `steward` command with this deployment's configuration and `env` over it.
+    pub(crate) fn run(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+        let mut cmd = steward(self.dir.path(), &self.database_url, args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+
+    /// The directory holding this deployment's configuration and keys.
+    pub(crate) fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     pub(crate) fn token(&self, tenant: &str, role: &str) -> String {
         let out = steward(
             self.dir.path(),
