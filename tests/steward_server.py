@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -51,6 +52,15 @@ class Steward:
                 break
         else:
             raise RuntimeError(f"steward serve exited before listening; see {self.dir}/serve.log")
+        # The server logs to standard output: keep draining it into a file, or the pipe fills
+        # and the server blocks on its next log line.
+        self.out = open(os.path.join(self.dir, "serve.out"), "w")
+        self.drain = threading.Thread(target=self._drain, daemon=True)
+        self.drain.start()
+
+    def _drain(self):
+        for line in self.proc.stdout:
+            self.out.write(line)
 
     def token(self, tenant, role, sub="test-user"):
         """A development token from `steward token`."""
@@ -89,6 +99,8 @@ class Steward:
     def stop(self):
         self.proc.kill()
         self.proc.wait()
+        self.drain.join(timeout=5)
         self.proc.stdout.close()
+        self.out.close()
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)

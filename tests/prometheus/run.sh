@@ -22,9 +22,11 @@ free_port() { python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1
 STEWARD_PORT=$(free_port)
 PROM_PORT=$(free_port)
 TOKEN=check-dashboards-$(date +%s)-token
-(cd "$WORK" && STEWARD_METRICS_TOKEN=$TOKEN STEWARD_DATABASE_URL="sqlite://$WORK/steward.db?mode=rwc" \
-  setsid "$OLDPWD/$STEWARD_BIN" serve --demo --listen "127.0.0.1:$STEWARD_PORT" >"$WORK/steward.log" 2>&1 & echo $! >"$WORK/steward.pid")
-STEWARD_PID=$(cat "$WORK/steward.pid")
+BIN=$(realpath "$STEWARD_BIN")
+# `exec` makes the background job the server itself, so the trap's kill reaches it.
+(cd "$WORK" && exec env STEWARD_METRICS_TOKEN="$TOKEN" STEWARD_DATABASE_URL="sqlite://$WORK/steward.db?mode=rwc" \
+  "$BIN" serve --demo --listen "127.0.0.1:$STEWARD_PORT" >"$WORK/steward.log" 2>&1) &
+STEWARD_PID=$!
 trap 'kill $STEWARD_PID 2>/dev/null || true; kill ${PROM_PID:-} 2>/dev/null || true' EXIT
 # The demo replays two weeks of monitoring in the background; the dashboards need all of it.
 for _ in $(seq 1 300); do
