@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Debian's Prometheus scraping `steward serve --demo`: the alert rules checked and unit-tested
+# The Grafana dashboards read into Grafana's own models (grafana_models.py), and Debian's
+# Prometheus scraping `steward serve --demo`: the alert rules checked and unit-tested
 # with promtool, the example Prometheus and Alertmanager configurations checked, then every
 # Grafana dashboard query asked of the Prometheus that scraped Steward (check_dashboards.py).
 # Needs `prometheus`, `promtool` and `amtool` (Debian: prometheus, prometheus-alertmanager) and
@@ -11,6 +12,16 @@ for tool in prometheus promtool amtool; do
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install prometheus prometheus-alertmanager)"; exit 1; }
 done
 [ -x "$STEWARD_BIN" ] || { echo "missing $STEWARD_BIN (cargo build -p steward-server)"; exit 1; }
+
+# Grafana's own dashboard models (the Foundation SDK, pinned) in a virtual environment outside
+# the clone, reused when present.
+GRAFANA_VENV=${STEWARD_GRAFANA_VENV:-/var/tmp/steward-grafana-venv}
+GRAFANA_SDK='grafana-foundation-sdk==1769699379!11.6.0'
+if ! "$GRAFANA_VENV/bin/python" -c "import sys; from importlib.metadata import version; sys.exit(version('grafana-foundation-sdk') != '1769699379!11.6.0')" 2>/dev/null; then
+  python3 -m venv "$GRAFANA_VENV"
+  "$GRAFANA_VENV/bin/pip" install -q "$GRAFANA_SDK"
+fi
+"$GRAFANA_VENV/bin/python" tests/prometheus/grafana_models.py deploy/grafana/dashboards
 
 promtool check rules deploy/prometheus/steward-rules.yml
 promtool test rules deploy/prometheus/steward-rules.test.yml
