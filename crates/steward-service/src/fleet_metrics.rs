@@ -4,6 +4,7 @@
 //! models costs the database reads and the text.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use prometheus_client::collector::Collector;
@@ -92,11 +93,11 @@ pub(crate) fn registry(
 }
 
 /// Writes one gauge family: its descriptor, then a sample per item `sample` answers for.
-fn family<'a, T: 'a, L: EncodeLabelSet, V: EncodeGaugeValue>(
+fn family<T, L: EncodeLabelSet, V: EncodeGaugeValue>(
     encoder: &mut DescriptorEncoder,
     (name, help): (&str, &str),
-    items: impl IntoIterator<Item = &'a T>,
-    sample: impl Fn(&'a T) -> Option<(L, V)>,
+    items: impl IntoIterator<Item = T>,
+    sample: impl Fn(T) -> Option<(L, V)>,
 ) -> Result<(), std::fmt::Error> {
     let mut m = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
     for item in items {
@@ -113,13 +114,10 @@ impl Collector for Fleet {
         let listed: Vec<&ModelHealth> = self.listed.iter().map(|i| &s.models[*i]).collect();
 
         // Models by tenant, risk tier and health: every model, whatever the cap.
-        let mut counts: Vec<((&str, &str, &str), i64)> = Vec::new();
+        let mut counts: BTreeMap<(&str, &str, &str), i64> = BTreeMap::new();
         for m in &s.models {
             let k = (m.tenant.as_str(), m.risk_tier.as_str(), health(m));
-            match counts.iter_mut().find(|(c, _)| *c == k) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((k, 1)),
-            }
+            *counts.entry(k).or_default() += 1;
         }
         family(
             &mut e,
@@ -128,7 +126,7 @@ impl Collector for Fleet {
                 "Live models by tenant, risk tier and health (incident, drifting, healthy, unmonitored)",
             ),
             &counts,
-            |((t, r, h), n)| Some(([("tenant", *t), ("risk_tier", *r), ("health", *h)], *n)),
+            |(&(t, r, h), n)| Some(([("tenant", t), ("risk_tier", r), ("health", h)], *n)),
         )?;
         let dropped = (s.models.len() - listed.len()) as i64;
         family(

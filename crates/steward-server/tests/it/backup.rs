@@ -145,18 +145,31 @@ async fn a_backup_restores_to_a_server_whose_audit_log_verifies() {
     server.abort();
 
     let restored = config(dir.path(), "backup.db");
+    serve_restored(&restored, dir.path(), (&owner, &officer), before)
+        .await
+        .abort();
+}
+
+/// Starts a server on the restored database: it holds the two models, and its audit log
+/// verifies against the key and extends `before`'s checkpoint. The server keeps running.
+async fn serve_restored(
+    restored: &Config,
+    dir: &Path,
+    (owner, officer): (&str, &str),
+    before: Vec<u8>,
+) -> tokio::task::JoinHandle<anyhow::Result<()>> {
     let app = Application::build(restored.clone()).await.unwrap();
     let url = format!("http://{}", app.addr());
     let server = tokio::spawn(app.run_until(std::future::pending()));
-    let names = gql(&url, &owner, "{ models { nodes { name } } }", json!({})).await;
+    let names = gql(&url, owner, "{ models { nodes { name } } }", json!({})).await;
     assert_eq!(
         names["data"]["models"]["nodes"],
         json!([{"name": "churn"}, {"name": "fraud"}]),
         "{names}"
     );
-    let after = export(&url, &officer).await;
-    verify_extends(dir.path(), before, &after);
-    server.abort();
+    let after = export(&url, officer).await;
+    verify_extends(dir, before, &after);
+    server
 }
 
 /// The restored server's audit log verifies against the key and extends `before`'s checkpoint.
@@ -236,17 +249,7 @@ async fn a_pg_dump_restores_to_a_server_whose_audit_log_verifies() {
         ],
     );
     let restored = config(dir.path(), &target.url);
-    let app = Application::build(restored).await.unwrap();
-    let url = format!("http://{}", app.addr());
-    let server = tokio::spawn(app.run_until(std::future::pending()));
-    let names = gql(&url, &owner, "{ models { nodes { name } } }", json!({})).await;
-    assert_eq!(
-        names["data"]["models"]["nodes"],
-        json!([{"name": "churn"}, {"name": "fraud"}]),
-        "{names}"
-    );
-    let after = export(&url, &officer).await;
-    verify_extends(dir.path(), before, &after);
+    let server = serve_restored(&restored, dir.path(), (&owner, &officer), before).await;
     // The append-only triggers came back with the schema: the restored log refuses an edit.
     let edited = target
         .execute("UPDATE audit_events SET payload = '{}'")
