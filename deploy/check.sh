@@ -292,8 +292,15 @@ need(st["depends_on"]["postgres"]["condition"] == "service_healthy", "steward wa
 need(st["depends_on"]["audit-key"]["condition"] == "service_completed_successfully",
      "steward waits for the audit key")
 env = st["environment"]
-need(env.get("STEWARD_DATABASE_URL", "").startswith("postgres://steward:steward@postgres:5432/"),
-     "database URL names the postgres service")
+need(env.get("STEWARD_DATABASE_URL", "").startswith("postgres://steward_app:steward_app@postgres:5432/"),
+     "serves as steward_app on the postgres service")
+need(env.get("STEWARD_DATABASE_MIGRATION_URL", "").startswith("postgres://steward:steward@postgres:5432/"),
+     "migrates as steward, the tables' owner")
+init = [c for c in S["postgres"].get("configs", [])
+        if c.get("target") == "/docker-entrypoint-initdb.d/10-steward-app-role.sql"]
+need(len(init) == 1 and "CREATE ROLE steward_app LOGIN PASSWORD 'steward_app'"
+     in c.get("configs", {}).get(init[0]["source"], {}).get("content", ""),
+     "postgres's init script creates the serving role")
 need(env.get("STEWARD_AUTH_JWKS_URL") is None, "JWKS URL unset (development auth), never empty")
 need("test" in S["postgres"]["healthcheck"] and "pg_isready" in " ".join(S["postgres"]["healthcheck"]["test"]),
      "postgres healthcheck uses pg_isready")
@@ -412,6 +419,7 @@ SCENARIOS = {
     "sqlite": {"replicaCount": 1, "database": {"existingSecret": ""},
                "audit": {"signingKey": {"existingSecret": ""}}, "persistence": {"enabled": True}},
     "production": {"replicaCount": 3,
+                   "database": {"migrationKey": "migration-url"},
                    "auth": {"jwksUrlSecret": {"name": "idp", "key": "jwks-url"},
                             "issuer": "https://login.example.com/", "audience": "steward"},
                    "otel": {"endpoint": "http://otel-collector.observability:4318"},
@@ -468,6 +476,7 @@ for name, values in SCENARIOS.items():
     if name == "defaults":
         need(env["STEWARD_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "steward-database", "key": "url"},
              "database URL from Secret steward-database/url")
+        need("STEWARD_DATABASE_MIGRATION_URL" not in env, "no migration URL unless asked")
         need(key == "/etc/steward/audit/audit-ed25519.pem", "audit key path")
         need(dep["spec"]["strategy"]["type"] == "RollingUpdate", "rolling update on PostgreSQL")
         need(not dev and env["STEWARD_AUTH_JWKS_URL"]["value"].startswith("https://"), "plain JWKS URL")
@@ -482,6 +491,9 @@ for name, values in SCENARIOS.items():
     if name == "production":
         need(not dev and env["STEWARD_AUTH_JWKS_URL"]["valueFrom"]["secretKeyRef"] == {"name": "idp", "key": "jwks-url"},
              "JWKS URL from a Secret")
+        need(env["STEWARD_DATABASE_MIGRATION_URL"]["valueFrom"]["secretKeyRef"] ==
+             {"name": "steward-database", "key": "migration-url"},
+             "migrations as the owner, from Secret steward-database/migration-url")
         need(env["OTEL_EXPORTER_OTLP_ENDPOINT"]["value"].endswith(":4318"), "OTLP endpoint")
         need(env["STEWARD_API_MAX_DEPTH"]["value"] == "12", "extra env passed through")
         need(c["image"] == "registry.example.com/steward:1.2.3", "image from values")

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 use steward_domain::Principal;
+use steward_service::tenancy::{self, Tenancy};
 use steward_service::{Service, ServiceError};
 use tower_http::limit::RequestBodyLimitLayer;
 
@@ -113,6 +114,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::mlflow::routes().layer(DefaultBodyLimit::max(limit)))
         .merge(crate::openlineage::routes(state.config.max_upload_bytes))
         .merge(crate::metrics::routes());
+    // Every request runs in a tenancy scope of its own, nobody's until authentication names
+    // the caller's tenant (`Authenticator::authenticate`).
+    let router = router.layer(axum::middleware::from_fn(request_tenancy));
     let router = if state.config.request_metrics {
         router.route_layer(axum::middleware::from_fn_with_state(
             state.service.clone(),
@@ -122,6 +126,10 @@ pub fn router(state: AppState) -> Router {
         router
     };
     router.with_state(state)
+}
+
+async fn request_tenancy(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    tenancy::within(Tenancy::Nobody, next.run(req)).await
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
@@ -230,8 +238,10 @@ async fn audit_export(
         Ok(e) => e,
         Err(e) => return service_error_response(&e),
     };
-    let stream = futures_util::stream::unfold(export, |mut export| async move {
-        match export.next_page().await {
+    // The body is read after this handler returns, outside the request's scope.
+    let tenancy = tenancy::current().unwrap_or(Tenancy::Nobody);
+    let stream = futures_util::stream::unfold(export, move |mut export| async move {
+        match tenancy::within(tenancy, export.next_page()).await {
             Some(Ok(bytes)) => Some((Ok::<_, std::io::Error>(Bytes::from(bytes)), export)),
             Some(Err(e)) => {
                 // Headers are gone already; cutting the stream makes the bundle fail to verify,
@@ -314,7 +324,8 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         steward.tenant = %tenant,
     );
     let run = async move { schema.execute(request.data(principal)).await };
-    let response = match tokio::spawn(tracing::Instrument::instrument(run, span)).await {
+    let run = tracing::Instrument::instrument(run, span);
+    let response = match tenancy::spawn(run).await {
         Ok(r) => r,
         Err(e) => {
             return service_error_response(&ServiceError::Internal(format!(

@@ -82,9 +82,10 @@ pub(crate) async fn status(
     };
     let service = state.service.clone();
     // A task of its own: a client hanging up cannot cancel the write between commit and answer.
-    let done =
-        tokio::spawn(async move { service.report_retraining(&principal, action, report).await })
-            .await;
+    let done = steward_service::tenancy::spawn(async move {
+        service.report_retraining(&principal, action, report).await
+    })
+    .await;
     match done {
         Ok(Ok(r)) => (StatusCode::CREATED, axum::Json(report_json(&r))).into_response(),
         Ok(Err(e)) => service_error_response(&e),

@@ -169,7 +169,10 @@ async fn upload_baseline(
     };
     let service = state.service.clone();
     let result =
-        tokio::spawn(async move { service.upload_baseline(&principal, input).await }).await;
+        steward_service::tenancy::spawn(
+            async move { service.upload_baseline(&principal, input).await },
+        )
+        .await;
     match result {
         Ok(Ok(b)) => (
             StatusCode::CREATED,
@@ -222,7 +225,7 @@ async fn run_upload<F>(work: F) -> Response
 where
     F: std::future::Future<Output = Result<Ingested, ServiceError>> + Send + 'static,
 {
-    match tokio::spawn(work).await {
+    match steward_service::tenancy::spawn(work).await {
         Ok(Ok(done)) => {
             let status = if done.duplicate {
                 StatusCode::OK

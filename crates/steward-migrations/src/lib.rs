@@ -23,7 +23,9 @@ mod m0015_registry_lifecycle;
 mod m0016_openlineage;
 mod m0017_model_health;
 mod m0018_audit_key_rotations;
+mod m0019_row_security;
 
+pub use m0019_row_security::{TENANT_TABLES, row_security};
 pub use sea_orm_migration::MigratorTrait;
 
 pub struct Migrator;
@@ -50,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0016_openlineage::Migration),
             Box::new(m0017_model_health::Migration),
             Box::new(m0018_audit_key_rotations::Migration),
+            Box::new(m0019_row_security::Migration),
         ]
     }
 }

@@ -51,7 +51,7 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let db = TestBackend::new().await;
+    let db = TestBackend::seeding().await;
     let auth = AuthConfig {
         issuer: "steward".into(),
         audience: "steward".into(),

@@ -11,7 +11,8 @@ use anyhow::Context;
 use steward_service::Service;
 
 use crate::config::Config;
-use crate::startup::{audit_keys, auth_config, open_store, redact};
+use crate::startup::{audit_keys, auth_config, redact};
+use steward_store::Store;
 
 /// A migrated database, the service over it and a bound listener, ready to serve.
 pub struct Application {
@@ -39,8 +40,22 @@ impl Application {
         clock: Option<Arc<dyn steward_service::monitoring::Clock>>,
     ) -> anyhow::Result<Application> {
         config.validate()?;
-        let store = open_store(&config).await?;
-        store.migrate().await.context("applying migrations")?;
+        let store = Store::connect_serving(&config.database_url)
+            .await
+            .with_context(|| format!("opening the database {}", redact(&config.database_url)))?;
+        // A read that fails (no migrations table yet) is left to the migration to report.
+        let pending = store
+            .pending_migrations()
+            .await
+            .map_or(true, |p| !p.is_empty());
+        if config.database_migration_url.is_some() || pending {
+            crate::startup::migrate(&config).await?;
+        }
+        if store.row_security_bypassed().await? {
+            tracing::warn!(
+                "the database role is a superuser or has BYPASSRLS: row-level security does not bind it, and tenant isolation rests on Steward's own filters alone; serve as a role without them (docs/operations.md)"
+            );
+        }
         let auth = auth_config(&config, true)?;
         if config.is_dev_auth() {
             tracing::warn!(

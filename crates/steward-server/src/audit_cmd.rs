@@ -102,8 +102,8 @@ pub async fn rotate_key(
         Err(_) => steward_server::startup::write_private(&secret_path, &format!("{secret}\n"))
             .with_context(|| format!("writing {}", secret_path.display()))?,
     }
+    steward_server::startup::migrate(config).await?;
     let store = steward_server::startup::open_store(config).await?;
-    store.migrate().await.context("applying migrations")?;
     let who = std::env::var("USER").unwrap_or_else(|_| "operator".into());
     store
         .record_key_rotation(&rotation, &format!("cli:{who}"), now)

@@ -178,12 +178,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             telemetry::init(&config.log_format);
-            let store = startup::open_store(&config).await?;
-            store.migrate().await?;
-            println!(
-                "migrations applied to {}",
-                startup::redact(&config.database_url)
-            );
+            startup::migrate(&config).await?;
+            let url = config
+                .database_migration_url
+                .as_ref()
+                .unwrap_or(&config.database_url);
+            println!("migrations applied to {}", startup::redact(url));
             Ok(())
         }
         Command::Backup { output, format } => {

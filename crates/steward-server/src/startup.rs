@@ -11,6 +11,7 @@ use steward_service::auth::{JwksSource, mint_hs256};
 use steward_service::monitoring::ManualClock;
 use steward_service::{AuthConfig, KeySource, Service};
 use steward_store::Store;
+use steward_store::tenancy::{self, Tenancy};
 
 use crate::app::Application;
 use crate::config::Config;
@@ -32,6 +33,24 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Store::connect(&config.database_url)
         .await
         .with_context(|| format!("opening the database {}", redact(&config.database_url)))
+}
+
+/// Applies pending migrations: through `database_migration_url` when it is set (the tables'
+/// owner), granting `database_url`'s role what serving needs; else through `database_url`.
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let Some(owner_url) = &config.database_migration_url else {
+        let store = open_store(config).await?;
+        return store.migrate().await.context("applying migrations");
+    };
+    let owner = Store::connect(owner_url)
+        .await
+        .with_context(|| format!("opening the database {}", redact(owner_url)))?;
+    owner.migrate().await.context("applying migrations")?;
+    let role = steward_store::role_of(&config.database_url)?;
+    owner
+        .grant_to(&role)
+        .await
+        .with_context(|| format!("granting role {role} what serving needs"))
 }
 
 /// Reads the development secret, creating it (mode 0600) on first use.
@@ -246,10 +265,11 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     println!("steward listening on http://{addr}");
     let mut demo_receivers = None;
     if demo {
-        let token = demo::seed(app.service())
+        // The demo seeder works in two tenants, as the system.
+        let token = tenancy::within(Tenancy::System, demo::seed(app.service()))
             .await
             .context("seeding demo data")?;
-        let receivers = crate::demo_outbox::start(app.service())
+        let receivers = tenancy::within(Tenancy::System, crate::demo_outbox::start(app.service()))
             .await
             .context("starting the demo's loopback receivers")?;
         let receivers = Arc::new(receivers);
@@ -291,7 +311,7 @@ fn spawn_replay(
     clock: Arc<ManualClock>,
     receivers: Arc<crate::demo_outbox::Receivers>,
 ) {
-    tokio::spawn(async move {
+    tokio::spawn(tenancy::within(Tenancy::System, async move {
         let now = chrono::Utc::now();
         let result = crate::demo_monitoring::replay_once(&svc, &clock, now).await;
         clock.follow_system();
@@ -343,7 +363,7 @@ fn spawn_replay(
             Ok(None) => {}
             Err(e) => tracing::error!(error = format!("{e:#}"), "demo lineage failed"),
         }
-    });
+    }));
 }
 
 async fn shutdown_signal() {

@@ -38,6 +38,8 @@ pub use policy::{EvaluatePolicy, PolicySettings, ProposedRevision};
 pub use registry::{MAX_PAGE_SIZE, RegisterModelVersion};
 pub use retraining::BudgetInput;
 pub use steward_store::AuditFilter;
+/// Which tenant's rows a task may touch (row-level security on PostgreSQL).
+pub use steward_store::tenancy;
 
 use steward_audit::Outcome;
 use steward_domain::{Operation, Principal, TenantScope};
@@ -91,7 +93,9 @@ impl Service {
     /// who may scrape.
     pub async fn render_metrics(&self, max_models: usize) -> ServiceResult<String> {
         let now = self.now();
-        let snapshot = self.store.fleet_snapshot(now).await?;
+        // The scrape reads every tenant's models: the system's view, for the operators.
+        let snapshot =
+            tenancy::within(tenancy::Tenancy::System, self.store.fleet_snapshot(now)).await?;
         self.metrics
             .render(snapshot, self.store.pool_state(), now, max_models)
             .map_err(|e| ServiceError::Internal(format!("encoding metrics: {e}")))

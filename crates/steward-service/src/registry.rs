@@ -9,6 +9,7 @@ use serde_json::json;
 use steward_audit::Outcome;
 
 use crate::audit::{Record, payload};
+use crate::tenancy::{Tenancy, within};
 use crate::{Service, ServiceError, ServiceResult, Writes, authorize, authorize_on, scope_for};
 
 /// Largest page any list returns; larger requests are refused rather than silently cut.
@@ -44,7 +45,9 @@ impl Service {
             self.record_denial(principal, op, record).await;
             return Err(e);
         }
-        let created = async {
+        // The new tenant's first audit event is written before any request can be its; the
+        // creation is the platform's, so it runs as the system.
+        let created = within(Tenancy::System, async {
             input.validate()?;
             let tx = self.store.begin_write().await?;
             let tenant = self.store.create_tenant(&tx, &input).await?;
@@ -54,7 +57,7 @@ impl Service {
             self.append(&tx, tenant.id, event).await?;
             tx.commit().await?;
             Ok::<Tenant, ServiceError>(tenant)
-        }
+        })
         .await;
         if let Err(e) = &created {
             let record = Record::failure("tenant", &input.slug, e);

@@ -8,6 +8,7 @@ use steward_domain::{
     ActionStatus, DecisionRecordId, EdgeRelation, ModelId, ModelVersionId, NodeKind, Principal,
     WindowId,
 };
+use steward_store::Store;
 use steward_store::testing::{ProfileBytes, TestDb};
 use uuid::Uuid;
 
@@ -17,19 +18,40 @@ use crate::{AuthConfig, Service, ServiceError, ServiceResult};
 /// A database for one test, and services over it.
 pub struct TestBackend {
     db: TestDb,
+    /// The database as served: on PostgreSQL a role that row security binds.
+    app: Store,
 }
 
 impl TestBackend {
+    /// As `steward serve` runs: work that declared no tenancy sees no tenant's rows, so a
+    /// request path that loses its tenant (a spawn that does not carry it) fails the test. A
+    /// test calling the service directly declares the tenancy the caller would run in
+    /// (`tenancy::within`).
     pub async fn new() -> TestBackend {
-        TestBackend {
-            db: TestDb::new().await,
-        }
+        Self::open(false).await
+    }
+
+    /// For benchmarks that seed through the service directly: work that declared no tenancy
+    /// acts as the system.
+    pub async fn seeding() -> TestBackend {
+        Self::open(true).await
+    }
+
+    async fn open(system: bool) -> TestBackend {
+        let db = TestDb::new().await;
+        let app = if system {
+            Store::connect(&db.app_url).await
+        } else {
+            Store::connect_serving(&db.app_url).await
+        };
+        let app = app.expect("open the database as the application role");
+        TestBackend { db, app }
     }
 
     /// A service over this database. Called twice, it gives two services that share nothing but
     /// the database, as two replicas would.
     pub fn service(&self, auth: AuthConfig, audit: AuditKeys) -> Service {
-        Service::new(self.db.store.clone(), auth, audit)
+        Service::new(self.app.clone(), auth, audit)
     }
 
     /// The database URL (a `sqlite://` file or a `postgres://` database of its own).

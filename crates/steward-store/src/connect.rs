@@ -9,6 +9,7 @@ use sea_orm::{
 use steward_migrations::{Migrator, MigratorTrait};
 
 use crate::StoreResult;
+use crate::tenancy::{self, Tenancy};
 
 /// Which engine a store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,15 +23,39 @@ pub enum Backend {
 pub struct Store {
     pub(crate) db: DatabaseConnection,
     pub(crate) backend: Backend,
+    unscoped: Tenancy,
 }
 
 impl Store {
-    /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://...`).
+    /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://...`) for the operator's tools
+    /// and test fixtures: work that declared no [`Tenancy`] acts as the system, across tenants.
     ///
     /// SQLite is opened in WAL mode with `synchronous=FULL` (an acknowledged write survives a
     /// power cut, not only a process crash), foreign keys on, and a busy timeout so concurrent
     /// writers wait instead of failing.
     pub async fn connect(url: &str) -> StoreResult<Store> {
+        Self::connect_with(url, Tenancy::System).await
+    }
+
+    /// Connects to `url` for serving requests: work that declared no [`Tenancy`] sees no
+    /// tenant's rows on PostgreSQL (row-level security), so a path that forgot to declare
+    /// itself fails closed.
+    pub async fn connect_serving(url: &str) -> StoreResult<Store> {
+        Self::connect_with(url, Tenancy::Nobody).await
+    }
+
+    async fn connect_with(url: &str, unscoped: Tenancy) -> StoreResult<Store> {
+        Self::open(url, unscoped, true).await
+    }
+
+    /// Without the pool hooks that set `steward.tenant`: the store as it was before row-level
+    /// security, for the benchmark that measures what the hooks cost (`benches/tenancy.rs`).
+    #[cfg(feature = "test-support")]
+    pub async fn connect_without_tenancy_hooks(url: &str) -> StoreResult<Store> {
+        Self::open(url, Tenancy::System, false).await
+    }
+
+    async fn open(url: &str, unscoped: Tenancy, hooks: bool) -> StoreResult<Store> {
         let mut opts = ConnectOptions::new(url.to_string());
         opts.sqlx_logging(false)
             .connect_timeout(Duration::from_secs(10))
@@ -40,6 +65,9 @@ impl Store {
             // may have dropped it; a ping per query would double the round trips.
             opts.max_connections(16)
                 .test_before_acquire_if_idle_for(Duration::from_secs(30));
+            if hooks {
+                tenancy_hooks(&mut opts, unscoped);
+            }
             Backend::Postgres
         } else {
             prepare_sqlite_file(url)?;
@@ -55,19 +83,72 @@ impl Store {
                 });
             Backend::Sqlite
         };
-        let db = Database::connect(opts).await?;
-        Ok(Store { db, backend })
+        let db = tenancy::within(unscoped, Database::connect(opts)).await?;
+        Ok(Store {
+            db,
+            backend,
+            unscoped,
+        })
     }
 
-    /// Applies every pending migration.
+    /// What work that declared no tenancy may see (see [`tenancy`](crate::tenancy)).
+    pub fn unscoped(&self) -> Tenancy {
+        self.unscoped
+    }
+
+    /// Applies every pending migration (across every tenant's rows: a migration that moves data
+    /// must see all of them).
     pub async fn migrate(&self) -> StoreResult<()> {
-        Migrator::up(&self.db, None).await?;
+        tenancy::within(Tenancy::System, Migrator::up(&self.db, None)).await?;
         Ok(())
     }
 
-    /// Names of migrations not yet applied (for `/readyz`).
+    /// Lets PostgreSQL role `role` (the one `steward serve` connects as, when migrations run as
+    /// the tables' owner) read and write every table, and read which migrations ran. It may not
+    /// change the schema, and row security binds it like everyone. Nothing on SQLite.
+    pub async fn grant_to(&self, role: &str) -> StoreResult<()> {
+        if self.backend != Backend::Postgres {
+            return Ok(());
+        }
+        let role = quote_ident(role)?;
+        for sql in [
+            format!("GRANT USAGE ON SCHEMA public TO {role}"),
+            format!(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"
+            ),
+            format!("REVOKE INSERT, UPDATE, DELETE ON seaql_migrations FROM {role}"),
+            format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"),
+        ] {
+            self.db
+                .execute_raw(Statement::from_string(DbBackend::Postgres, sql))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// True when the connected PostgreSQL role escapes row-level security (a superuser, or a
+    /// role with BYPASSRLS): tenant isolation then rests on the store's filters alone.
+    pub async fn row_security_bypassed(&self) -> StoreResult<bool> {
+        if self.backend != Backend::Postgres {
+            return Ok(false);
+        }
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT rolsuper OR rolbypassrls AS bypass FROM pg_roles WHERE rolname = current_user",
+            ))
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get::<bool>("", "bypass")?,
+            None => false,
+        })
+    }
+
+    /// Names of migrations not yet applied (for `/readyz`, and `steward serve` deciding whether
+    /// to migrate). Reads only: a role without rights on the schema may ask.
     pub async fn pending_migrations(&self) -> StoreResult<Vec<String>> {
-        Ok(Migrator::get_pending_migrations(&self.db)
+        Ok(Migrator::get_pending_migrations_read_only(&self.db)
             .await?
             .iter()
             .map(|m| m.name().to_string())
@@ -112,6 +193,62 @@ impl Store {
             Backend::Postgres => DbBackend::Postgres,
         }
     }
+}
+
+/// Every connection handed out carries the acquiring task's tenancy: a pooled one is told
+/// before it is handed out, a new one as it opens. Both hooks run in the acquiring task, so
+/// they read its task-local.
+fn tenancy_hooks(opts: &mut ConnectOptions, unscoped: Tenancy) {
+    opts.map_sqlx_postgres_before_acquire(move |conn, _| {
+        let setting = tenancy_setting(unscoped);
+        Box::pin(async move { set_tenancy(conn, setting).await.map(|()| true) })
+    });
+    opts.map_sqlx_postgres_pool_opts(move |pool| {
+        pool.after_connect(move |conn, _| {
+            let setting = tenancy_setting(unscoped);
+            Box::pin(set_tenancy(conn, setting))
+        })
+    });
+}
+
+/// The `steward.tenant` setting for the running task: its declared tenancy, else `unscoped`.
+fn tenancy_setting(unscoped: Tenancy) -> String {
+    tenancy::current().unwrap_or(unscoped).setting()
+}
+
+async fn set_tenancy(
+    conn: &mut sea_orm::sqlx::PgConnection,
+    setting: String,
+) -> Result<(), sea_orm::sqlx::Error> {
+    sea_orm::sqlx::query("SELECT set_config('steward.tenant', $1, false)")
+        .bind(setting)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// The role a PostgreSQL URL connects as (`postgres://role:secret@host/db`).
+pub fn role_of(url: &str) -> StoreResult<String> {
+    use std::str::FromStr;
+    let opts = sea_orm::sqlx::postgres::PgConnectOptions::from_str(url).map_err(|e| {
+        crate::StoreError::Invalid(format!("database URL is not a PostgreSQL URL: {e}"))
+    })?;
+    Ok(opts.get_username().to_string())
+}
+
+/// `name` as a quoted PostgreSQL identifier; only plain role names are accepted.
+fn quote_ident(name: &str) -> StoreResult<String> {
+    let plain = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !plain {
+        return Err(crate::StoreError::Invalid(format!(
+            "{name:?} is not a role name Steward grants to (letters, digits, '_' and '-', at most 63)"
+        )));
+    }
+    Ok(format!("\"{name}\""))
 }
 
 /// Makes the SQLite database file private before SQLite opens it: created empty with mode 0600

@@ -36,6 +36,7 @@ mod retraining;
 mod runs;
 mod sql;
 mod tags;
+pub mod tenancy;
 mod tenants;
 #[cfg(feature = "test-support")]
 pub mod testing;
@@ -44,7 +45,7 @@ mod versions;
 mod windows;
 
 pub use audit::AuditFilter;
-pub use connect::{Backend, Store};
+pub use connect::{Backend, Store, role_of};
 pub use deployments::NewRevision;
 pub use error::StoreError;
 pub use incidents::{Cause, Opened};

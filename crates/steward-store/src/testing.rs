@@ -9,10 +9,19 @@ use crate::Store;
 
 /// A migrated store plus whatever keeps it alive (the temporary directory for SQLite).
 pub struct TestDb {
+    /// The database as its owner, which migrated it (on PostgreSQL the superuser the tests were
+    /// given, which row security does not bind): the store's own tests and raw fixtures.
     pub store: Store,
     pub url: String,
+    /// The database as `steward serve` should reach it: on PostgreSQL as [`APP_ROLE`], which
+    /// owns nothing, was granted what [`Store::grant_to`] grants, and is bound by row security;
+    /// on SQLite the same file as `url`.
+    pub app_url: String,
     _dir: Option<tempfile::TempDir>,
 }
+
+/// The PostgreSQL role tests serve as (created on first use, password the same as its name).
+pub const APP_ROLE: &str = "steward_app";
 
 impl TestDb {
     pub async fn new() -> TestDb {
@@ -34,6 +43,7 @@ impl TestDb {
         store.migrate().await.expect("migrate SQLite");
         TestDb {
             store,
+            app_url: url.clone(),
             url,
             _dir: Some(dir),
         }
@@ -76,16 +86,7 @@ impl TestDb {
 
     /// The rows of a raw query as JSON objects (checks of the schema itself).
     pub async fn query(&self, sql: &str) -> Result<Vec<serde_json::Value>, sea_orm::DbErr> {
-        use sea_orm::{ConnectionTrait, FromQueryResult, JsonValue, Statement};
-        let backend = self.store.db_backend();
-        let rows = self
-            .store
-            .db
-            .query_all_raw(Statement::from_string(backend, sql.to_string()))
-            .await?;
-        rows.iter()
-            .map(|r| JsonValue::from_query_result(r, ""))
-            .collect()
+        query(&self.store, sql).await
     }
 
     async fn postgres(admin_url: &str) -> TestDb {
@@ -138,9 +139,32 @@ impl TestDb {
         let url = format!("{base}/{name}");
         let store = Store::connect(&url).await.expect("open PostgreSQL");
         store.migrate().await.expect("migrate PostgreSQL");
+        // A role is the cluster's, not the database's: every test database shares it, and
+        // tests racing to create it may see either error.
+        admin
+            .execute_raw(Statement::from_string(
+                backend,
+                format!(
+                    "DO $$ BEGIN CREATE ROLE {APP_ROLE} LOGIN PASSWORD '{APP_ROLE}'; \
+                     EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+                ),
+            ))
+            .await
+            .expect("create the application role");
+        store
+            .grant_to(APP_ROLE)
+            .await
+            .expect("grant the application role");
+        let host = base
+            .split_once('@')
+            .map(|(_, h)| h)
+            .or_else(|| base.split_once("://").map(|(_, h)| h))
+            .unwrap_or(base);
+        let app_url = format!("postgres://{APP_ROLE}:{APP_ROLE}@{host}/{name}");
         TestDb {
             store,
             url,
+            app_url,
             _dir: None,
         }
     }
@@ -180,4 +204,17 @@ impl TestDb {
             .collect();
         Ok((parts, slices))
     }
+}
+
+/// The rows of a raw query through `store` as JSON objects (with the running task's tenancy,
+/// for checks of row security).
+pub async fn query(store: &Store, sql: &str) -> Result<Vec<serde_json::Value>, sea_orm::DbErr> {
+    use sea_orm::{ConnectionTrait, FromQueryResult, JsonValue, Statement};
+    let rows = store
+        .db
+        .query_all_raw(Statement::from_string(store.db_backend(), sql.to_string()))
+        .await?;
+    rows.iter()
+        .map(|r| JsonValue::from_query_result(r, ""))
+        .collect()
 }

@@ -90,7 +90,7 @@ impl Server {
         keys: KeySource,
         configure: impl FnOnce(Service) -> Service,
     ) -> Server {
-        let db = TestBackend::new().await;
+        let db = TestBackend::seeding().await;
         let auth = AuthConfig {
             issuer: "steward".into(),
             audience: "steward".into(),

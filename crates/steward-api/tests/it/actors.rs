@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use steward_domain::{NewTenant, Principal, Role, SystemActor};
 use steward_service::auth::mint_hs256;
+use steward_service::tenancy::{Tenancy, within};
 
 use crate::app::*;
 
@@ -49,20 +50,19 @@ async fn system_actors_are_audited_as_such_and_held_to_their_row() {
         .await
         .unwrap();
     // The scheduler may not register anything; the denial is audited under its name.
+    // (Its passes run within the tenant they work for, as here.)
     let scheduler = Principal::system(SystemActor::Scheduler, "acme", Some(acme.id));
-    let denied = app
-        .service
-        .register_model(
-            &scheduler,
-            steward_domain::NewModel {
-                name: "m".into(),
-                description: String::new(),
-                owner_team: "t".into(),
-                risk_tier: steward_domain::RiskTier::Low,
-                tags: vec![],
-            },
-        )
-        .await;
+    let attempt = app.service.register_model(
+        &scheduler,
+        steward_domain::NewModel {
+            name: "m".into(),
+            description: String::new(),
+            owner_team: "t".into(),
+            risk_tier: steward_domain::RiskTier::Low,
+            tags: vec![],
+        },
+    );
+    let denied = within(Tenancy::Tenant(acme.id), attempt).await;
     assert!(denied.is_err());
     let officer = app.token("acme", &[Role::GovernanceOfficer]);
     let v = app

@@ -108,6 +108,10 @@ const MAY_UNWRAP: &[(&str, &str)] = &[
         "test support: a test database that cannot be created fails the test",
     ),
     (
+        "crates/steward-service/src/testing.rs",
+        "test support: a test database that cannot be opened fails the test",
+    ),
+    (
         "crates/steward-loopback/src/tests.rs",
         "the loopback receivers' unit tests, in a file of their own (`#[cfg(test)] mod tests;`)",
     ),

@@ -30,7 +30,12 @@ const SECTIONS: &[&str] = &[
     "metrics",
 ];
 /// The top-level keys; `STEWARD_<KEY>` reaches them.
-const TOP_LEVEL: &[&str] = &["listen", "database_url", "log_format"];
+const TOP_LEVEL: &[&str] = &[
+    "listen",
+    "database_url",
+    "database_migration_url",
+    "log_format",
+];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -39,6 +44,11 @@ pub struct Config {
     pub listen: SocketAddr,
     /// `sqlite://steward.db?mode=rwc` (default) or `postgres://user:pass@host/db`.
     pub database_url: String,
+    /// PostgreSQL only: the URL migrations run with, as the role that owns the tables. When
+    /// set, `steward migrate` and `steward serve` migrate through it and grant the role of
+    /// `database_url` what serving needs (reading and writing rows, not changing the schema), so
+    /// the serving role does not own the tables it is row-security-bound on.
+    pub database_migration_url: Option<String>,
     pub auth: AuthSettings,
     pub api: ApiSettings,
     pub audit: AuditSettings,
@@ -374,6 +384,7 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: "sqlite://steward.db?mode=rwc".into(),
+            database_migration_url: None,
             auth: AuthSettings::default(),
             api: ApiSettings::default(),
             audit: AuditSettings::default(),
@@ -486,6 +497,11 @@ impl Config {
         }
         if self.policy.max_operations == 0 {
             bail!("policy.max_operations: must be at least 1");
+        }
+        if let Some(m) = &self.database_migration_url
+            && !(m.starts_with("postgres:") || m.starts_with("postgresql:"))
+        {
+            bail!("database_migration_url: only a PostgreSQL database has a role to migrate as");
         }
         self.outbox.validate()?;
         self.deployments.validate()?;

@@ -19,6 +19,7 @@ fn every_key_is_reachable_from_the_environment() {
     jail(|j| {
         j.set_env("STEWARD_LISTEN", "0.0.0.0:9000");
         j.set_env("STEWARD_DATABASE_URL", "postgres://x/y");
+        j.set_env("STEWARD_DATABASE_MIGRATION_URL", "postgres://owner@x/y");
         j.set_env("STEWARD_AUTH_JWKS_REFETCH_COOLDOWN_SECS", "5");
         j.set_env("STEWARD_API_MAX_DEPTH", "7");
         j.set_env("STEWARD_API_INTROSPECTION", "false");
@@ -31,6 +32,11 @@ fn every_key_is_reachable_from_the_environment() {
         let c = Config::from_layers(None, env()).unwrap();
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.database_url, "postgres://x/y");
+        assert_eq!(
+            c.database_migration_url.as_deref(),
+            Some("postgres://owner@x/y")
+        );
+        c.validate().unwrap();
         assert_eq!(c.auth.jwks_refetch_cooldown_secs, 5);
         assert_eq!(c.api.max_depth, 7);
         assert!(!c.api.introspection);
@@ -99,4 +105,14 @@ fn secret_sits_beside_the_database() {
         c.dev_secret_path(),
         PathBuf::from("data/steward.db.hs256.secret")
     );
+}
+
+#[test]
+fn a_migration_url_must_be_postgresql() {
+    let c = Config {
+        database_migration_url: Some("sqlite://other.db".into()),
+        ..Config::default()
+    };
+    let err = c.validate().unwrap_err().to_string();
+    assert!(err.contains("database_migration_url"), "{err}");
 }

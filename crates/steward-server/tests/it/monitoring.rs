@@ -89,7 +89,7 @@ pub(crate) fn last_hour() -> DateTime<Utc> {
 #[tokio::test]
 async fn killing_the_server_during_ingestion_loses_no_acknowledged_batch_and_counts_none_twice() {
     let db = TestDb::new().await;
-    let d = Deployment::new(&db.url);
+    let d = Deployment::on(&db);
     let off = [("STEWARD_MONITORING_SCHEDULER_INTERVAL_MS", "0")];
     let mut server = d.serve_with(&off);
     let (owner, officer) = d.tenant(&server).await;
@@ -174,7 +174,7 @@ async fn killing_the_server_during_ingestion_loses_no_acknowledged_batch_and_cou
 #[tokio::test]
 async fn two_servers_running_the_scheduler_never_evaluate_a_window_twice() {
     let db = TestDb::new().await;
-    let d = Deployment::new(&db.url);
+    let d = Deployment::on(&db);
     let fast = [("STEWARD_MONITORING_SCHEDULER_INTERVAL_MS", "50")];
     let a = d.serve_with(&fast);
     let b = d.serve_with(&fast);
@@ -253,7 +253,7 @@ async fn two_servers_running_the_scheduler_never_evaluate_a_window_twice() {
 #[tokio::test]
 async fn steward_profile_computes_where_the_data_lives_what_the_server_would() {
     let db = TestDb::new().await;
-    let d = Deployment::new(&db.url);
+    let d = Deployment::on(&db);
     let server = d.serve_with(&[("STEWARD_MONITORING_SCHEDULER_INTERVAL_MS", "0")]);
     let (owner, _) = d.tenant(&server).await;
     let dir = tempfile::tempdir().unwrap();

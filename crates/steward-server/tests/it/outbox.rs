@@ -162,7 +162,7 @@ fn received(receiver: &Receiver) -> BTreeMap<String, usize> {
 #[tokio::test]
 async fn two_relaying_replicas_deliver_each_alert_once_and_survive_sigkill_losing_none() {
     let db = TestDb::new().await;
-    let d = Deployment::new(&db.url);
+    let d = Deployment::on(&db);
     let env = [
         ("STEWARD_MONITORING_SCHEDULER_INTERVAL_MS", "0"),
         ("STEWARD_OUTBOX_INTERVAL_MS", "20"),

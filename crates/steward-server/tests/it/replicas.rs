@@ -179,7 +179,7 @@ fn percentile(v: &[f64], p: f64) -> f64 {
 #[tokio::test]
 async fn replicas_killed_under_load_lose_no_acknowledged_write_and_evaluate_and_deliver_once() {
     let db = TestDb::new().await;
-    let d = Deployment::new(&db.url);
+    let d = Deployment::on(&db);
     let clients = if db.url.starts_with("postgres") {
         100
     } else {

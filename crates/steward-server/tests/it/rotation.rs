@@ -58,7 +58,7 @@ fn verify(d: &Deployment, bundle: &str, key: &str) -> (bool, Value) {
 #[tokio::test]
 async fn an_auditor_trusting_the_first_key_follows_the_rotation_to_the_new_one() {
     let db = TestDb::new().await;
-    let d = Deployment::new(&db.url);
+    let d = Deployment::on(&db);
     let dir = d.dir().to_path_buf();
     let p = d.serve();
     let (_, officer) = d.tenant(&p).await;

@@ -128,6 +128,17 @@ pub(crate) struct Deployment {
 }
 
 impl Deployment {
+    /// Replicas serving `db` as production does: on PostgreSQL as a role that owns no table
+    /// and that row security binds, migrating through the owner's URL.
+    pub(crate) fn on(db: &TestDb) -> Deployment {
+        let d = Deployment::new(&db.app_url);
+        if db.app_url != db.url {
+            let line = format!("database_migration_url = \"{}\"\n", db.url);
+            std::fs::write(d.dir().join("steward.toml"), line).unwrap();
+        }
+        d
+    }
+
     pub(crate) fn new(database_url: &str) -> Deployment {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("steward.toml"), "").unwrap();
@@ -216,7 +227,7 @@ fn names(v: &Value) -> Vec<String> {
 #[tokio::test]
 async fn two_server_processes_on_one_database_never_serve_a_stale_read() {
     let db = TestDb::new().await;
-    let d = Deployment::new(&db.url);
+    let d = Deployment::on(&db);
     let a = d.serve();
     let b = d.serve();
     let (owner, _) = d.tenant(&a).await;
@@ -246,7 +257,7 @@ async fn two_server_processes_on_one_database_never_serve_a_stale_read() {
 #[tokio::test]
 async fn a_replica_killed_mid_write_leaves_only_whole_records() {
     let db = TestDb::new().await;
-    let d = Deployment::new(&db.url);
+    let d = Deployment::on(&db);
     let mut a = d.serve();
     let b = d.serve();
     let (owner, officer) = d.tenant(&a).await;

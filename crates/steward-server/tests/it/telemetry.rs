@@ -42,7 +42,7 @@ fn free_port() -> u16 {
 async fn traces_reach_an_otlp_receiver_and_continue_into_deliveries() {
     let otlp = OtlpReceiver::start().await.unwrap();
     let db = TestDb::new().await;
-    let d = Deployment::new(&db.url);
+    let d = Deployment::on(&db);
     let endpoint = otlp.endpoint();
     let metrics_at = format!("127.0.0.1:{}", free_port());
     let p = d.serve_with(&[

@@ -158,8 +158,19 @@ impl Authenticator {
         v
     }
 
-    /// Verifies `token` and returns the principal it names.
+    /// Verifies `token` and returns the principal it names. The task's [`tenancy`] scope, when
+    /// it runs in one (the API gives every request one, starting at nobody's), narrows to the
+    /// principal's tenant from here on: what the request reads and writes afterwards is bound
+    /// to that tenant by row-level security as well as by the store's filters.
+    ///
+    /// [`tenancy`]: crate::tenancy
     pub async fn authenticate(&self, token: &str) -> ServiceResult<Principal> {
+        let principal = self.principal(token).await?;
+        crate::tenancy::enter(crate::tenancy::Tenancy::of(principal.tenant_id()));
+        Ok(principal)
+    }
+
+    async fn principal(&self, token: &str) -> ServiceResult<Principal> {
         let claims = self.verify(token).await?;
         check_subject(&claims.sub)?;
         if claims

@@ -17,6 +17,7 @@ use super::Change;
 use super::analysis::{Analysis, AnalysisVerdict, analyse};
 use super::promotion::request_payload;
 use crate::audit::Record;
+use crate::tenancy::{Tenancy, within};
 use crate::{Service, ServiceError, ServiceResult, Writes};
 
 /// Deployment settings of this process.
@@ -305,6 +306,10 @@ impl Service {
     /// then the next step, the promotion, a pause or an abort; and aborts pauses that timed out.
     /// How many rollouts changed.
     pub async fn advance_rollouts(&self) -> ServiceResult<usize> {
+        within(Tenancy::System, self.advance_due_rollouts()).await
+    }
+
+    async fn advance_due_rollouts(&self) -> ServiceResult<usize> {
         let now = self.now();
         let mut changed = 0;
         for (tenant, req) in self.store.rollouts_in_flight().await? {
@@ -330,7 +335,11 @@ impl Service {
                 .map(|t| t.slug)
                 .unwrap_or_default();
             let scheduler = Principal::system(SystemActor::Scheduler, &slug, Some(tenant));
-            match self.advance(&scheduler, req.id, now).await {
+            let step = within(
+                Tenancy::Tenant(tenant),
+                self.advance(&scheduler, req.id, now),
+            );
+            match step.await {
                 Ok(true) => changed += 1,
                 Ok(false) => {}
                 Err(e) => tracing::warn!(request = %req.id, error = %e, "rollout step failed"),

@@ -23,6 +23,7 @@ use super::context::{
 use crate::audit::Record;
 use crate::outbox::route;
 use crate::policy::EvaluatePolicy;
+use crate::tenancy::{Tenancy, within};
 use crate::{Service, ServiceError, ServiceResult, Writes};
 
 /// Decisions shown to a policy as "recent".
@@ -72,7 +73,8 @@ impl Service {
     /// [`super::MonitoringSettings::windows_per_tick`]. Each runs as the `scheduler` system actor
     /// of its tenant. A failing window is logged and retried when its lease expires.
     pub async fn run_scheduler_tick(&self) -> ServiceResult<SchedulerTick> {
-        let tick = self.scheduler_pass().await;
+        // The due scan spans tenants; each window is evaluated within its own tenant.
+        let tick = within(Tenancy::System, self.scheduler_pass()).await;
         self.metrics.scheduler_pass(tick.is_ok(), self.now());
         tick
     }
@@ -98,7 +100,11 @@ impl Service {
             };
             let actor = Principal::system(SystemActor::Scheduler, &slug, Some(tenant));
             let started = std::time::Instant::now();
-            let outcome = match self.evaluate_window(&actor, window).await {
+            let evaluated = within(
+                Tenancy::Tenant(tenant),
+                self.evaluate_window(&actor, window),
+            );
+            let outcome = match evaluated.await {
                 Ok(Some(_)) => (&mut tick.evaluated, "evaluated"),
                 Ok(None) => (&mut tick.skipped, "skipped"),
                 Err(e) => {

@@ -34,6 +34,7 @@ use steward_store::Delivered;
 pub(crate) use backoff::backoff;
 
 use crate::audit::Record;
+use crate::tenancy::{Tenancy, within};
 use crate::{Service, ServiceError, ServiceResult, Writes, authorize};
 
 /// Settings of the relay in this process.
@@ -213,7 +214,8 @@ impl Service {
 
     /// One relay pass over every tenant's due actions, as the `outbox_relay` system actor.
     pub async fn run_relay_pass(&self) -> ServiceResult<RelayPass> {
-        self.relay(None).await
+        // The claim spans tenants; each tenant's outcomes are written within that tenant.
+        within(Tenancy::System, self.relay(None)).await
     }
 
     /// A relay pass over the caller's tenant now (an SRE who does not want to wait for the
@@ -488,7 +490,7 @@ impl Service {
         }
         let relay = Principal::system(SystemActor::OutboxRelay, &slug, Some(tenant));
         let owner = owner.to_string();
-        self.mutate(
+        let written = self.mutate(
             &relay,
             Operation::DeliverActions,
             ("outbox", "delivery".to_string()),
@@ -497,8 +499,8 @@ impl Service {
                 let payload = json!({"attempts": listed, "lostLeases": lost});
                 Ok((lost, Record::new("outbox", "delivery", payload)))
             },
-        )
-        .await
+        );
+        within(Tenancy::Tenant(tenant), written).await
     }
 
     /// Writes attempts and their actions' states in a mutation's transaction: how many had lost

@@ -7,4 +7,5 @@ mod isolation;
 mod lineage;
 mod policies;
 mod registry;
+mod row_security;
 mod windows;
