@@ -61,12 +61,16 @@ impl Store {
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(10));
         let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            // A pooled connection is pinged before use only after sitting idle, when the server
-            // may have dropped it; a ping per query would double the round trips.
-            opts.max_connections(16)
-                .test_before_acquire_if_idle_for(Duration::from_secs(30));
+            opts.max_connections(16);
             if hooks {
+                // Setting the tenant is a round trip on every acquire already: a connection the
+                // server dropped fails it and is replaced, so no ping is needed besides.
+                opts.test_before_acquire(false);
                 tenancy_hooks(&mut opts, unscoped);
+            } else {
+                // Pinged before use only after sitting idle, when the server may have dropped
+                // it; a ping per query would double the round trips.
+                opts.test_before_acquire_if_idle_for(Duration::from_secs(30));
             }
             Backend::Postgres
         } else {
