@@ -59,6 +59,7 @@ pub mod registry;
 pub mod retraining;
 pub mod tags;
 pub mod validate;
+pub mod web;
 
 pub use auth::{
     Operation, Principal, Resource, Role, SystemActor, TenantScope, allows_on, system_allows,
@@ -79,3 +80,4 @@ pub use registry::*;
 pub use retraining::*;
 pub use tags::*;
 pub use validate::ValidationError;
+pub use web::WebSession;

@@ -75,7 +75,8 @@ impl Application {
         api.metrics_token = config.metrics.resolve_token()?;
         api.metrics_max_models = config.metrics.max_models;
         let state = steward_api::AppState::new(service.clone(), api);
-        let router = steward_api::router(state);
+        let web = steward_web::router(service.clone(), config.is_dev_auth());
+        let router = steward_api::router(state).merge(web);
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;

@@ -25,6 +25,7 @@ mod retraining;
 mod tags;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod web;
 
 pub use auth::{AuthConfig, Authenticator, Claims, KeySource};
 pub use deployments::{

@@ -42,6 +42,7 @@ mod tenants;
 pub mod testing;
 mod tx;
 mod versions;
+mod web_sessions;
 mod windows;
 
 pub use audit::AuditFilter;

@@ -170,6 +170,19 @@ impl Authenticator {
         Ok(principal)
     }
 
+    /// The principal of a stored web session: what the token that opened it said. Like
+    /// [`Authenticator::authenticate`], it narrows the task's tenancy to the session's tenant.
+    pub fn session_principal(&self, session: &steward_domain::WebSession) -> Principal {
+        let principal = Principal::authenticated(
+            session.subject.clone(),
+            session.tenant_slug.clone(),
+            Some(session.tenant),
+            session.roles.clone(),
+        );
+        crate::tenancy::enter(crate::tenancy::Tenancy::Tenant(session.tenant));
+        principal
+    }
+
     async fn principal(&self, token: &str) -> ServiceResult<Principal> {
         let claims = self.verify(token).await?;
         check_subject(&claims.sub)?;

@@ -6,7 +6,7 @@
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::Value;
 use steward_domain::*;
-use steward_migrations::TENANT_TABLES;
+use steward_migrations::tenant_tables;
 use steward_store::Store;
 use steward_store::tenancy::{Tenancy, within};
 use steward_store::testing::{APP_ROLE, TestDb, query};
@@ -53,7 +53,7 @@ async fn the_application_role_sees_only_the_tenant_it_declared() {
 
     // Without a tenant: nothing, in every tenant table, while the owner sees rows in many.
     let mut owner_rows = 0;
-    for t in TENANT_TABLES {
+    for t in tenant_tables() {
         let sql = format!("SELECT count(*) AS n FROM {t}");
         owner_rows += count(&db.query(&sql).await.unwrap());
         let seen = count(&query(&app, &sql).await.unwrap());
@@ -128,7 +128,7 @@ async fn a_connection_that_never_set_a_tenant_reads_nothing() {
     two_tenants(&db.store).await;
     // A plain connection, not the store's pool: `steward.tenant` was never set at all.
     let raw = Database::connect(&db.app_url).await.unwrap();
-    for t in TENANT_TABLES {
+    for t in tenant_tables() {
         let sql = format!("SELECT count(*) AS n FROM {t}");
         let row = raw
             .query_one_raw(Statement::from_string(raw.get_database_backend(), sql))
@@ -165,10 +165,11 @@ async fn every_tenant_table_has_row_security_forced() {
         )
         .await
         .unwrap();
-    assert_eq!(rows.len(), TENANT_TABLES.len(), "{rows:?}");
+    let tables = tenant_tables();
+    assert_eq!(rows.len(), tables.len(), "{rows:?}");
     for r in &rows {
         let t = r["t"].as_str().unwrap();
-        assert!(TENANT_TABLES.contains(&t), "{t} is not in TENANT_TABLES");
+        assert!(tables.contains(&t), "{t} is not in tenant_tables()");
         assert_eq!(r["on"], true, "{t}");
         assert_eq!(r["forced"], true, "{t}");
         assert_ne!(r["owner"], APP_ROLE, "{t}");
@@ -181,5 +182,5 @@ async fn every_tenant_table_has_row_security_forced() {
         .query("SELECT count(*) AS n FROM pg_class WHERE relforcerowsecurity")
         .await
         .unwrap();
-    assert_eq!(count(&rows), TENANT_TABLES.len() as i64);
+    assert_eq!(count(&rows), tables.len() as i64);
 }

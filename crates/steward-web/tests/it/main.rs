@@ -1,0 +1,343 @@
+//! The web frontend through the real router (API and pages merged, as `steward serve` serves
+//! them) over a fresh database: sign-in and its cookie, the pages, CSRF and origin checks on
+//! state-changing forms, another tenant's objects answering 404. Browser tests drive the same
+//! pages in Chromium (`tests/web/`).
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use steward_domain::Role;
+use steward_service::auth::mint_hs256;
+use steward_service::testing::TestBackend;
+use steward_service::{AuthConfig, KeySource};
+use tower::ServiceExt;
+
+struct App {
+    router: Router,
+    auth: AuthConfig,
+    _db: TestBackend,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl App {
+    async fn new() -> App {
+        let auth = AuthConfig {
+            issuer: "steward".into(),
+            audience: "steward".into(),
+            leeway: Duration::from_secs(5),
+            keys: KeySource::Hs256 {
+                secret: b"test-secret-test-secret-test-secret!".to_vec(),
+            },
+        };
+        let db = TestBackend::new().await;
+        let audit = steward_service::audit::AuditKeys::generate().unwrap();
+        let service = db.service(auth.clone(), audit);
+        let api = steward_api::AppState::new(service.clone(), steward_api::ApiConfig::default());
+        let router = steward_api::router(api).merge(steward_web::router(service, true));
+        App {
+            router,
+            auth,
+            _db: db,
+        }
+    }
+
+    fn token(&self, tenant: &str, roles: &[Role]) -> String {
+        mint_hs256(&self.auth, "ada", tenant, roles, Duration::from_secs(600)).unwrap()
+    }
+
+    async fn send(&self, req: Request<Body>) -> Reply {
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    async fn gql(&self, token: &str, query: &str, variables: Value) -> Value {
+        let body = json!({"query": query, "variables": variables}).to_string();
+        let req = Request::post("/graphql")
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::from(body))
+            .unwrap();
+        let r = self.send(req).await;
+        let v: Value = serde_json::from_str(&r.body).unwrap();
+        assert!(v["errors"].is_null(), "{v}");
+        v["data"].clone()
+    }
+
+    async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
+        let mut req = Request::get(path);
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        self.send(req.body(Body::empty()).unwrap()).await
+    }
+
+    async fn post(&self, path: &str, cookie: Option<&str>, site: &str, form: &str) -> Reply {
+        let mut req = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", site);
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        self.send(req.body(Body::from(form.to_string())).unwrap())
+            .await
+    }
+
+    /// Signs in with `token`: the `name=value` of the session cookie.
+    async fn sign_in(&self, token: &str) -> String {
+        let r = self
+            .post(
+                "/ui/sign-in",
+                None,
+                "same-origin",
+                &format!("token={token}"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let set = r.headers[header::SET_COOKIE].to_str().unwrap().to_string();
+        for attr in ["Path=/", "HttpOnly", "Secure", "SameSite=Lax"] {
+            assert!(set.contains(attr), "{set}");
+        }
+        assert!(set.starts_with("__Host-steward="), "{set}");
+        set.split(';').next().unwrap().to_string()
+    }
+
+    /// A tenant with a model whose version was trained on a dataset version: the model's id
+    /// and the version's.
+    async fn seed(&self, tenant: &str, model: &str) -> (String, String) {
+        let admin = self.token(tenant, &[Role::PlatformAdmin]);
+        self.gql(
+            &admin,
+            "mutation($i: CreateTenantInput!) { createTenant(input: $i) { id } }",
+            json!({"i": {"slug": tenant, "name": tenant}}),
+        )
+        .await;
+        let owner = self.token(tenant, &[Role::ModelOwner]);
+        let m = self.gql(&owner, "mutation($i: RegisterModelInput!) { registerModel(input: $i) { id } }",
+            json!({"i": {"name": model, "ownerTeam": "risk", "riskTier": "HIGH", "tags": ["eu"]}})).await;
+        let model_id = m["registerModel"]["id"].as_str().unwrap().to_string();
+        let d = self
+            .gql(
+                &owner,
+                "mutation($i: RegisterDatasetInput!) { registerDataset(input: $i) { id } }",
+                json!({"i": {"name": "transactions"}}),
+            )
+            .await;
+        let dv = self.gql(&owner, "mutation($i: RegisterDatasetVersionInput!) { registerDatasetVersion(input: $i) { id } }",
+            json!({"i": {"datasetId": d["registerDataset"]["id"], "uri": "s3://d/1", "contentHash": format!("sha256:{}", "ab".repeat(32)), "rowCount": 10}})).await;
+        let v = self.gql(&owner, "mutation($i: RegisterModelVersionInput!) { registerModelVersion(input: $i) { id } }",
+            json!({"i": {"modelId": model_id, "artifactUri": "s3://m/1", "artifactDigest": format!("sha256:{}", "ab".repeat(32)), "framework": "xgboost",
+                   "metrics": [{"name": "auc", "value": 0.91}],
+                   "trainingRun": {"codeCommit": "abc", "inputDatasetVersionIds": [dv["registerDatasetVersion"]["id"]]}}})).await;
+        let version = v["registerModelVersion"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (model_id, version)
+    }
+}
+
+/// The CSRF token in a page's sign-out form.
+fn csrf(page: &str) -> String {
+    let at = page
+        .find("name=\"csrf\" value=\"")
+        .expect("a sign-out form")
+        + 19;
+    page[at..at + 64].to_string()
+}
+
+#[tokio::test]
+async fn signing_in_shows_the_tenants_models_and_their_lineage() {
+    let app = App::new().await;
+    let (model, version) = app.seed("acme", "fraud-detector").await;
+    // Not signed in: to the sign-in page, which offers pasting a token.
+    let r = app.get("/ui/", None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/ui/sign-in");
+    let r = app.get("/ui/sign-in", None).await;
+    assert!(r.body.contains("name=\"token\""), "{}", r.body);
+
+    let cookie = app.sign_in(&app.token("acme", &[Role::Viewer])).await;
+    let r = app.get("/ui/", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body
+            .contains(&format!("href=\"/ui/models/{model}\">fraud-detector</a>")),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("Risk tier: high"));
+    let csp = r.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(r.headers[header::CACHE_CONTROL], "no-store");
+
+    let r = app.get(&format!("/ui/models/{model}"), Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("auc 0.9100"), "{}", r.body);
+    assert!(
+        r.body
+            .contains(&format!("/ui/lineage?node={version}&amp;depth=2"))
+    );
+
+    // The version's lineage: the dataset version and run upstream, the model beside.
+    let r = app
+        .get(
+            &format!("/ui/lineage?node={version}&depth=2"),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("<svg class=\"lineage\""), "{}", r.body);
+    assert!(r.body.contains("class=\"node model focus\""));
+    assert!(r.body.contains("class=\"node data\""));
+    assert!(r.body.contains("class=\"node run\""));
+    assert!(r.body.contains("<option value=\"2\" selected>"));
+    // The API still wants its bearer token: the cookie opens nothing there.
+    let req = Request::post("/graphql")
+        .header("content-type", "application/json")
+        .header(header::COOKIE, &cookie)
+        .body(Body::from(
+            json!({"query": "{ models { nodes { id } } }"}).to_string(),
+        ))
+        .unwrap();
+    assert_eq!(app.send(req).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn another_tenants_objects_answer_like_missing_ones() {
+    let app = App::new().await;
+    let (theirs, their_version) = app.seed("globex", "churn").await;
+    app.seed("acme", "fraud-detector").await;
+    let cookie = app.sign_in(&app.token("acme", &[Role::Viewer])).await;
+    let missing = app
+        .get(
+            &format!("/ui/models/{}", uuid::Uuid::now_v7()),
+            Some(&cookie),
+        )
+        .await;
+    let other = app
+        .get(&format!("/ui/models/{theirs}"), Some(&cookie))
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!((other.status, &other.body), (missing.status, &missing.body));
+    let lineage = app
+        .get(&format!("/ui/lineage?node={their_version}"), Some(&cookie))
+        .await;
+    assert_eq!(lineage.status, StatusCode::NOT_FOUND);
+    assert!(!lineage.body.contains("churn"));
+    let overview = app.get("/ui/", Some(&cookie)).await;
+    assert!(!overview.body.contains("churn"), "{}", overview.body);
+    // Malformed ids and unknown pages are the same 404.
+    for path in [
+        "/ui/models/not-an-id",
+        "/ui/lineage?node=zzz",
+        "/ui/nothing/here",
+    ] {
+        assert_eq!(
+            app.get(path, Some(&cookie)).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn forms_need_the_sessions_csrf_token_and_this_origin() {
+    let app = App::new().await;
+    app.seed("acme", "fraud-detector").await;
+    let cookie = app.sign_in(&app.token("acme", &[Role::Viewer])).await;
+    let page = app.get("/ui/", Some(&cookie)).await.body;
+    let token = csrf(&page);
+    // Without the token, with another session's, or sent by another site: refused, and the
+    // session still works.
+    let other = app.sign_in(&app.token("acme", &[Role::Viewer])).await;
+    let other_token = csrf(&app.get("/ui/", Some(&other)).await.body);
+    assert_ne!(token, other_token);
+    for (site, form) in [
+        ("same-origin", String::new()),
+        ("same-origin", format!("csrf={other_token}")),
+        ("cross-site", format!("csrf={token}")),
+        ("same-site", format!("csrf={token}")),
+    ] {
+        let r = app.post("/ui/sign-out", Some(&cookie), site, &form).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{site} {form}");
+        assert_eq!(app.get("/ui/", Some(&cookie)).await.status, StatusCode::OK);
+    }
+    // A cross-site sign-in (login CSRF) is refused too.
+    let t = app.token("acme", &[Role::Viewer]);
+    let r = app
+        .post("/ui/sign-in", None, "cross-site", &format!("token={t}"))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // With it: signed out, the cookie cleared, and the session gone for good.
+    let r = app
+        .post(
+            "/ui/sign-out",
+            Some(&cookie),
+            "same-origin",
+            &format!("csrf={token}"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        r.headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let r = app.get("/ui/", Some(&cookie)).await;
+    assert_eq!(r.headers[header::LOCATION], "/ui/sign-in");
+    assert_eq!(app.get("/ui/", Some(&other)).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_bad_token_or_cookie_signs_nobody_in() {
+    let app = App::new().await;
+    app.seed("acme", "fraud-detector").await;
+    for (token, says) in [("not-a-jwt", "Not signed in"), ("", "Paste a token first")] {
+        let r = app
+            .post(
+                "/ui/sign-in",
+                None,
+                "same-origin",
+                &format!("token={token}"),
+            )
+            .await;
+        assert!(r.status.is_client_error(), "{token}");
+        assert!(r.headers.get(header::SET_COOKIE).is_none());
+        assert!(r.body.contains(says), "{}", r.body);
+    }
+    // A token of a tenant that does not exist (a platform admin's, to create it) opens nothing.
+    let t = app.token("nowhere", &[Role::PlatformAdmin]);
+    let r = app
+        .post("/ui/sign-in", None, "same-origin", &format!("token={t}"))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    // Forged, malformed or foreign cookies are no session.
+    for c in [
+        format!("__Host-steward={}", "ab".repeat(32)),
+        "__Host-steward=../../etc".to_string(),
+        "steward=abc".to_string(),
+    ] {
+        let r = app.get("/ui/", Some(&c)).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{c}");
+    }
+}
