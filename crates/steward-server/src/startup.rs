@@ -276,6 +276,9 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         spawn_replay(app.service().clone(), clock, Arc::clone(&receivers));
         println!("\nSteward is running at http://{addr}/graphql with demo data.");
         println!(
+            "Web pages: open http://{addr}/ui/ in a browser and sign in with the token below."
+        );
+        println!(
             "A token for tenant `acme` (model_owner, governance_officer, policy_author, sre), valid 12 hours:\n"
         );
         println!("export STEWARD_TOKEN={token}\n");
