@@ -222,6 +222,43 @@ test("another tenant's model by URL is a 404, like a missing one", async () => {
   await context.close();
 });
 
+/** The demo deploys after its two-week replay: waits (at most 4 minutes) for the churn
+ * model's endpoint to have its promotion. */
+async function churnEndpoint() {
+  for (let i = 0; i < 240; i++) {
+    const data = await graphql(token, "{ endpoints { id name revision } }");
+    const e = data.endpoints.find((e) => e.name === "churn-predictor-prod" && e.revision >= 2);
+    if (e) return e;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  assert.fail("the demo never deployed churn-predictor-prod");
+}
+
+test("an SRE rolls the churn endpoint back through the form", async () => {
+  const endpoint = await churnEndpoint();
+  const context = await browser.newContext();
+  const p = await page(context);
+  await signIn(p);
+  await p.goto(`${base}/ui/endpoints/${endpoint.id}`);
+  assert.match(await p.textContent("dl.facts"), /v2 \(100%\)/);
+  await shot(p, "endpoint");
+  await p.selectOption("#to_revision", "1");
+  await p.fill("#reason", "churn v2 underperforms on the new cohort");
+  await p.click("text=Roll back now");
+  await p.waitForURL((u) => u.hash === `#revision-${endpoint.revision + 1}`);
+  assert.match(await p.textContent("dl.facts"), /v1 \(100%\)/);
+  assert.match(await p.textContent("main"), /churn v2 underperforms on the new cohort/);
+  await shot(p, "endpoint-rolled-back");
+  // The API sees the same rollback.
+  const data = await graphql(
+    token,
+    `{ rollbacks(endpointId: "${endpoint.id}") { revision { number reason } } }`,
+  );
+  assert.ok(data.rollbacks.some((r) => r.revision.reason === "churn v2 underperforms on the new cohort"));
+  p.check();
+  await context.close();
+});
+
 test("every page passes axe-core without serious violations", async () => {
   const context = await browser.newContext({ bypassCSP: true });
   const p = await page(context);
@@ -233,7 +270,9 @@ test("every page passes axe-core without serious violations", async () => {
   const model = p.url();
   await p.click("text=lineage of v2");
   await p.waitForURL(/\/ui\/lineage\?node=/);
+  const endpoint = await churnEndpoint();
   for (const [name, url] of [
+    ["endpoint", `${base}/ui/endpoints/${endpoint.id}`],
     ["overview", `${base}/ui/`],
     ["model", model],
     ["lineage", p.url()],

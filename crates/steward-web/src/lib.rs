@@ -9,6 +9,7 @@
 //! principal: the same permission matrix, and another tenant's object answers 404 like a
 //! missing one. The GraphQL and REST APIs do not accept the cookie.
 
+mod endpoints;
 mod lineage_svg;
 mod pages;
 mod session;
@@ -43,6 +44,8 @@ pub fn router(service: Service, dev_sign_in: bool) -> Router {
         .route("/ui/", get(pages::overview))
         .route("/ui/models/{id}", get(pages::model))
         .route("/ui/lineage", get(pages::lineage))
+        .route("/ui/endpoints/{id}", get(endpoints::endpoint))
+        .route("/ui/endpoints/{id}/rollback", post(endpoints::rollback))
         .route(
             "/ui/sign-in",
             get(session::sign_in_page).post(session::sign_in),

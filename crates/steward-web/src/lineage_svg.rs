@@ -153,7 +153,7 @@ pub(crate) fn draw(graph: &LineageGraph, focus: Uuid, depth: u32) -> String {
     let _ = write!(
         s,
         "<svg class=\"lineage\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" \
-         height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" role=\"img\" \
+         height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" role=\"group\" \
          aria-label=\"lineage graph, {} nodes\">",
         graph.nodes.len()
     );

@@ -17,14 +17,14 @@ use crate::{WebState, render, service_error_page};
 /// Who is signed in, for the header of every page, with the CSRF token its sign-out form
 /// carries.
 pub(crate) struct Me {
-    subject: String,
-    tenant: String,
-    roles: String,
-    csrf: String,
+    pub subject: String,
+    pub tenant: String,
+    pub roles: String,
+    pub csrf: String,
 }
 
 impl Me {
-    fn of(s: &SignedIn) -> Me {
+    pub(crate) fn of(s: &SignedIn) -> Me {
         Me {
             subject: s.session.subject.clone(),
             tenant: s.session.tenant_slug.clone(),
@@ -164,9 +164,10 @@ struct ModelPage {
     versions: Vec<VersionRow>,
     more_versions: bool,
     incidents: Vec<IncidentRow>,
+    endpoints: Vec<(String, String, String)>,
 }
 
-fn time(t: chrono::DateTime<chrono::Utc>) -> String {
+pub(crate) fn time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
@@ -201,7 +202,15 @@ pub(crate) async fn model(
         Ok(i) => i,
         Err(e) => return service_error_page(&e),
     };
+    let endpoints = match svc.endpoints(&me.principal, Some(id)).await {
+        Ok(e) => e,
+        Err(e) => return service_error_page(&e),
+    };
     render(&ModelPage {
+        endpoints: endpoints
+            .iter()
+            .map(|e| (e.id.to_string(), e.name.clone(), e.environment.clone()))
+            .collect(),
         me: Me::of(&me),
         id: model.id.to_string(),
         name: model.name,

@@ -341,3 +341,142 @@ async fn a_bad_token_or_cookie_signs_nobody_in() {
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{c}");
     }
 }
+
+/// A low-risk model whose endpoint served version 1, then version 2 (promoted at once, as a
+/// low-risk model with no policy is): the endpoint's id.
+async fn deployed(app: &App, tenant: &str) -> String {
+    app.seed(tenant, "fraud-detector").await;
+    let owner = app.token(tenant, &[Role::ModelOwner, Role::Sre]);
+    let m = app
+        .gql(
+            &owner,
+            "mutation($i: RegisterModelInput!) { registerModel(input: $i) { id } }",
+            json!({"i": {"name": "scorer", "ownerTeam": "risk", "riskTier": "LOW"}}),
+        )
+        .await;
+    let model = m["registerModel"]["id"].as_str().unwrap().to_string();
+    let mut versions = Vec::new();
+    for i in 1..=2 {
+        let v = app.gql(&owner, "mutation($i: RegisterModelVersionInput!) { registerModelVersion(input: $i) { id } }",
+            json!({"i": {"modelId": model, "artifactUri": format!("s3://m/{i}"), "artifactDigest": format!("sha256:{}", "ab".repeat(32)), "framework": "f"}})).await;
+        versions.push(
+            v["registerModelVersion"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let e = app.gql(&owner, "mutation($i: CreateEndpointInput!) { createEndpoint(input: $i) { id } }",
+        json!({"i": {"modelId": model, "name": "scorer-prod", "environment": "prod", "championVersionId": versions[0], "reason": "first deployment"}})).await;
+    let endpoint = e["createEndpoint"]["id"].as_str().unwrap().to_string();
+    let r = app.gql(&owner, "mutation($i: RequestPromotionInput!) { requestPromotion(input: $i) { status } }",
+        json!({"i": {"endpointId": endpoint, "candidateVersionId": versions[1], "artifactDigest": format!("sha256:{}", "ab".repeat(32)), "reason": "better"}})).await;
+    assert_eq!(r["requestPromotion"]["status"], "PROMOTED");
+    endpoint
+}
+
+fn field(page: &str, name: &str) -> String {
+    let at = page
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no field {name}"))
+        + name.len()
+        + 15;
+    page[at..].split('"').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn an_sre_rolls_back_through_the_form_once_and_sees_it_in_the_history() {
+    let app = App::new().await;
+    let endpoint = deployed(&app, "acme").await;
+    let sre = app.sign_in(&app.token("acme", &[Role::Sre])).await;
+    let url = format!("/ui/endpoints/{endpoint}");
+    let page = app.get(&url, Some(&sre)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body
+            .contains("<strong>v2 (100%)</strong> (revision 2)"),
+        "{}",
+        page.body
+    );
+    let (csrf, key) = (
+        field(&page.body, "csrf"),
+        field(&page.body, "idempotency_key"),
+    );
+    let post = |form: String| {
+        let app = &app;
+        let (sre, url) = (sre.clone(), format!("{url}/rollback"));
+        async move { app.post(&url, Some(&sre), "same-origin", &form).await }
+    };
+    // No reason: refused above the form, nothing changed.
+    let r = post(format!(
+        "csrf={csrf}&expected_revision=2&idempotency_key={key}&to_revision=&reason="
+    ))
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(
+        r.body.contains("Not rolled back: input.reason"),
+        "{}",
+        r.body
+    );
+    // A revision that moved on meanwhile: a conflict, nothing changed.
+    let r = post(format!(
+        "csrf={csrf}&expected_revision=1&idempotency_key={key}&to_revision=&reason=bad"
+    ))
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    // Without the CSRF token: refused before anything is looked at.
+    let r = post(format!(
+        "expected_revision=2&idempotency_key={key}&to_revision=&reason=bad"
+    ))
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // The real thing, twice (a double submit): one rollback.
+    let form = format!(
+        "csrf={csrf}&expected_revision=2&idempotency_key={key}&to_revision=1&reason=EU+drift+on+v2"
+    );
+    for _ in 0..2 {
+        let r = post(form.clone()).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(r.headers[header::LOCATION], format!("{url}#revision-3"));
+    }
+    let page = app.get(&url, Some(&sre)).await.body;
+    assert!(
+        page.contains("<strong>v1 (100%)</strong> (revision 3)"),
+        "{page}"
+    );
+    assert!(page.contains("EU drift on v2"));
+    assert!(!page.contains("id=\"revision-4\""), "one rollback: {page}");
+    assert!(
+        page.contains("<td>v2 (100%)</td><td>v1 (100%)</td>"),
+        "the rollbacks table: {page}"
+    );
+    // What served when: before the endpoint existed, and now.
+    let r = app
+        .get(&format!("{url}?at=2000-01-01T00:00"), Some(&sre))
+        .await;
+    assert!(r.body.contains("did not exist yet"), "{}", r.body);
+    let r = app.get(&format!("{url}?at=yesterday"), Some(&sre)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+
+    // A viewer sees the history but no form, and a post of theirs is refused by the service.
+    let viewer = app.sign_in(&app.token("acme", &[Role::Viewer])).await;
+    let page = app.get(&url, Some(&viewer)).await.body;
+    assert!(!page.contains("/rollback\""), "{page}");
+    let vcsrf = field(&page, "csrf");
+    let r = app
+        .post(
+            &format!("{url}/rollback"),
+            Some(&viewer),
+            "same-origin",
+            &format!("csrf={vcsrf}&expected_revision=3&to_revision=2&reason=mine"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    // Another tenant's SRE: the endpoint does not exist for them.
+    app.seed("globex", "credit").await;
+    let theirs = app.sign_in(&app.token("globex", &[Role::Sre])).await;
+    assert_eq!(
+        app.get(&url, Some(&theirs)).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
