@@ -2,8 +2,9 @@
 //! with the summary table and, per feature (drifted first), the reference and current
 //! distributions drawn one over the other.
 //!
-//! Numeric features are drawn as densities over the reference's percentile bins between its 1st
-//! and 99th percentile (the open outer bins have no width to draw); categorical features as
+//! Numeric features are drawn as cumulative shares over the reference's percentile edges
+//! (`steward-charts`: ties are steps, never spikes; the share outside the edges is written
+//! under the axis); categorical features as
 //! horizontal bars of each category's share, the reference wide and pale, the current narrow and
 //! dark on top of it.
 
@@ -16,8 +17,9 @@ use super::outcome::{Outcome, Row, name_of};
 use super::render_text::{describe, headline, number, p_value, settings};
 
 const WIDTH: f64 = 560.0;
-const PLOT_HEIGHT: f64 = 150.0;
-const MARGIN: f64 = 30.0;
+/// The reference's and the current data's colours, in every chart and the legend.
+const REFERENCE: &str = "#40609f";
+const CURRENT: &str = "#c2410c";
 /// Categories drawn per feature; the rest are summed into one "other" bar.
 const MAX_CATEGORIES: usize = 15;
 
@@ -121,7 +123,7 @@ fn feature_section(p: &mut String, o: &Outcome, i: usize, r: &Row) -> std::fmt::
         r.current_count
     )?;
     p.push_str(
-        "<div class=\"legend muted\"><span><i class=\"sw\" style=\"background:#9db4d8\"></i>reference</span>\
+        "<div class=\"legend muted\"><span><i class=\"sw\" style=\"background:#40609f\"></i>reference</span>\
          <span><i class=\"sw\" style=\"background:#c2410c\"></i>current</span></div>\n",
     );
     let rf = o.profiled.reference.feature(&r.feature);
@@ -135,93 +137,30 @@ fn feature_section(p: &mut String, o: &Outcome, i: usize, r: &Row) -> std::fmt::
     Ok(())
 }
 
-/// Densities over the inner percentile bins: the reference as a filled area, the current as a
-/// line over it.
+/// The two distributions as cumulative shares over the reference's percentile edges
+/// (`steward_charts::cumulative`): bounded by 0 and 1 whatever the data, ties as steps.
 fn numeric_svg(p: &mut String, rf: &FeatureProfile, wf: &FeatureProfile) -> std::fmt::Result {
     let (Some(rn), Some(wn)) = (rf.numeric.as_ref(), wf.numeric.as_ref()) else {
         return Ok(());
     };
-    let edges = &rn.edges;
-    let (nr, nc) = (rf.count.max(1) as f64, wf.count.max(1) as f64);
-    // Bin i (1..edges.len()) spans [edges[i-1], edges[i]); zero-width bins (ties) are skipped.
-    let bins: Vec<(f64, f64, f64, f64)> = (1..edges.len())
-        .filter(|&i| edges[i] > edges[i - 1])
-        .map(|i| {
-            let w = edges[i] - edges[i - 1];
-            let dr = rn.counts[i] as f64 / nr / w;
-            let dc = wn.counts.get(i).copied().unwrap_or(0) as f64 / nc / w;
-            (edges[i - 1], edges[i], dr, dc)
-        })
-        .collect();
-    let (Some(first), Some(last)) = (bins.first(), bins.last()) else {
-        return p.write_str("<p class=\"muted\">too few distinct reference values to draw</p>");
-    };
-    let (x0, x1) = (first.0, last.1);
-    let ymax = bins
-        .iter()
-        .map(|b| b.2.max(b.3))
-        .fold(0.0f64, f64::max)
-        .max(f64::MIN_POSITIVE);
-    let sx = |x: f64| MARGIN + (x - x0) / (x1 - x0) * (WIDTH - 2.0 * MARGIN);
-    let sy = |y: f64| 10.0 + PLOT_HEIGHT * (1.0 - y / ymax);
-    let step = |pick: fn(&(f64, f64, f64, f64)) -> f64| {
-        let mut d = format!("M{:.1},{:.1}", sx(x0), sy(0.0));
-        for b in &bins {
-            let _ = write!(
-                d,
-                " L{:.1},{:.1} L{:.1},{:.1}",
-                sx(b.0),
-                sy(pick(b)),
-                sx(b.1),
-                sy(pick(b))
-            );
-        }
-        let _ = write!(d, " L{:.1},{:.1}", sx(x1), sy(0.0));
-        d
-    };
-    let height = PLOT_HEIGHT + 40.0;
-    write!(
-        p,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" \
-         viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" aria-label=\"distributions of {}\">",
-        esc(&rf.name)
-    )?;
-    write!(
-        p,
-        "<path d=\"{} Z\" fill=\"#9db4d8\" fill-opacity=\".7\" stroke=\"#6b8cc0\"/>\
-         <path d=\"{}\" fill=\"none\" stroke=\"#c2410c\" stroke-width=\"1.6\"/>",
-        step(|b| b.2),
-        step(|b| b.3)
-    )?;
-    let base = sy(0.0);
-    write!(
-        p,
-        "<line x1=\"{MARGIN}\" y1=\"{base:.1}\" x2=\"{:.1}\" y2=\"{base:.1}\" stroke=\"#5d6675\"/>",
-        WIDTH - MARGIN
-    )?;
-    let mid = edges[edges.len() / 2];
-    for (x, anchor, label) in [
-        (x0, "start", "p1"),
-        (mid, "middle", "median"),
-        (x1, "end", "p99"),
-    ] {
-        write!(
-            p,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{} {}</text>",
-            sx(x),
-            base + 16.0,
-            label,
-            esc(&number(x))
-        )?;
-    }
-    let outside = wn.counts.first().copied().unwrap_or(0) + wn.counts.last().copied().unwrap_or(0);
-    writeln!(
-        p,
-        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">current outside p1..p99: {:.1}% (reference 2%)</text></svg>",
-        WIDTH - MARGIN,
-        base + 32.0,
-        outside as f64 / nc * 100.0
-    )
+    let svg = steward_charts::cumulative(
+        &format!("distributions of {}", rf.name),
+        &rf.name,
+        &rn.edges,
+        &[
+            steward_charts::Series {
+                label: "reference",
+                colour: REFERENCE,
+                counts: &rn.counts,
+            },
+            steward_charts::Series {
+                label: "current",
+                colour: CURRENT,
+                counts: &wn.counts,
+            },
+        ],
+    );
+    writeln!(p, "{svg}")
 }
 
 /// Shares per category: the most frequent categories of either side, "other" and "unseen".
@@ -294,18 +233,4 @@ fn categorical_svg(p: &mut String, rf: &FeatureProfile, wf: &FeatureProfile) -> 
     Ok(())
 }
 
-/// Escapes text for HTML element content and attribute values.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use steward_charts::escape as esc;

@@ -233,6 +233,57 @@ fn html_is_one_page_with_an_svg_per_feature_drifted_first() {
 }
 
 #[test]
+fn html_charts_of_tied_and_constant_data_stay_bounded_and_uncut() {
+    // 237 days of temperatures in tenths of a degree (many ties), a constant column, and a
+    // three-row current set: each chart is a cumulative curve between 0% and 100%, its
+    // caption inside the drawing.
+    let dir = TempDir::new().unwrap();
+    let rows = |n: usize, shift: f64| {
+        let mut s = String::from("temperature,station\n");
+        for d in 0..n {
+            let t = 15.0 + ((d * 37 % 101) / 10) as f64 * 0.1 + shift;
+            s.push_str(&format!("{t:.1},7\n"));
+        }
+        s
+    };
+    let r = write_text(&dir, "r.csv", &rows(237, 0.0));
+    let c = write_text(&dir, "c.csv", &rows(3, 0.3));
+    let out = drift(&r, &c, &["--format", "html"]);
+    assert!(out.code == Some(0) || out.code == Some(1), "{}", out.stderr);
+    let html = &out.stdout;
+    assert_eq!(html.matches("<svg class=\"chart\"").count(), 2, "{html}");
+    assert!(!html.contains("NaN") && !html.contains("inf"), "{html}");
+    for chart in html.split("<svg class=\"chart\"").skip(1) {
+        let chart = chart.split("</svg>").next().unwrap();
+        let height: f64 = chart
+            .split("height=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        for text in chart.split("<text ").skip(1) {
+            let y: f64 = text
+                .split(" y=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(
+                y < height,
+                "a caption at {y} is cut by the chart's height {height}"
+            );
+        }
+        assert!(chart.contains("% above"), "{chart}");
+    }
+}
+
+#[test]
 fn columns_and_evidently_method() {
     let dir = TempDir::new().unwrap();
     let r = write_csv(&dir, "r.csv", &data(1, 0.0));
