@@ -222,6 +222,14 @@ test("another tenant's model by URL is a 404, like a missing one", async () => {
   await context.close();
 });
 
+/** The drift page of the fraud model's version 3, from its model page. */
+async function driftUrl(p, model) {
+  await p.goto(model);
+  await p.click("text=drift of v3");
+  await p.waitForURL(/\/drift/);
+  return p.url();
+}
+
 /** The demo deploys after its two-week replay: waits (at most 4 minutes) for the churn
  * model's endpoint to have its promotion. */
 async function churnEndpoint() {
@@ -259,6 +267,39 @@ test("an SRE rolls the churn endpoint back through the form", async () => {
   await context.close();
 });
 
+test("the fraud model's drift over time shows the EU shift and its incident", async () => {
+  await churnEndpoint(); // the demo deploys once its two-week replay is done
+  const context = await browser.newContext();
+  const p = await page(context);
+  await signIn(p);
+  await p.click("text=fraud-detector");
+  await p.waitForURL(/\/ui\/models\//);
+  await p.click("text=drift of v3");
+  await p.waitForURL(/\/drift/);
+  const slices = await p.$$eval("#slice option", (os) => os.map((o) => o.value));
+  const eu = slices.find((s) => /eu/i.test(s));
+  assert.ok(eu, `an EU slice among ${slices}`);
+  const features = await p.$$eval("#feature option", (os) => os.map((o) => o.value));
+  let drifted = [];
+  for (const f of features) {
+    await p.selectOption("#slice", eu);
+    await p.selectOption("#feature", f);
+    await p.click("text=Show");
+    await p.waitForURL((u) => u.searchParams.get("feature") === f);
+    assert.equal(await p.locator("svg.chart").count(), 2);
+    if ((await p.locator("svg.chart").first().locator("circle").count()) > 0) drifted.push(f);
+  }
+  assert.ok(drifted.length > 0, "some feature drifts in the EU slice");
+  await p.selectOption("#feature", drifted[0]);
+  await p.click("text=Show");
+  await p.waitForURL((u) => u.searchParams.get("feature") === drifted[0]);
+  // The EU incident opened during the replay is marked on the time axis.
+  assert.ok((await p.locator("svg.chart").first().locator("line[stroke='#7a2e8e']").count()) > 0);
+  await shot(p, "drift");
+  p.check();
+  await context.close();
+});
+
 test("every page passes axe-core without serious violations", async () => {
   const context = await browser.newContext({ bypassCSP: true });
   const p = await page(context);
@@ -273,6 +314,7 @@ test("every page passes axe-core without serious violations", async () => {
   const endpoint = await churnEndpoint();
   for (const [name, url] of [
     ["endpoint", `${base}/ui/endpoints/${endpoint.id}`],
+    ["drift", await driftUrl(p, model)],
     ["overview", `${base}/ui/`],
     ["model", model],
     ["lineage", p.url()],

@@ -9,12 +9,16 @@
 //!   percentile bins, whose near-empty-width bins on tied data (temperatures recorded in tenths
 //!   of a degree) become spikes many times taller than the distribution, a cumulative curve is
 //!   bounded by 0 and 1: a tie is a vertical step, a constant feature one step.
+//! - [`timeline`]: a quantity per window over time, with its threshold and event markers
+//!   (incidents), flagged points in red.
 
 mod axis;
 mod cumulative;
+mod timeline;
 
 pub use axis::{format_number, nice_ticks};
 pub use cumulative::{Series, cumulative};
+pub use timeline::{Marker, Point, timeline};
 
 /// Escapes text for SVG/HTML content and attribute values.
 pub fn escape(s: &str) -> String {

@@ -9,6 +9,7 @@
 //! principal: the same permission matrix, and another tenant's object answers 404 like a
 //! missing one. The GraphQL and REST APIs do not accept the cookie.
 
+mod drift;
 mod endpoints;
 mod lineage_svg;
 mod pages;
@@ -44,6 +45,7 @@ pub fn router(service: Service, dev_sign_in: bool) -> Router {
         .route("/ui/", get(pages::overview))
         .route("/ui/models/{id}", get(pages::model))
         .route("/ui/lineage", get(pages::lineage))
+        .route("/ui/versions/{id}/drift", get(drift::drift))
         .route("/ui/endpoints/{id}", get(endpoints::endpoint))
         .route("/ui/endpoints/{id}/rollback", post(endpoints::rollback))
         .route(

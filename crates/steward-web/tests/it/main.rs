@@ -210,6 +210,12 @@ async fn signing_in_shows_the_tenants_models_and_their_lineage() {
     assert!(r.body.contains("class=\"node data\""));
     assert!(r.body.contains("class=\"node run\""));
     assert!(r.body.contains("<option value=\"2\" selected>"));
+    // Its drift page, before any window was evaluated, says so.
+    let r = app
+        .get(&format!("/ui/versions/{version}/drift"), Some(&cookie))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("No evaluated windows yet"), "{}", r.body);
     // The API still wants its bearer token: the cookie opens nothing there.
     let req = Request::post("/graphql")
         .header("content-type", "application/json")
@@ -245,6 +251,13 @@ async fn another_tenants_objects_answer_like_missing_ones() {
     assert!(!lineage.body.contains("churn"));
     let overview = app.get("/ui/", Some(&cookie)).await;
     assert!(!overview.body.contains("churn"), "{}", overview.body);
+    let drift = app
+        .get(
+            &format!("/ui/versions/{their_version}/drift"),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(drift.status, StatusCode::NOT_FOUND);
     // Malformed ids and unknown pages are the same 404.
     for path in [
         "/ui/models/not-an-id",
