@@ -25,6 +25,8 @@ const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const SHOTS = path.join(ROOT, "target/web-screenshots");
 
 let server, base, token, dir, env, browser;
+/** The EU incident's page, once the drift test has found it. */
+let incidentUrl;
 
 /** Starts `steward serve --demo` and reads its address and token from what it prints. */
 async function startDemo() {
@@ -296,6 +298,19 @@ test("the fraud model's drift over time shows the EU shift and its incident", as
   // The EU incident opened during the replay is marked on the time axis.
   assert.ok((await p.locator("svg.chart").first().locator("line[stroke='#7a2e8e']").count()) > 0);
   await shot(p, "drift");
+  // The incident: its timeline, its actions, and through lineage what came of it.
+  await p.click("h1 a");
+  await p.waitForURL(/\/ui\/models\//);
+  await p.locator("a[href^='/ui/incidents/']", { hasText: /eu/i }).first().click();
+  await p.waitForURL(/\/ui\/incidents\//);
+  incidentUrl = p.url();
+  assert.match(await p.textContent("main"), /opened/);
+  assert.ok((await p.locator("table").first().locator("tbody tr").count()) >= 1);
+  await shot(p, "incident");
+  await p.click("text=in lineage");
+  await p.waitForURL(/\/ui\/lineage/);
+  assert.ok((await p.locator("svg.lineage a.node.run").count()) >= 1, "the retraining run");
+  await shot(p, "incident-lineage");
   p.check();
   await context.close();
 });
@@ -315,6 +330,7 @@ test("every page passes axe-core without serious violations", async () => {
   for (const [name, url] of [
     ["endpoint", `${base}/ui/endpoints/${endpoint.id}`],
     ["drift", await driftUrl(p, model)],
+    ...(incidentUrl ? [["incident", incidentUrl]] : []),
     ["overview", `${base}/ui/`],
     ["model", model],
     ["lineage", p.url()],

@@ -11,6 +11,7 @@
 
 mod drift;
 mod endpoints;
+mod incidents;
 mod lineage_svg;
 mod pages;
 mod session;
@@ -46,6 +47,7 @@ pub fn router(service: Service, dev_sign_in: bool) -> Router {
         .route("/ui/models/{id}", get(pages::model))
         .route("/ui/lineage", get(pages::lineage))
         .route("/ui/versions/{id}/drift", get(drift::drift))
+        .route("/ui/incidents/{id}", get(incidents::incident))
         .route("/ui/endpoints/{id}", get(endpoints::endpoint))
         .route("/ui/endpoints/{id}/rollback", post(endpoints::rollback))
         .route(

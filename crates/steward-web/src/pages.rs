@@ -145,6 +145,7 @@ struct VersionRow {
 }
 
 struct IncidentRow {
+    id: String,
     summary: String,
     status: String,
     opened: String,
@@ -240,6 +241,7 @@ pub(crate) async fn model(
         incidents: incidents
             .iter()
             .map(|i| IncidentRow {
+                id: i.id.to_string(),
                 summary: i.summary.clone(),
                 status: i.status.as_str().to_string(),
                 opened: time(i.opened_at),
