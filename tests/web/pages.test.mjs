@@ -274,6 +274,10 @@ test("the fraud model's drift over time shows the EU shift and its incident", as
   const context = await browser.newContext();
   const p = await page(context);
   await signIn(p);
+  // The overview knows: the fraud model has an open incident and an evaluated window.
+  const row = p.locator("tr", { hasText: "fraud-detector" });
+  assert.equal(await row.locator(".health").textContent(), "incident");
+  assert.match(await row.textContent(), /drift \d\.\d\d/);
   await p.click("text=fraud-detector");
   await p.waitForURL(/\/ui\/models\//);
   await p.click("text=drift of v3");

@@ -36,6 +36,20 @@ pub struct ModelHealth {
     pub latest: Option<LatestWindow>,
 }
 
+impl ModelHealth {
+    /// The model's health in one word: `incident` (open incidents), `drifting` (drifted
+    /// features in its latest window), `healthy`, or `unmonitored` (no window evaluated yet).
+    /// The metrics' `health` label and the web overview say the same.
+    pub fn state(&self) -> &'static str {
+        match &self.latest {
+            _ if self.open_incidents > 0 => "incident",
+            None => "unmonitored",
+            Some(l) if l.drifted_features > 0 => "drifting",
+            Some(_) => "healthy",
+        }
+    }
+}
+
 /// A model's latest evaluated window: the worst slice's drift and the whole window's
 /// performance.
 #[derive(Clone, Debug, PartialEq)]

@@ -19,15 +19,9 @@ use crate::metrics::unix_seconds;
 /// The label set of a series without labels.
 const NONE: [(&str, &str); 0] = [];
 
-/// A model's health in one word: `incident` (open incidents), `drifting` (drifted features in
-/// its latest window), `healthy`, or `unmonitored` (no window evaluated yet).
+/// A model's health in one word (`ModelHealth::state`).
 fn health(m: &ModelHealth) -> &'static str {
-    match &m.latest {
-        _ if m.open_incidents > 0 => "incident",
-        None => "unmonitored",
-        Some(l) if l.drifted_features > 0 => "drifting",
-        Some(_) => "healthy",
-    }
+    m.state()
 }
 
 /// The order per-model series are kept in when capped: open incidents, then drift, first.

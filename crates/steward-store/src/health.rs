@@ -63,7 +63,7 @@ impl Store {
     /// platform's scrape calls it). `now` decides which windows are due.
     pub async fn fleet_snapshot(&self, now: DateTime<Utc>) -> StoreResult<FleetSnapshot> {
         Ok(FleetSnapshot {
-            models: self.model_health().await?,
+            models: self.model_health(None).await?,
             outbox: self.outbox_backlog().await?,
             audit: self.audit_sizes().await?,
             endpoints: self.endpoint_states().await?,
@@ -90,19 +90,31 @@ impl Store {
         }
     }
 
-    async fn model_health(&self) -> StoreResult<Vec<ModelHealth>> {
+    /// The health of the scope's tenant's live models (the web overview), by name.
+    pub async fn tenant_model_health(&self, scope: &TenantScope) -> StoreResult<Vec<ModelHealth>> {
+        self.model_health(Some(scope.tenant_id())).await
+    }
+
+    /// Every live model's health, or one tenant's.
+    async fn model_health(&self, tenant: Option<TenantId>) -> StoreResult<Vec<ModelHealth>> {
+        let (only, values) = match tenant {
+            Some(t) => ("AND m.tenant_id = $1", vec![Value::from(t.as_uuid())]),
+            None => ("", vec![]),
+        };
         let rows = self
             .db
             .query_all_raw(stmt(
                 self.db_backend(),
-                "SELECT t.slug, m.name, m.risk_tier, m.owner_team, h.window_end, h.evaluated_at, \
-                   h.composite, h.drifted_features, h.performance, \
-                   (SELECT COUNT(*) FROM incidents i WHERE i.tenant_id = m.tenant_id \
-                      AND i.model_id = m.id AND i.open_key IS NOT NULL) AS open_incidents \
-                 FROM models m JOIN tenants t ON t.id = m.tenant_id \
-                 LEFT JOIN model_health h ON h.model_id = m.id \
-                 WHERE m.deleted_at IS NULL ORDER BY t.slug, m.name",
-                vec![],
+                &format!(
+                    "SELECT t.slug, m.name, m.risk_tier, m.owner_team, h.window_end, h.evaluated_at, \
+                       h.composite, h.drifted_features, h.performance, \
+                       (SELECT COUNT(*) FROM incidents i WHERE i.tenant_id = m.tenant_id \
+                          AND i.model_id = m.id AND i.open_key IS NOT NULL) AS open_incidents \
+                     FROM models m JOIN tenants t ON t.id = m.tenant_id \
+                     LEFT JOIN model_health h ON h.model_id = m.id \
+                     WHERE m.deleted_at IS NULL {only} ORDER BY t.slug, m.name"
+                ),
+                values,
             ))
             .await?;
         rows.iter()

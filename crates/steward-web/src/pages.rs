@@ -61,6 +61,10 @@ struct ModelRow {
     latest_version: i64,
     open_incidents: usize,
     tags: String,
+    /// `incident`, `drifting`, `healthy` or `unmonitored` (`ModelHealth::state`).
+    health: &'static str,
+    /// The latest evaluated window: its end and worst slice's composite drift score.
+    last_window: String,
 }
 
 struct TierGroup {
@@ -100,6 +104,12 @@ pub(crate) async fn overview(State(state): State<WebState>, me: SignedIn) -> Res
         Ok(i) => i,
         Err(e) => return service_error_page(&e),
     };
+    let health = match svc.model_health(&me.principal).await {
+        Ok(h) => h,
+        Err(e) => return service_error_page(&e),
+    };
+    let health: BTreeMap<&str, &steward_domain::ModelHealth> =
+        health.iter().map(|h| (h.model.as_str(), h)).collect();
     let mut per_model: BTreeMap<ModelId, usize> = BTreeMap::new();
     for i in &incidents {
         *per_model.entry(i.model_id).or_default() += 1;
@@ -117,6 +127,21 @@ pub(crate) async fn overview(State(state): State<WebState>, me: SignedIn) -> Res
                 latest_version: m.latest_version,
                 open_incidents: per_model.get(&m.id).copied().unwrap_or(0),
                 tags: m.tags.join(", "),
+                health: health
+                    .get(m.name.as_str())
+                    .map_or("unmonitored", |h| h.state()),
+                last_window: health
+                    .get(m.name.as_str())
+                    .and_then(|h| h.latest.as_ref())
+                    .map(|l| {
+                        format!(
+                            "{} (drift {:.2}, {} drifted)",
+                            time(l.window_end),
+                            l.composite,
+                            l.drifted_features
+                        )
+                    })
+                    .unwrap_or_else(|| "none evaluated".into()),
             })
             .collect();
         if !rows.is_empty() {

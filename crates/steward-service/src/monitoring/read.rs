@@ -146,6 +146,16 @@ impl Service {
             .collect())
     }
 
+    /// The health of the caller's tenant's models: open incidents and the latest evaluated
+    /// window's worst-slice drift and performance (one row per model; the web overview).
+    pub async fn model_health(
+        &self,
+        principal: &Principal,
+    ) -> ServiceResult<Vec<steward_domain::ModelHealth>> {
+        let scope = scope_for(principal, Operation::ReadMonitoring)?;
+        Ok(self.store.tenant_model_health(&scope).await?)
+    }
+
     pub async fn incidents(
         &self,
         principal: &Principal,

@@ -182,6 +182,12 @@ async fn signing_in_shows_the_tenants_models_and_their_lineage() {
         r.body
     );
     assert!(r.body.contains("Risk tier: high"));
+    assert!(
+        r.body.contains("<span class=\"health unmonitored\">"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("none evaluated"));
     let csp = r.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
     assert!(
         csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
