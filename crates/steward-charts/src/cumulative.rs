@@ -48,14 +48,7 @@ pub fn cumulative(title: &str, x_label: &str, edges: &[f64], series: &[Series<'_
     let base = TOP + PLOT_H;
     // Caption lines under the axis: the tick labels, the axis title, one line per series.
     let height = base + 44.0 + 16.0 * series.len() as f64 + 6.0;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height:.0}\" \
-         viewBox=\"0 0 {WIDTH} {height:.0}\" role=\"img\" aria-label=\"{}\"><title>{}</title>",
-        escape(title),
-        escape(title)
-    );
+    let mut s = crate::open_chart(WIDTH, height, title);
     // Grid and y axis: 0%, 25% .. 100% of values.
     for q in [0.0, 0.25, 0.5, 0.75, 1.0] {
         let y = sy(q);

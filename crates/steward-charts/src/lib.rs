@@ -20,6 +20,15 @@ pub use axis::{format_number, nice_ticks};
 pub use cumulative::{Series, cumulative};
 pub use timeline::{Marker, Point, timeline};
 
+/// The opening of a chart's `<svg>`: its size, and `title` as its accessible name.
+fn open_chart(width: f64, height: f64, title: &str) -> String {
+    let t = escape(title);
+    format!(
+        "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height:.0}\" \
+         viewBox=\"0 0 {width} {height:.0}\" role=\"img\" aria-label=\"{t}\"><title>{t}</title>"
+    )
+}
+
 /// Escapes text for SVG/HTML content and attribute values.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

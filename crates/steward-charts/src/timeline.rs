@@ -58,14 +58,7 @@ pub fn timeline(
     let sy = |v: f64| TOP + (1.0 - ((v - y_lo) / (y_hi - y_lo)).clamp(0.0, 1.0)) * PLOT_H;
     let base = TOP + PLOT_H;
     let height = base + 40.0;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height:.0}\" \
-         viewBox=\"0 0 {WIDTH} {height:.0}\" role=\"img\" aria-label=\"{}\"><title>{}</title>",
-        escape(title),
-        escape(title)
-    );
+    let mut s = crate::open_chart(WIDTH, height, title);
     let ticks = nice_ticks(y_lo, y_hi, 4);
     let spacing = match ticks.as_slice() {
         [a, b, ..] => b - a,

@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Write as _;
 
+use steward_charts::escape as esc;
 use steward_domain::{LineageGraph, NodeKind};
 use uuid::Uuid;
 
@@ -55,14 +56,6 @@ fn kind_class(kind: NodeKind) -> &'static str {
         NodeKind::Model | NodeKind::ModelVersion => "model",
         NodeKind::Incident | NodeKind::DecisionRecord => "incident",
     }
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 fn cut(label: &str) -> String {
