@@ -174,6 +174,16 @@ test("a user signs in, follows the fraud model to its lineage, and signs out", a
   await p.click("text=Show");
   await p.waitForURL((u) => u.searchParams.get("depth") === "3");
   await shot(p, "lineage-focus");
+  // The audit log: its signed checkpoint verified, an event's inclusion proved.
+  await p.click("text=Audit log");
+  await p.waitForURL(/\/ui\/audit/);
+  assert.match(await p.textContent("dl.facts"), /verified with Steward's public key/);
+  const proveHref = await p.locator("a", { hasText: /^check inclusion of / }).first().getAttribute("href");
+  assert.match(proveHref, /prove=\d+/);
+  await p.goto(`${base}${proveHref}`);
+  const audit = await p.textContent("main");
+  assert.match(audit, /Inclusion of event \d+: proved/, `${proveHref}: ${audit.slice(0, 600)}`);
+  await shot(p, "audit");
   p.check();
 
   await p.click("text=Sign out");
@@ -336,6 +346,7 @@ test("every page passes axe-core without serious violations", async () => {
     ["drift", await driftUrl(p, model)],
     ...(incidentUrl ? [["incident", incidentUrl]] : []),
     ["overview", `${base}/ui/`],
+    ["audit", `${base}/ui/audit?prove=1`],
     ["model", model],
     ["lineage", p.url()],
     ["not-found", `${base}/ui/nothing`],

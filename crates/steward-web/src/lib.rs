@@ -9,6 +9,7 @@
 //! principal: the same permission matrix, and another tenant's object answers 404 like a
 //! missing one. The GraphQL and REST APIs do not accept the cookie.
 
+mod audit;
 mod drift;
 mod endpoints;
 mod incidents;
@@ -48,6 +49,7 @@ pub fn router(service: Service, dev_sign_in: bool) -> Router {
         .route("/ui/lineage", get(pages::lineage))
         .route("/ui/versions/{id}/drift", get(drift::drift))
         .route("/ui/incidents/{id}", get(incidents::incident))
+        .route("/ui/audit", get(audit::audit))
         .route("/ui/endpoints/{id}", get(endpoints::endpoint))
         .route("/ui/endpoints/{id}/rollback", post(endpoints::rollback))
         .route(

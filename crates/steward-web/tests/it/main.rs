@@ -499,3 +499,49 @@ async fn an_sre_rolls_back_through_the_form_once_and_sees_it_in_the_history() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn the_audit_log_shows_a_verified_checkpoint_and_proves_an_event() {
+    let app = App::new().await;
+    app.seed("acme", "fraud-detector").await;
+    let officer = app
+        .sign_in(&app.token("acme", &[Role::GovernanceOfficer]))
+        .await;
+    let r = app.get("/ui/audit", Some(&officer)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body
+            .contains("<strong>verified</strong> with Steward's public key"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("tenant.create"), "{}", r.body);
+    assert!(r.body.contains("model_version.register"), "{}", r.body);
+    // Filters.
+    let r = app
+        .get("/ui/audit?action=model.register", Some(&officer))
+        .await;
+    assert!(
+        r.body.contains("model.register") && !r.body.contains("tenant.create"),
+        "{}",
+        r.body
+    );
+    // An event's inclusion, recomputed from its content to the signed root.
+    for seq in [0, 2] {
+        let url = format!("/ui/audit?prove={seq}&action=&actor=&outcome=");
+        let r = app.get(&url, Some(&officer)).await;
+        let proved = format!("Inclusion of event {seq}: <strong>proved</strong>");
+        assert!(r.body.contains(&proved), "{}", r.body);
+    }
+    let r = app.get("/ui/audit?prove=999", Some(&officer)).await;
+    assert!(
+        !r.body.contains("Inclusion of event"),
+        "beyond the log: nothing to prove"
+    );
+    // A viewer may not read the audit log.
+    let viewer = app.sign_in(&app.token("acme", &[Role::Viewer])).await;
+    assert_eq!(
+        app.get("/ui/audit", Some(&viewer)).await.status,
+        StatusCode::FORBIDDEN
+    );
+}
