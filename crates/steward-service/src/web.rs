@@ -1,6 +1,8 @@
 //! Sessions of the web frontend: a browser signs in with a token (verified as the API verifies
 //! one), gets a random secret for its cookie, and every page after finds the session by that
-//! secret's SHA-256. Sessions last [`WEB_SESSION_HOURS`] at most and end at sign-out.
+//! secret's SHA-256. Sessions last [`WEB_SESSION_HOURS`] at most and end at sign-out. They run
+//! on the wall clock, not the service's monitoring clock (which the demo drives through two
+//! weeks of replay: a session timed by it would expire as the replay moved on).
 
 use sha2::{Digest, Sha256};
 use steward_domain::{Principal, WebSession};
@@ -39,7 +41,7 @@ impl Service {
                 steward_domain::validate::truncate(principal.tenant_slug())
             ))
         })?;
-        let now = self.now();
+        let now = chrono::Utc::now();
         let secret = random_hex()?;
         let session = WebSession {
             subject: principal.subject().to_string(),
@@ -67,7 +69,7 @@ impl Service {
         }
         let found = self
             .store
-            .web_session(&secret_hash(secret), self.now())
+            .web_session(&secret_hash(secret), chrono::Utc::now())
             .await?;
         Ok(found.map(|s| (self.authenticator().session_principal(&s), s)))
     }
@@ -76,7 +78,7 @@ impl Service {
     pub async fn close_web_session(&self, secret: &str) -> ServiceResult<bool> {
         Ok(self
             .store
-            .delete_web_session(&secret_hash(secret), self.now())
+            .delete_web_session(&secret_hash(secret), chrono::Utc::now())
             .await?)
     }
 }

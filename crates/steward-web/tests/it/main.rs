@@ -30,6 +30,13 @@ struct Reply {
 
 impl App {
     async fn new() -> App {
+        Self::with_clock(None).await
+    }
+
+    /// The app over a service whose monitoring clock is `clock` (the demo drives one).
+    async fn with_clock(
+        clock: Option<std::sync::Arc<steward_service::monitoring::ManualClock>>,
+    ) -> App {
         let auth = AuthConfig {
             issuer: "steward".into(),
             audience: "steward".into(),
@@ -40,7 +47,10 @@ impl App {
         };
         let db = TestBackend::new().await;
         let audit = steward_service::audit::AuditKeys::generate().unwrap();
-        let service = db.service(auth.clone(), audit);
+        let mut service = db.service(auth.clone(), audit);
+        if let Some(c) = clock {
+            service = service.with_clock(c);
+        }
         let api = steward_api::AppState::new(service.clone(), steward_api::ApiConfig::default());
         let router = steward_api::router(api).merge(steward_web::router(service, true));
         App {
@@ -544,4 +554,18 @@ async fn the_audit_log_shows_a_verified_checkpoint_and_proves_an_event() {
         app.get("/ui/audit", Some(&viewer)).await.status,
         StatusCode::FORBIDDEN
     );
+}
+
+#[tokio::test]
+async fn a_session_runs_on_the_wall_clock_not_the_monitoring_clock() {
+    // The demo replays two weeks on a driven clock; a session opened meanwhile must not expire
+    // as that clock moves on.
+    let clock = std::sync::Arc::new(steward_service::monitoring::ManualClock::new(
+        "2026-03-01T12:00:00Z".parse().unwrap(),
+    ));
+    let app = App::with_clock(Some(clock.clone())).await;
+    app.seed("acme", "fraud-detector").await;
+    let cookie = app.sign_in(&app.token("acme", &[Role::Viewer])).await;
+    clock.set("2026-03-03T12:00:00Z".parse().unwrap());
+    assert_eq!(app.get("/ui/", Some(&cookie)).await.status, StatusCode::OK);
 }
