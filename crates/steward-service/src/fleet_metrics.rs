@@ -19,11 +19,6 @@ use crate::metrics::unix_seconds;
 /// The label set of a series without labels.
 const NONE: [(&str, &str); 0] = [];
 
-/// A model's health in one word (`ModelHealth::state`).
-fn health(m: &ModelHealth) -> &'static str {
-    m.state()
-}
-
 /// The order per-model series are kept in when capped: open incidents, then drift, first.
 fn most_worrying(a: &ModelHealth, b: &ModelHealth) -> Ordering {
     let drift = |m: &ModelHealth| m.latest.as_ref().map_or(-1.0, |l| l.composite);
@@ -110,7 +105,7 @@ impl Collector for Fleet {
         // Models by tenant, risk tier and health: every model, whatever the cap.
         let mut counts: BTreeMap<(&str, &str, &str), i64> = BTreeMap::new();
         for m in &s.models {
-            let k = (m.tenant.as_str(), m.risk_tier.as_str(), health(m));
+            let k = (m.tenant.as_str(), m.risk_tier.as_str(), m.state());
             *counts.entry(k).or_default() += 1;
         }
         family(

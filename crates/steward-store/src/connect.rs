@@ -34,18 +34,14 @@ impl Store {
     /// power cut, not only a process crash), foreign keys on, and a busy timeout so concurrent
     /// writers wait instead of failing.
     pub async fn connect(url: &str) -> StoreResult<Store> {
-        Self::connect_with(url, Tenancy::System).await
+        Self::open(url, Tenancy::System, true).await
     }
 
     /// Connects to `url` for serving requests: work that declared no [`Tenancy`] sees no
     /// tenant's rows on PostgreSQL (row-level security), so a path that forgot to declare
     /// itself fails closed.
     pub async fn connect_serving(url: &str) -> StoreResult<Store> {
-        Self::connect_with(url, Tenancy::Nobody).await
-    }
-
-    async fn connect_with(url: &str, unscoped: Tenancy) -> StoreResult<Store> {
-        Self::open(url, unscoped, true).await
+        Self::open(url, Tenancy::Nobody, true).await
     }
 
     /// Without the pool hooks that set `steward.tenant`: the store as it was before row-level
