@@ -194,6 +194,61 @@ test("a user signs in, follows the fraud model to its lineage, and signs out", a
   await context.close();
 });
 
+test("an owner documents a model and a governance officer prints its compliance report", async () => {
+  const context = await browser.newContext();
+  const p = await page(context);
+  await signIn(p);
+  // The tenant's report: every model, its gaps; the churn model is not documented yet.
+  await p.click("text=Compliance");
+  await p.waitForURL(/\/ui\/compliance$/);
+  assert.match(await p.textContent("h1"), /Compliance report: tenant/);
+  const tenant = await p.textContent("main");
+  assert.match(tenant, /churn-predictor/);
+  assert.match(tenant, /never documented/);
+  await shot(p, "compliance-tenant");
+  // The owner writes the churn model's documentation through the form.
+  await p.goto(`${base}/ui/`);
+  await p.click("text=churn-predictor");
+  await p.waitForURL(/\/ui\/models\//);
+  await p.click("text=intended use and limitations");
+  await p.waitForURL(/\/documentation$/);
+  await p.fill("#intended_use", "Weekly churn propensity for account managers' call lists.");
+  await p.fill("#limitations", "Not for pricing or credit decisions.");
+  await p.fill("#human_oversight", "Account managers decide whom to call.");
+  await p.click("text=Save a new revision");
+  await p.waitForURL(/\/compliance$/);
+  const churn = await p.textContent("main");
+  assert.match(churn, /Not for pricing or credit decisions\./);
+  assert.doesNotMatch(churn, /never documented/);
+  // The fraud model's report, printed: the print stylesheet drops the navigation, and Chromium
+  // writes the PDF a person would get from the print dialog.
+  await p.goto(`${base}/ui/`);
+  await p.click("text=fraud-detector");
+  await p.waitForURL(/\/ui\/models\//);
+  await p.click("text=compliance report");
+  await p.waitForURL(/\/compliance$/);
+  const report = await p.textContent("main");
+  assert.match(report, /Scores every card transaction/);
+  assert.match(report, /EU AI Act Annex IV/);
+  assert.match(report, /SR 11-7/);
+  assert.match(report, /ISO\/IEC 42001 Annex A/);
+  assert.match(report, /proven included/);
+  await shot(p, "compliance-model");
+  await p.emulateMedia({ media: "print" });
+  assert.equal(await p.locator("header.bar").isVisible(), false, "no navigation on paper");
+  const pdf = await p.pdf({ path: path.join(SHOTS, "compliance-fraud-detector.pdf"), format: "A4" });
+  assert.equal(pdf.subarray(0, 5).toString(), "%PDF-");
+  assert.ok(pdf.length > 20_000, `a PDF of ${pdf.length} bytes`);
+  await p.emulateMedia({ media: "screen" });
+  // The CSV download, with the session's cookie.
+  const csv = await context.request.get(`${p.url()}?format=csv`);
+  assert.equal(csv.status(), 200);
+  assert.match(csv.headers()["content-disposition"], /steward-compliance-acme-fraud-detector\.csv/);
+  assert.match((await csv.text()).split("\n")[0], /^model,section,references,record,field,value/);
+  p.check();
+  await context.close();
+});
+
 test("a form posted without the session's CSRF token is refused", async () => {
   const context = await browser.newContext();
   const p = await page(context);
@@ -349,6 +404,9 @@ test("every page passes axe-core without serious violations", async () => {
     ["audit", `${base}/ui/audit?prove=1`],
     ["model", model],
     ["lineage", p.url()],
+    ["compliance", `${model}/compliance`],
+    ["tenant-compliance", `${base}/ui/compliance`],
+    ["documentation", `${model}/documentation`],
     ["not-found", `${base}/ui/nothing`],
   ]) {
     await accessible(context, url, name);

@@ -133,10 +133,14 @@ pub enum Operation {
     SetAlias,
     /// Delete a model or a version (a stamp: the record stays for lineage and audit).
     DeleteModel,
+    /// Write a new revision of a model's documentation (intended use, limitations, oversight).
+    DocumentModel,
+    /// Read compliance reports (a model's or the tenant's governance record and its gaps).
+    ReadCompliance,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 33] = [
+    pub const ALL: [Operation; 35] = [
         Operation::ReadRegistry,
         Operation::RegisterModel,
         Operation::UpdateModel,
@@ -170,6 +174,8 @@ impl Operation {
         Operation::TagModel,
         Operation::SetAlias,
         Operation::DeleteModel,
+        Operation::DocumentModel,
+        Operation::ReadCompliance,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -207,6 +213,8 @@ impl Operation {
             Operation::TagModel => "model.tag",
             Operation::SetAlias => "model.alias",
             Operation::DeleteModel => "model.delete",
+            Operation::DocumentModel => "model.document",
+            Operation::ReadCompliance => "compliance.read",
         }
     }
 }
@@ -244,6 +252,8 @@ impl fmt::Display for Operation {
 /// - model owners and their CI tag models and versions and move aliases and stages (but not an
 ///   alias an endpoint serves as its champion, nor `Production` of a served model: those move
 ///   with promotions); only a model owner deletes a model or a version (its CI does not).
+/// - model owners write their model's documentation (intended use, limitations, oversight);
+///   they and governance officers read compliance reports (the gaps are theirs to close).
 // One row per grant reads as the table it is; `matches!` would fold it into one expression.
 #[allow(clippy::match_like_matches_macro)]
 pub fn allows(role: Role, op: Operation) -> bool {
@@ -269,6 +279,8 @@ pub fn allows(role: Role, op: Operation) -> bool {
         (R::GovernanceOfficer, O::UpdateModel) => true,
         (R::PlatformAdmin, O::CreateTenant | O::ReadPlatformAudit) => true,
         (R::GovernanceOfficer, O::ReadAudit) => true,
+        (R::ModelOwner, O::DocumentModel) => true,
+        (R::ModelOwner | R::GovernanceOfficer, O::ReadCompliance) => true,
         (
             R::PolicyAuthor,
             O::CreatePolicy
@@ -544,45 +556,4 @@ impl TenantScope {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn role_names_round_trip() {
-        for role in Role::ALL {
-            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
-        }
-        assert!("admin".parse::<Role>().is_err());
-        assert!("Viewer".parse::<Role>().is_err());
-    }
-
-    #[test]
-    fn principal_without_tenant_has_no_scope() {
-        let p = Principal::system(SystemActor::DemoSeeder, "new", None);
-        assert!(p.scope().is_none());
-        assert!(p.may(Operation::CreateTenant));
-        assert_eq!(p.subject(), "system:demo_seeder");
-    }
-
-    #[test]
-    fn system_actors_may_only_their_row() {
-        let s = Principal::system(SystemActor::Scheduler, "t", Some(TenantId::generate()));
-        assert!(s.may(Operation::EvaluatePolicy));
-        assert!(!s.may(Operation::RegisterModel));
-        assert!(!s.may(Operation::ReadAudit));
-        assert!(s.may(Operation::EvaluateWindows));
-        assert!(
-            !s.may(Operation::ManageIncident),
-            "people acknowledge incidents"
-        );
-        let r = Principal::system(SystemActor::OutboxRelay, "t", None);
-        assert!(Operation::ALL.iter().all(|op| r.may(*op)
-            == matches!(
-                op,
-                Operation::ReadRegistry
-                    | Operation::ReadPolicies
-                    | Operation::ReadMonitoring
-                    | Operation::DeliverActions
-            )));
-    }
-}
+mod tests;

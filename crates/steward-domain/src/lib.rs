@@ -46,6 +46,7 @@ macro_rules! text_enum {
 pub(crate) use text_enum;
 
 pub mod auth;
+pub mod compliance;
 pub mod deployments;
 pub mod fleet;
 pub mod holds;
@@ -64,6 +65,7 @@ pub mod web;
 pub use auth::{
     Operation, Principal, Resource, Role, SystemActor, TenantScope, allows_on, system_allows,
 };
+pub use compliance::{DocumentModel, ModelDocumentation};
 pub use deployments::*;
 pub use fleet::*;
 pub use holds::*;

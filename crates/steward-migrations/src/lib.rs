@@ -25,13 +25,19 @@ mod m0017_model_health;
 mod m0018_audit_key_rotations;
 mod m0019_row_security;
 mod m0020_web_sessions;
+mod m0021_model_documentation;
 
 pub use m0019_row_security::{TENANT_TABLES, row_security};
 
 /// Every table with a `tenant_id` column, each under row security: m0019's and those added
 /// since (a migration that adds one lists it here too).
 pub fn tenant_tables() -> Vec<&'static str> {
-    [TENANT_TABLES, m0020_web_sessions::TABLES].concat()
+    [
+        TENANT_TABLES,
+        m0020_web_sessions::TABLES,
+        m0021_model_documentation::TABLES,
+    ]
+    .concat()
 }
 pub use sea_orm_migration::MigratorTrait;
 
@@ -61,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0018_audit_key_rotations::Migration),
             Box::new(m0019_row_security::Migration),
             Box::new(m0020_web_sessions::Migration),
+            Box::new(m0021_model_documentation::Migration),
         ]
     }
 }

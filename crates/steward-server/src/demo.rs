@@ -282,6 +282,27 @@ pub async fn seed(svc: &Service) -> anyhow::Result<String> {
     )
     .await?;
     let _ = v1;
+    // What the owners wrote for the compliance report (the churn model is left undocumented:
+    // its report lists the gap).
+    svc.document_model(
+        &owner,
+        steward_domain::DocumentModel {
+            model_id: fraud.id,
+            intended_use: "Scores every card transaction of the EU and US card portfolios for \
+                fraud before authorisation; scores above 0.9 are held for an analyst's review."
+                .into(),
+            limitations: "Not for account-level credit or loan decisions. Trained on card-present \
+                and e-commerce traffic only; weaker on merchants younger than 30 days and on \
+                markets outside the EU and US."
+                .into(),
+            human_oversight: "Fraud analysts (payments-risk) review every held transaction and \
+                can release it; an SRE can roll the model back from its endpoint page."
+                .into(),
+            note: "first write-up for the model risk review".into(),
+            expected_revision: Some(0),
+        },
+    )
+    .await?;
 
     let churn = svc
         .register_model(

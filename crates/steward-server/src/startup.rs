@@ -276,7 +276,7 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         spawn_replay(app.service().clone(), clock, Arc::clone(&receivers));
         println!("\nSteward is running at http://{addr}/graphql with demo data.");
         println!(
-            "Web pages: open http://{addr}/ui/ in a browser and sign in with the token below."
+            "Web pages: open http://{addr}/ui/ in a browser and sign in with the token below;\n  the tenant's compliance report is at http://{addr}/ui/compliance (print it, or download CSV / JSON)."
         );
         println!(
             "A token for tenant `acme` (model_owner, governance_officer, policy_author, sre), valid 12 hours:\n"

@@ -333,7 +333,11 @@ impl Service {
         self.sign_head(tenant, principal.tenant_slug()).await
     }
 
-    async fn sign_head(&self, tenant: TenantId, slug: &str) -> ServiceResult<SignedCheckpoint> {
+    pub(crate) async fn sign_head(
+        &self,
+        tenant: TenantId,
+        slug: &str,
+    ) -> ServiceResult<SignedCheckpoint> {
         let size = self.store.audit_size(tenant).await?;
         let root = self.root_at(tenant, size).await?;
         self.audit
@@ -373,6 +377,28 @@ impl Service {
             .await?;
         let root = self.root_at(tenant, tree_size).await?;
         Ok((leaf[0], proof, root))
+    }
+
+    /// Whether `event` is in the log `signed` commits to, checked as an auditor's tool would:
+    /// its leaf hash recomputed from its content, its inclusion proof read from the stored tree,
+    /// the path hashed up to the signed root. `Err` says why the check failed.
+    pub(crate) async fn check_included(
+        &self,
+        tenant: TenantId,
+        event: &AuditEvent,
+        signed: &SignedCheckpoint,
+    ) -> ServiceResult<Result<(), String>> {
+        let size = signed.checkpoint.tree_size;
+        let plan = tree::inclusion_plan(event.seq, size).map_err(Self::tree_err)?;
+        let nodes = self.store.audit_nodes(tenant, &plan).await?;
+        let path = tree::inclusion_proof_from(event.seq, size, &nodes).map_err(Self::tree_err)?;
+        Ok(event
+            .leaf_hash()
+            .map_err(|e| e.to_string())
+            .and_then(|leaf| {
+                tree::verify_inclusion(&leaf, event.seq, size, &path, &signed.checkpoint.root_hash)
+                    .map_err(|e| e.to_string())
+            }))
     }
 
     /// The consistency proof between the trees of `from` and `to` events, with both roots.

@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod auth;
+mod compliance;
 mod deployments;
 mod error;
 mod fleet_metrics;

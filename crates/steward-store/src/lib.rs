@@ -17,6 +17,7 @@ mod codec;
 mod connect;
 mod datasets;
 mod deployments;
+mod documentation;
 mod entities;
 mod error;
 mod health;

@@ -10,8 +10,8 @@ use steward_domain::{DeploymentRevision, DesiredState, EndpointId, Operation};
 use steward_service::RollbackInput;
 
 use crate::pages::{Me, time};
-use crate::session::{SignedIn, forged};
-use crate::{WebState, render, service_error_page};
+use crate::session::{Csrf, SignedIn, checked};
+use crate::{WebState, refusal_status, render, service_error_page};
 
 /// Revisions shown on the page (the newest).
 const REVISIONS: u64 = 200;
@@ -205,6 +205,12 @@ pub(crate) struct RollbackForm {
     idempotency_key: String,
 }
 
+impl Csrf for RollbackForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// The rollback form: one step back, as `rollback` in the API; a refusal (another change came
 /// first, nothing earlier to go back to, a missing reason) is shown above the form.
 pub(crate) async fn rollback(
@@ -214,11 +220,10 @@ pub(crate) async fn rollback(
     Path(id): Path<String>,
     form: Result<Form<RollbackForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let form = form.map(|Form(f)| f).ok();
-    let sent = form.as_ref().map(|f| f.csrf.as_str()).unwrap_or("");
-    if let Some(refused) = forged(&headers, Some((&me.session, sent))) {
-        return refused;
-    }
+    let form = match checked(&headers, &me, form) {
+        Ok(f) => f,
+        Err(refused) => return *refused,
+    };
     let Some(form) = form else {
         let why = (
             StatusCode::BAD_REQUEST,
@@ -255,12 +260,8 @@ pub(crate) async fn rollback(
             .into_response(),
         Err(e @ steward_service::ServiceError::NotFound(_)) => service_error_page(&e),
         Err(e) => {
-            let status = match &e {
-                steward_service::ServiceError::Forbidden { .. } => StatusCode::FORBIDDEN,
-                steward_service::ServiceError::Conflict(_)
-                | steward_service::ServiceError::Precondition(_) => StatusCode::CONFLICT,
-                steward_service::ServiceError::Invalid(_) => StatusCode::BAD_REQUEST,
-                _ => return service_error_page(&e),
+            let Some(status) = refusal_status(&e) else {
+                return service_error_page(&e);
             };
             page(
                 &state,

@@ -10,6 +10,7 @@
 //! missing one. The GraphQL and REST APIs do not accept the cookie.
 
 mod audit;
+mod compliance;
 mod drift;
 mod endpoints;
 mod incidents;
@@ -50,6 +51,12 @@ pub fn router(service: Service, dev_sign_in: bool) -> Router {
         .route("/ui/versions/{id}/drift", get(drift::drift))
         .route("/ui/incidents/{id}", get(incidents::incident))
         .route("/ui/audit", get(audit::audit))
+        .route("/ui/compliance", get(compliance::tenant_report))
+        .route("/ui/models/{id}/compliance", get(compliance::model_report))
+        .route(
+            "/ui/models/{id}/documentation",
+            get(compliance::documentation).post(compliance::save_documentation),
+        )
         .route("/ui/endpoints/{id}", get(endpoints::endpoint))
         .route("/ui/endpoints/{id}/rollback", post(endpoints::rollback))
         .route(
@@ -132,6 +139,17 @@ fn service_error_page(e: &ServiceError) -> Response {
                 "The page could not be built; the error was logged.",
             )
         }
+    }
+}
+
+/// The status of a form's refusal shown on its own page (the form again, with why), or
+/// `None` for an error that gets the error page.
+fn refusal_status(e: &ServiceError) -> Option<StatusCode> {
+    match e {
+        ServiceError::Forbidden { .. } => Some(StatusCode::FORBIDDEN),
+        ServiceError::Conflict(_) | ServiceError::Precondition(_) => Some(StatusCode::CONFLICT),
+        ServiceError::Invalid(_) => Some(StatusCode::BAD_REQUEST),
+        _ => None,
     }
 }
 

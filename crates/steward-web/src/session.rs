@@ -6,6 +6,7 @@
 //! origin (`Sec-Fetch-Site` same-origin or none, `Origin` this host when sent) and, once signed
 //! in, carry the session's CSRF token in its form.
 
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -157,15 +158,40 @@ pub(crate) struct CsrfForm {
     csrf: String,
 }
 
+/// A form that carries the session's CSRF token.
+pub(crate) trait Csrf {
+    fn csrf(&self) -> &str;
+}
+
+impl Csrf for CsrfForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// The checks every form of a signed-in page runs first ([`forged`]): `Err` is the refusal to
+/// send back; `Ok(None)` a body that was not understood (the handler says so on its page).
+pub(crate) fn checked<T: Csrf>(
+    headers: &HeaderMap,
+    me: &SignedIn,
+    form: Result<Form<T>, FormRejection>,
+) -> Result<Option<T>, Box<Response>> {
+    let form = form.map(|Form(f)| f).ok();
+    let sent = form.as_ref().map_or("", |f| f.csrf());
+    match forged(headers, Some((&me.session, sent))) {
+        Some(refused) => Err(Box::new(refused)),
+        None => Ok(form),
+    }
+}
+
 pub(crate) async fn sign_out(
     State(state): State<WebState>,
     headers: HeaderMap,
     me: SignedIn,
-    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+    form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    let sent = form.map(|Form(f)| f.csrf).unwrap_or_default();
-    if let Some(refused) = forged(&headers, Some((&me.session, &sent))) {
-        return refused;
+    if let Err(refused) = checked(&headers, &me, form) {
+        return *refused;
     }
     if let Some(secret) = cookie(&headers)
         && let Err(e) = state.service.close_web_session(secret).await

@@ -22,6 +22,7 @@ macro_rules! mirror_enum {
 }
 
 mod audit;
+mod compliance;
 mod deployment_types;
 mod deployments;
 mod holds;
@@ -58,6 +59,7 @@ pub struct QueryRoot(
     deployments::DeploymentsQuery,
     tags::TagsQuery,
     openlineage::LineageJobsQuery,
+    compliance::ComplianceQuery,
 );
 
 /// The mutation root: registry and policy mutations, merged.
@@ -72,6 +74,7 @@ pub struct MutationRoot(
     tags::TagsMutation,
     lifecycle::LifecycleMutation,
     openlineage::LineageJobsMutation,
+    compliance::ComplianceMutation,
 );
 
 pub type StewardSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

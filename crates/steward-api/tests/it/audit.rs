@@ -91,6 +91,7 @@ fn mutations() -> Vec<(&'static str, Operation)> {
         // Binding OpenLineage jobs is tested in openlineage.rs; here the same operation.
         ("bindLineageJob", Operation::UpdateModel),
         ("unbindLineageJob", Operation::UpdateModel),
+        ("documentModel", Operation::DocumentModel),
     ]
 }
 

@@ -246,6 +246,14 @@ pub fn call_as(op: Operation, s: &Seeded, n: usize, role: Role) -> (String, Valu
             "mutation($i: SetModelAliasInput!) { setModelAlias(input: $i) { alias } }",
             json!({"modelId": s.model, "alias": format!("a{n}"), "version": 1}),
         ),
+        Operation::DocumentModel => (
+            "mutation($i: DocumentModelInput!) { documentModel(input: $i) { revision } }",
+            json!({"modelId": s.model, "intendedUse": format!("use {n}"), "limitations": "", "humanOversight": ""}),
+        ),
+        Operation::ReadCompliance => (
+            "query($i: ID!) { complianceReport(modelId: $i) }",
+            json!(s.model),
+        ),
         // Deleting a deleted version is allowed and changes nothing.
         Operation::DeleteModel => (
             "mutation($i: ID!) { deleteModelVersion(versionId: $i) { deletedAt } }",

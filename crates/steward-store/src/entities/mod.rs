@@ -358,6 +358,27 @@ pub mod decision_records {
     no_relations!();
 }
 
+pub mod model_documentation {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "model_documentation")]
+    pub struct Model {
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub model_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub revision: i64,
+        pub intended_use: String,
+        pub limitations: String,
+        pub human_oversight: String,
+        pub note: String,
+        pub created_by: String,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
 mod monitoring;
 pub use monitoring::*;
 mod openlineage;

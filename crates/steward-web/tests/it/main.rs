@@ -16,6 +16,8 @@ use steward_service::testing::TestBackend;
 use steward_service::{AuthConfig, KeySource};
 use tower::ServiceExt;
 
+mod compliance;
+
 struct App {
     router: Router,
     auth: AuthConfig,
