@@ -1,7 +1,8 @@
 //! Loopback receivers for the peers the outbox delivers to that cannot run here: a Slack
 //! incoming webhook, PagerDuty's Events API v2, a Standard Webhooks receiver, the orchestrators'
-//! APIs, a KServe InferenceService on the Kubernetes API, and an OpenTelemetry collector's OTLP/HTTP
-//! trace endpoint ([`OtlpReceiver`]). Each listens on
+//! APIs, a KServe InferenceService on the Kubernetes API, an OpenTelemetry collector's OTLP/HTTP
+//! trace endpoint ([`OtlpReceiver`]), and an OpenID provider for the web pages' sign-in
+//! ([`OidcProvider`]). Each listens on
 //! 127.0.0.1, enforces the peer's documented contract (what it accepts, what it answers, what it
 //! refuses and how), and records every request with what it found, so a test asserts on what a
 //! real peer would have seen and a demo user can look (a `GET` outside `/api/` lists the
@@ -16,6 +17,7 @@
 
 mod kserve;
 mod listing;
+mod oidc;
 mod orchestrators;
 mod otlp;
 mod pagerduty;
@@ -35,6 +37,7 @@ use serde_json::{Value, json};
 
 use listing::{contract_get, kind, listing};
 
+pub use oidc::{OidcProvider, Person};
 pub use orchestrators::{Deployment, Run, Workflow};
 pub use otlp::{OtlpReceiver, Span as OtlpSpan};
 pub use webhook::sign;

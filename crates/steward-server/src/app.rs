@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use steward_service::Service;
+use steward_service::auth::oidc::OidcClient;
 
 use crate::config::Config;
 use crate::startup::{audit_keys, auth_config, redact};
@@ -75,7 +76,18 @@ impl Application {
         api.metrics_token = config.metrics.resolve_token()?;
         api.metrics_max_models = config.metrics.max_models;
         let state = steward_api::AppState::new(service.clone(), api);
-        let web = steward_web::router(service.clone(), config.is_dev_auth());
+        let oidc = match &config.oidc {
+            Some(o) => {
+                let leeway = Duration::from_secs(config.auth.leeway_secs);
+                Some(OidcClient::new(o.to_client_config(leeway))?)
+            }
+            None => None,
+        };
+        let sign_in = steward_web::SignIn {
+            dev_token: config.is_dev_auth(),
+            oidc,
+        };
+        let web = steward_web::router(service.clone(), sign_in);
         let router = steward_api::router(state).merge(web);
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await

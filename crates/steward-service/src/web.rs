@@ -7,6 +7,7 @@
 use sha2::{Digest, Sha256};
 use steward_domain::{Principal, WebSession};
 
+use crate::auth::oidc::SignedInPerson;
 use crate::tenancy::{Tenancy, within};
 use crate::{Service, ServiceError, ServiceResult};
 
@@ -35,6 +36,24 @@ impl Service {
     /// exist (a platform admin's, to create it) opens none.
     pub async fn open_web_session(&self, token: &str) -> ServiceResult<OpenedSession> {
         let principal = self.authenticator().authenticate(token).await?;
+        self.open_session_for(principal).await
+    }
+
+    /// Opens a session for a person the OpenID provider signed in (their ID token verified by
+    /// [`OidcClient::finish`](crate::auth::oidc::OidcClient::finish)): the same checks of
+    /// subject, roles and tenant as a bearer token's.
+    pub async fn open_web_session_signed_in(
+        &self,
+        person: SignedInPerson,
+    ) -> ServiceResult<OpenedSession> {
+        let principal = self
+            .authenticator()
+            .principal_of(person.subject, person.tenant, &person.roles)
+            .await?;
+        self.open_session_for(principal).await
+    }
+
+    async fn open_session_for(&self, principal: Principal) -> ServiceResult<OpenedSession> {
         let scope = principal.scope().ok_or_else(|| {
             ServiceError::Unauthenticated(format!(
                 "the token names tenant `{}`, which does not exist; sign in with a tenant's token",

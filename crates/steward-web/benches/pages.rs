@@ -71,7 +71,10 @@ async fn main() {
         steward_service::audit::AuditKeys::generate().unwrap(),
     );
     let api = steward_api::AppState::new(service.clone(), steward_api::ApiConfig::default());
-    let router = steward_api::router(api).merge(steward_web::router(service.clone(), true));
+    let router = steward_api::router(api).merge(steward_web::router(
+        service.clone(),
+        steward_web::SignIn::dev_token(),
+    ));
     let token = |roles: &[Role]| {
         mint_hs256(&auth, "bench", "acme", roles, Duration::from_secs(7200)).unwrap()
     };

@@ -15,6 +15,7 @@ mod drift;
 mod endpoints;
 mod incidents;
 mod lineage_svg;
+mod oidc;
 mod pages;
 mod session;
 
@@ -22,8 +23,28 @@ use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use steward_service::auth::oidc::OidcClient;
 use steward_service::tenancy::{self, Tenancy};
 use steward_service::{Service, ServiceError};
+
+/// How people sign in to the pages.
+#[derive(Clone, Default)]
+pub struct SignIn {
+    /// Development mode: by pasting a token (`steward token`, `serve --demo`).
+    pub dev_token: bool,
+    /// Production: through an OpenID provider (authorization code flow with PKCE).
+    pub oidc: Option<OidcClient>,
+}
+
+impl SignIn {
+    /// Development mode only.
+    pub fn dev_token() -> SignIn {
+        SignIn {
+            dev_token: true,
+            oidc: None,
+        }
+    }
+}
 
 /// What the pages share.
 #[derive(Clone)]
@@ -31,14 +52,15 @@ pub struct WebState {
     service: Service,
     /// Development mode: sign-in by pasting a token (`steward token`).
     dev_sign_in: bool,
+    oidc: Option<OidcClient>,
 }
 
-/// The frontend's routes, for the binary to merge beside the API's. `dev_sign_in`: the sign-in
-/// page offers pasting a development token.
-pub fn router(service: Service, dev_sign_in: bool) -> Router {
+/// The frontend's routes, for the binary to merge beside the API's.
+pub fn router(service: Service, sign_in: SignIn) -> Router {
     let state = WebState {
         service,
-        dev_sign_in,
+        dev_sign_in: sign_in.dev_token,
+        oidc: sign_in.oidc,
     };
     Router::new()
         .route(
@@ -63,6 +85,8 @@ pub fn router(service: Service, dev_sign_in: bool) -> Router {
             "/ui/sign-in",
             get(session::sign_in_page).post(session::sign_in),
         )
+        .route("/ui/sign-in/oidc", post(oidc::start))
+        .route("/ui/oidc/callback", get(oidc::callback))
         .route("/ui/sign-out", post(session::sign_out))
         .route("/ui/static/steward.css", get(stylesheet))
         .route("/ui/{*rest}", get(not_found))

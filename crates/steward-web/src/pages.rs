@@ -51,6 +51,8 @@ pub(crate) struct ErrorPage<'a> {
 #[template(path = "sign_in.html")]
 pub(crate) struct SignInPage {
     pub dev_sign_in: bool,
+    /// The OpenID provider people sign in with, when one is configured.
+    pub oidc_issuer: Option<String>,
     pub error: Option<String>,
 }
 

@@ -43,12 +43,17 @@ impl FromRequestParts<WebState> for SignedIn {
 
 /// The session secret from the request's cookies.
 fn cookie(headers: &HeaderMap) -> Option<&str> {
+    cookie_named(headers, COOKIE)
+}
+
+/// The value of the cookie `name` in the request.
+pub(crate) fn cookie_named<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+        .find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('='))
 }
 
 /// The refusal of a state-changing request, or `None` to go ahead: one another site made the
@@ -93,10 +98,31 @@ pub(crate) fn forged(headers: &HeaderMap, csrf: Option<(&WebSession, &str)>) -> 
 }
 
 pub(crate) async fn sign_in_page(State(state): State<WebState>) -> Response {
-    render(&SignInPage {
+    sign_in_again(&state, StatusCode::OK, None)
+}
+
+/// The sign-in page, with why the last attempt failed.
+pub(crate) fn sign_in_again(
+    state: &WebState,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let page = SignInPage {
         dev_sign_in: state.dev_sign_in,
-        error: None,
-    })
+        oidc_issuer: state.oidc.as_ref().map(|o| o.issuer().to_string()),
+        error,
+    };
+    (status, render(&page)).into_response()
+}
+
+/// The response that gives the browser its session cookie and sends it to the overview.
+pub(crate) fn signed_in(opened: &steward_service::web::OpenedSession) -> Response {
+    let max_age = steward_service::web::WEB_SESSION_HOURS * 3600;
+    let cookie = format!(
+        "{COOKIE}={}; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age={max_age}",
+        opened.secret
+    );
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/ui/")).into_response()
 }
 
 #[derive(Deserialize)]
@@ -113,13 +139,7 @@ pub(crate) async fn sign_in(
     if let Some(refused) = forged(&headers, None) {
         return refused;
     }
-    let again = |status: StatusCode, error: String| {
-        let page = SignInPage {
-            dev_sign_in: state.dev_sign_in,
-            error: Some(error),
-        };
-        (status, render(&page)).into_response()
-    };
+    let again = |status: StatusCode, error: String| sign_in_again(&state, status, Some(error));
     if !state.dev_sign_in {
         return again(
             StatusCode::FORBIDDEN,
@@ -137,14 +157,7 @@ pub(crate) async fn sign_in(
         return again(StatusCode::BAD_REQUEST, "Paste a token first.".into());
     }
     match state.service.open_web_session(token).await {
-        Ok(opened) => {
-            let max_age = steward_service::web::WEB_SESSION_HOURS * 3600;
-            let cookie = format!(
-                "{COOKIE}={}; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age={max_age}",
-                opened.secret
-            );
-            ([(header::SET_COOKIE, cookie)], Redirect::to("/ui/")).into_response()
-        }
+        Ok(opened) => signed_in(&opened),
         Err(e @ steward_service::ServiceError::Unauthenticated(_)) => {
             again(StatusCode::UNAUTHORIZED, format!("Not signed in: {e}"))
         }

@@ -18,6 +18,9 @@ use figment::providers::{Env, Format, Toml};
 use figment::value::Uncased;
 use serde::Deserialize;
 
+mod oidc;
+pub use oidc::OidcSettings;
+
 /// The sections of the configuration; `STEWARD_<SECTION>_<KEY>` reaches their keys.
 const SECTIONS: &[&str] = &[
     "auth",
@@ -28,6 +31,7 @@ const SECTIONS: &[&str] = &[
     "outbox",
     "deployments",
     "metrics",
+    "oidc",
 ];
 /// The top-level keys; `STEWARD_<KEY>` reaches them.
 const TOP_LEVEL: &[&str] = &[
@@ -57,6 +61,8 @@ pub struct Config {
     pub outbox: OutboxSettings,
     pub deployments: DeploymentSettings,
     pub metrics: MetricsSettings,
+    /// Sign-in to the web pages through an OpenID provider; `None`: not configured.
+    pub oidc: Option<OidcSettings>,
     /// `text` (default) or `json` log lines.
     pub log_format: String,
 }
@@ -393,6 +399,7 @@ impl Default for Config {
             outbox: OutboxSettings::default(),
             deployments: DeploymentSettings::default(),
             metrics: MetricsSettings::default(),
+            oidc: None,
             log_format: "text".into(),
         }
     }
@@ -485,6 +492,9 @@ impl Config {
     pub fn validate(&self) -> anyhow::Result<()> {
         if self.auth.jwks_url.is_some() && self.auth.public_key_pem.is_some() {
             bail!("auth: set either jwks_url or public_key_pem, not both");
+        }
+        if let Some(o) = &self.oidc {
+            o.validate()?;
         }
         if self.auth.leeway_secs > 300 {
             bail!("auth.leeway_secs: at most 300 seconds of clock skew is tolerated");

@@ -116,3 +116,46 @@ fn a_migration_url_must_be_postgresql() {
     let err = c.validate().unwrap_err().to_string();
     assert!(err.contains("database_migration_url"), "{err}");
 }
+
+#[test]
+fn oidc_comes_from_the_file_and_the_environment_and_bad_values_are_named() {
+    jail(|j| {
+        j.create_file(
+            "steward.toml",
+            "[oidc]\nissuer = \"https://login.example.com/\"\nclient_id = \"steward-web\"\nredirect_url = \"https://steward.example.com/ui/oidc/callback\"\n",
+        )?;
+        j.set_env("STEWARD_OIDC_CLIENT_SECRET", "from-the-environment");
+        let c = Config::from_layers(Some(Path::new("steward.toml")), env()).unwrap();
+        c.validate().unwrap();
+        let o = c.oidc.as_ref().unwrap();
+        assert_eq!(o.client_secret.as_deref(), Some("from-the-environment"));
+        assert_eq!(
+            (o.tenant_claim.as_str(), o.roles_claim.as_str()),
+            ("tenant", "roles")
+        );
+        assert_eq!(o.scopes, vec!["profile", "email"]);
+        Ok(())
+    });
+    for (toml, says) in [
+        (
+            "issuer = \"http://login.example.com\"\nclient_id = \"c\"\nredirect_url = \"https://s/ui/oidc/callback\"",
+            "oidc.issuer",
+        ),
+        (
+            "issuer = \"https://l\"\nclient_id = \"c\"\nredirect_url = \"https://s/elsewhere\"",
+            "oidc.redirect_url",
+        ),
+        (
+            "issuer = \"https://l\"\nredirect_url = \"https://s/ui/oidc/callback\"",
+            "client_id",
+        ),
+    ] {
+        jail(|j| {
+            j.create_file("steward.toml", &format!("[oidc]\n{toml}\n"))?;
+            let c = Config::from_layers(Some(Path::new("steward.toml")), env()).unwrap();
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains(says), "{err}");
+            Ok(())
+        });
+    }
+}

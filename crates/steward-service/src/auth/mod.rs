@@ -5,6 +5,7 @@
 //! source, and the clock leeway is small and configured.
 
 mod jwks;
+pub mod oidc;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -185,18 +186,27 @@ impl Authenticator {
 
     async fn principal(&self, token: &str) -> ServiceResult<Principal> {
         let claims = self.verify(token).await?;
-        check_subject(&claims.sub)?;
-        if claims
-            .sub
-            .starts_with(steward_domain::auth::SYSTEM_SUBJECT_PREFIX)
-        {
+        self.principal_of(claims.sub, claims.tenant, &claims.roles)
+            .await
+    }
+
+    /// The principal a verified token (or ID token) names: its subject checked, its roles known
+    /// ones, its tenant existing (unless the caller is a platform admin, who creates tenants).
+    pub(crate) async fn principal_of(
+        &self,
+        sub: String,
+        tenant: String,
+        claimed_roles: &[String],
+    ) -> ServiceResult<Principal> {
+        check_subject(&sub)?;
+        if sub.starts_with(steward_domain::auth::SYSTEM_SUBJECT_PREFIX) {
             return Err(ServiceError::Unauthenticated(format!(
                 "token claim `sub`: `{}` is reserved for Steward's own system actors",
-                steward_domain::validate::truncate(&claims.sub)
+                steward_domain::validate::truncate(&sub)
             )));
         }
-        let mut roles = Vec::with_capacity(claims.roles.len());
-        for r in &claims.roles {
+        let mut roles = Vec::with_capacity(claimed_roles.len());
+        for r in claimed_roles {
             roles.push(
                 r.parse::<Role>().map_err(|e| {
                     ServiceError::Unauthenticated(format!("token claim `roles`: {e}"))
@@ -208,19 +218,14 @@ impl Authenticator {
                 "token claim `roles` is empty".into(),
             ));
         }
-        let tenant = self.tenant_id(&claims.tenant).await?;
-        if tenant.is_none() && !roles.contains(&Role::PlatformAdmin) {
+        let tenant_id = self.tenant_id(&tenant).await?;
+        if tenant_id.is_none() && !roles.contains(&Role::PlatformAdmin) {
             return Err(ServiceError::Unauthenticated(format!(
                 "token names tenant `{}`, which does not exist",
-                steward_domain::validate::truncate(&claims.tenant)
+                steward_domain::validate::truncate(&tenant)
             )));
         }
-        Ok(Principal::authenticated(
-            claims.sub,
-            claims.tenant,
-            tenant,
-            roles,
-        ))
+        Ok(Principal::authenticated(sub, tenant, tenant_id, roles))
     }
 
     async fn tenant_id(&self, slug: &str) -> ServiceResult<Option<TenantId>> {
@@ -304,7 +309,7 @@ pub fn mint_hs256(
 }
 
 /// A message for a rejected token that helps the holder without helping an attacker.
-fn describe(kind: &ErrorKind) -> String {
+pub(crate) fn describe(kind: &ErrorKind) -> String {
     match kind {
         ErrorKind::ExpiredSignature => "the token has expired".into(),
         ErrorKind::ImmatureSignature => "the token is not valid yet (nbf)".into(),

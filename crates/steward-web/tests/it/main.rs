@@ -17,6 +17,7 @@ use steward_service::{AuthConfig, KeySource};
 use tower::ServiceExt;
 
 mod compliance;
+mod oidc;
 
 struct App {
     router: Router,
@@ -39,6 +40,14 @@ impl App {
     async fn with_clock(
         clock: Option<std::sync::Arc<steward_service::monitoring::ManualClock>>,
     ) -> App {
+        Self::build(clock, steward_web::SignIn::dev_token()).await
+    }
+
+    /// The app with a monitoring clock of its own and the given ways to sign in.
+    async fn build(
+        clock: Option<std::sync::Arc<steward_service::monitoring::ManualClock>>,
+        sign_in: steward_web::SignIn,
+    ) -> App {
         let auth = AuthConfig {
             issuer: "steward".into(),
             audience: "steward".into(),
@@ -54,7 +63,7 @@ impl App {
             service = service.with_clock(c);
         }
         let api = steward_api::AppState::new(service.clone(), steward_api::ApiConfig::default());
-        let router = steward_api::router(api).merge(steward_web::router(service, true));
+        let router = steward_api::router(api).merge(steward_web::router(service, sign_in));
         App {
             router,
             auth,
