@@ -357,7 +357,7 @@ test("the fraud model's drift over time shows the EU shift and its incident", as
     await p.selectOption("#feature", f);
     await p.click("text=Show");
     await p.waitForURL((u) => u.searchParams.get("feature") === f);
-    assert.equal(await p.locator("svg.chart").count(), 2);
+    assert.ok((await p.locator("svg.chart").count()) >= 2, "the effect and composite charts");
     if ((await p.locator("svg.chart").first().locator("circle").count()) > 0) drifted.push(f);
   }
   assert.ok(drifted.length > 0, "some feature drifts in the EU slice");
@@ -366,6 +366,10 @@ test("the fraud model's drift over time shows the EU shift and its incident", as
   await p.waitForURL((u) => u.searchParams.get("feature") === drifted[0]);
   // The EU incident opened during the replay is marked on the time axis.
   assert.ok((await p.locator("svg.chart").first().locator("line[stroke='#7a2e8e']").count()) > 0);
+  // Performance from the delayed labels, with its confidence interval as a band.
+  assert.equal(await p.locator("svg.chart").count(), 3, "drift, composite and performance");
+  assert.ok((await p.locator("svg.chart path.band").count()) > 0, "the performance's band");
+  assert.match(await p.textContent("main"), /Compared with the holdout's ROC AUC/);
   await shot(p, "drift");
   // The incident: its timeline, its actions, and through lineage what came of it.
   await p.click("h1 a");
@@ -407,9 +411,19 @@ test("every page passes axe-core without serious violations", async () => {
     ["compliance", `${model}/compliance`],
     ["tenant-compliance", `${base}/ui/compliance`],
     ["documentation", `${model}/documentation`],
+    ["policies", `${base}/ui/policies`],
     ["not-found", `${base}/ui/nothing`],
   ]) {
     await accessible(context, url, name);
   }
+  // A policy's page with a replay of its revision over the fraud model's recorded windows.
+  await p.goto(`${base}/ui/policies`);
+  const policyHref = await p.locator("main a[href^='/ui/policies/']").first().getAttribute("href");
+  const modelId = model.split("/").pop();
+  const replayUrl = `${base}${policyHref}?model=${modelId}`;
+  await p.goto(replayUrl);
+  assert.match(await p.textContent("main"), /decided otherwise than recorded|no decided window/);
+  await shot(p, "policy-replay");
+  await accessible(context, replayUrl, "policy");
   await context.close();
 });

@@ -238,27 +238,13 @@ async fn audit_export(
         Ok(e) => e,
         Err(e) => return service_error_response(&e),
     };
-    // The body is read after this handler returns, outside the request's scope.
-    let tenancy = tenancy::current().unwrap_or(Tenancy::Nobody);
-    let stream = futures_util::stream::unfold(export, move |mut export| async move {
-        match tenancy::within(tenancy, export.next_page()).await {
-            Some(Ok(bytes)) => Some((Ok::<_, std::io::Error>(Bytes::from(bytes)), export)),
-            Some(Err(e)) => {
-                // Headers are gone already; cutting the stream makes the bundle fail to verify,
-                // which is the honest outcome of a broken export.
-                tracing::error!(error = %e, "audit export failed mid-stream");
-                Some((Err(std::io::Error::other(e.to_string())), export))
-            }
-            None => None,
-        }
-    });
     (
         StatusCode::OK,
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/x-ndjson"),
         )],
-        axum::body::Body::from_stream(stream),
+        axum::body::Body::from_stream(export.into_stream()),
     )
         .into_response()
 }

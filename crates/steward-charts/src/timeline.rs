@@ -7,11 +7,20 @@ use chrono::{DateTime, Utc};
 use crate::axis::{format_number, nice_ticks};
 use crate::escape;
 
-/// One point: when, the value, and whether it crossed its verdict (drawn filled red).
+/// One point: when, the value, whether it crossed its verdict (drawn filled red), and the
+/// interval around it (a confidence interval, drawn as a shaded band; `None`: no band there).
 pub struct Point {
     pub at: DateTime<Utc>,
     pub value: f64,
     pub flagged: bool,
+    pub band: Option<(f64, f64)>,
+}
+
+/// A point's band, when both ends are finite.
+fn band_of(p: &Point) -> Option<(f64, f64)> {
+    p.band
+        .filter(|(lo, hi)| lo.is_finite() && hi.is_finite())
+        .map(|(lo, hi)| (lo.min(hi), lo.max(hi)))
 }
 
 /// An event on the time axis (an incident opened, a rollback), drawn as a labelled line.
@@ -26,9 +35,10 @@ const LEFT: f64 = 56.0;
 const RIGHT: f64 = 20.0;
 const TOP: f64 = 30.0;
 
-/// `points` (any order; non-finite values are skipped) as a line over time with `threshold` as a
-/// dashed line and `markers` as vertical lines, the y axis from 0 (or the lowest value) to the
-/// highest value or threshold. Time ticks are dates, or hours within a day.
+/// `points` (any order; non-finite values are skipped) as a line over time, each run of points
+/// with a band as a shaded area, `threshold` as a dashed line and `markers` as vertical lines;
+/// the y axis from 0 (or the lowest value or band) to the highest value, band or threshold. Time
+/// ticks are dates, or hours within a day.
 pub fn timeline(
     title: &str,
     y_label: &str,
@@ -49,6 +59,11 @@ pub fn timeline(
     let values = pts
         .iter()
         .map(|p| p.value)
+        .chain(
+            pts.iter()
+                .filter_map(|p| band_of(p))
+                .flat_map(|(lo, hi)| [lo, hi]),
+        )
         .chain(threshold.filter(|t| t.is_finite()));
     let y_hi = values.clone().fold(f64::MIN, f64::max);
     let y_lo = values.fold(0.0f64, f64::min);
@@ -150,6 +165,32 @@ pub fn timeline(
             escape(&m.label)
         );
     }
+    // Bands: one closed area per run of consecutive points that have one.
+    for run in pts.split(|p| band_of(p).is_none()) {
+        if run.is_empty() {
+            continue;
+        }
+        let mut area = String::new();
+        for (i, p) in run.iter().enumerate() {
+            let (_, hi) = band_of(p).unwrap_or((p.value, p.value));
+            let cmd = if i == 0 { 'M' } else { 'L' };
+            let _ = write!(
+                area,
+                "{cmd}{:.1},{:.1} ",
+                sx(p.at.timestamp() as f64),
+                sy(hi)
+            );
+        }
+        for p in run.iter().rev() {
+            let (lo, _) = band_of(p).unwrap_or((p.value, p.value));
+            let _ = write!(area, "L{:.1},{:.1} ", sx(p.at.timestamp() as f64), sy(lo));
+        }
+        let _ = write!(
+            s,
+            "<path class=\"band\" d=\"{}Z\" fill=\"#cdd9ef\" fill-opacity=\"0.7\" stroke=\"none\"/>",
+            area
+        );
+    }
     let mut d = String::new();
     for (i, p) in pts.iter().enumerate() {
         let cmd = if i == 0 { 'M' } else { 'L' };
@@ -192,6 +233,7 @@ mod tests {
                 at: at(h),
                 value: if h > 200 { 0.3 } else { 0.05 },
                 flagged: h > 200,
+                band: None,
             })
             .collect();
         let markers = [Marker {
@@ -225,6 +267,7 @@ mod tests {
             at: at(0),
             value: 0.0,
             flagged: false,
+            band: None,
         }];
         let svg = timeline("x", "y", &one, None, &[]);
         assert!(svg.contains("<path d=\"M"), "{svg}");
@@ -232,8 +275,56 @@ mod tests {
             at: at(0),
             value: f64::NAN,
             flagged: true,
+            band: None,
         }];
         assert!(timeline("x", "y", &nan, Some(0.1), &[]).contains("no evaluated windows"));
         assert!(!timeline("x", "y", &one, Some(f64::INFINITY), &[]).contains("inf"));
+    }
+
+    #[test]
+    fn a_band_is_shaded_within_the_plot_and_gaps_split_it() {
+        // Accuracy 0.9 +- 0.05 for 10 windows, no interval for one, then 5 more.
+        let points: Vec<Point> = (0..16)
+            .map(|h| Point {
+                at: at(h),
+                value: 0.9,
+                flagged: false,
+                band: (h != 10).then_some((0.85, 0.95)),
+            })
+            .collect();
+        let svg = timeline("accuracy", "accuracy (95% interval)", &points, None, &[]);
+        assert_eq!(svg.matches("class=\"band\"").count(), 2, "{svg}");
+        // The axis reaches the band's top, not only the values.
+        let ys: Vec<f64> = svg
+            .split("class=\"band\" d=\"")
+            .skip(1)
+            .flat_map(|p| {
+                p.split('"').next().unwrap().split(' ').filter_map(|c| {
+                    c.trim_start_matches(['M', 'L'])
+                        .trim_end_matches('Z')
+                        .split(',')
+                        .nth(1)?
+                        .parse::<f64>()
+                        .ok()
+                })
+            })
+            .collect();
+        assert!(
+            ys.iter().all(|y| (TOP..=TOP + PLOT_H).contains(y)),
+            "{ys:?}"
+        );
+        let top = ys.iter().copied().fold(f64::MAX, f64::min);
+        assert!(
+            top < TOP + 20.0,
+            "the band's top is near the plot's top: {top}"
+        );
+        // A band with a non-finite end is not drawn.
+        let odd = [Point {
+            at: at(0),
+            value: 0.5,
+            flagged: false,
+            band: Some((f64::NAN, 0.6)),
+        }];
+        assert!(!timeline("x", "y", &odd, None, &[]).contains("class=\"band\""));
     }
 }

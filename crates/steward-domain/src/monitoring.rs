@@ -178,6 +178,44 @@ impl MonitorConfigChange {
     }
 }
 
+/// One feature of a baseline's profile, as pages draw it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BaselineFeature {
+    pub name: String,
+    /// `input`, `prediction`, `label`.
+    pub role: String,
+    /// `numeric` or `categorical`.
+    pub kind: String,
+    pub count: u64,
+    pub missing: u64,
+    /// Numeric: the reference-quantile bin edges and counts (`edges.len() + 1` counts), mean,
+    /// standard deviation, smallest and largest value.
+    pub numeric: Option<NumericSummary>,
+    /// Categorical: the categories by count, largest first.
+    pub categories: Vec<(String, u64)>,
+}
+
+/// One feature of two baselines side by side (a version comparison): either side may lack it.
+/// For a numeric feature in both, `b_on_a_bins` counts the second baseline's uniform sample
+/// into the first's bins, so one chart draws both distributions over the same bins.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BaselinePair {
+    pub name: String,
+    pub a: Option<BaselineFeature>,
+    pub b: Option<BaselineFeature>,
+    pub b_on_a_bins: Option<Vec<u64>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NumericSummary {
+    pub edges: Vec<f64>,
+    pub counts: Vec<u64>,
+    pub mean: f64,
+    pub std: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
 /// A model version's baseline as stored (the profile bytes stay in the store until asked for).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Baseline {

@@ -492,6 +492,28 @@ pub struct Export {
     checkpoint: Option<String>,
 }
 
+impl Export {
+    /// The export as a stream of byte pages for an HTTP body. A body is read after its handler
+    /// returns, outside the request's tenancy scope, so each page is read within the scope
+    /// current now. A failure mid-stream is logged and ends the body with the error: a cut
+    /// bundle fails to verify, which is the honest outcome of a broken export.
+    pub fn into_stream(
+        self,
+    ) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + 'static {
+        let scope = crate::tenancy::current().unwrap_or(crate::tenancy::Tenancy::Nobody);
+        futures_util::stream::unfold(self, move |mut export| async move {
+            match crate::tenancy::within(scope, export.next_page()).await {
+                Some(Ok(bytes)) => Some((Ok(bytes), export)),
+                Some(Err(e)) => {
+                    tracing::error!(error = %e, "audit export failed mid-stream");
+                    Some((Err(std::io::Error::other(e.to_string())), export))
+                }
+                None => None,
+            }
+        })
+    }
+}
+
 /// Events per page of an export: large enough to amortise the query, small enough to keep memory
 /// flat (about 0.5 MiB per page).
 const EXPORT_PAGE: u64 = 1000;

@@ -36,7 +36,10 @@ pub use deployments::{
 pub use error::{ServiceError, ServiceResult};
 pub use openlineage::LineageIngested;
 pub use outbox::{OutboxSettings, RelayPass};
-pub use policy::{EvaluatePolicy, PolicySettings, ProposedRevision};
+pub use policy::{
+    EvaluatePolicy, MAX_REPLAY_WINDOWS, PolicyReplay, PolicySettings, ProposedRevision,
+    ReplayedWindow,
+};
 pub use registry::{MAX_PAGE_SIZE, RegisterModelVersion};
 pub use retraining::BudgetInput;
 pub use steward_store::AuditFilter;

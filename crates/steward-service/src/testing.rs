@@ -94,6 +94,28 @@ impl TestBackend {
         Ok(self.db.store.import_lineage(&scope, nodes, edges).await?)
     }
 
+    /// Seeds `hours` evaluated hourly windows of a model version in bulk, with drift reports of
+    /// `features` per slice and performance estimates (benchmarks of the drift page at 90 days;
+    /// nothing is audited).
+    pub async fn import_windows(
+        &self,
+        principal: &Principal,
+        version: (ModelId, ModelVersionId),
+        first_end: chrono::DateTime<chrono::Utc>,
+        hours: usize,
+        slices: &[&str],
+        features: &[&str],
+    ) -> ServiceResult<()> {
+        let scope = principal
+            .scope()
+            .ok_or_else(|| ServiceError::Invalid("seeding windows needs a tenant".into()))?;
+        Ok(self
+            .db
+            .store
+            .import_windows(&scope, version, first_end, hours, slices, features)
+            .await?)
+    }
+
     /// Seeds `n` pending alerts of a model version for `target` in the principal's tenant in
     /// bulk, bypassing the policy that would decide them (benchmarks of the relay on a backlog;
     /// nothing is audited). Each alert stands alone (no incident), as many models' would.

@@ -13,6 +13,7 @@ mod audit;
 mod backup;
 mod baselines;
 mod batches;
+mod bulk;
 mod codec;
 mod connect;
 mod datasets;

@@ -1,6 +1,7 @@
 //! Server time of the web pages (in process, through the real router: session lookup, service
 //! calls, template and SVG rendering; no network), over a registry of 100 models with 50
-//! versions each and a lineage neighbourhood of 1,000 nodes. SQLite by default; PostgreSQL
+//! versions each, 90 days of hourly windows of one version and a lineage neighbourhood of
+//! 1,000 nodes. SQLite by default; PostgreSQL
 //! with `STEWARD_TEST_PG_URL`.
 //!
 //! Run: `cargo bench -p steward-web --bench pages`. Prints the median and 95th percentile of
@@ -23,6 +24,8 @@ const MODELS: usize = 100;
 const VERSIONS: usize = 50;
 const ROUNDS: usize = 200;
 const WARMUP: usize = 20;
+/// 90 days of hourly windows.
+const WINDOW_HOURS: usize = 90 * 24;
 
 async fn send(router: &Router, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
     let resp = router.clone().oneshot(req).await.unwrap();
@@ -88,15 +91,22 @@ async fn main() {
     let owner = token(&[Role::ModelOwner]);
     let seeding = Instant::now();
     let mut first_model = String::new();
+    let mut newest_version = String::new();
     for m in 0..MODELS {
         let tier = ["HIGH", "MEDIUM", "LOW"][m % 3];
         let v = gql(&router, &owner, "mutation($i: RegisterModelInput!) { registerModel(input: $i) { id } }",
             json!({"i": {"name": format!("model-{m:03}"), "ownerTeam": "risk", "riskTier": tier, "tags": ["bench"]}})).await;
         let id = v["registerModel"]["id"].as_str().unwrap().to_string();
         for n in 0..VERSIONS {
-            gql(&router, &owner, "mutation($i: RegisterModelVersionInput!) { registerModelVersion(input: $i) { id } }",
+            let v = gql(&router, &owner, "mutation($i: RegisterModelVersionInput!) { registerModelVersion(input: $i) { id } }",
                 json!({"i": {"modelId": id, "artifactUri": format!("s3://m/{m}/{n}"), "artifactDigest": format!("sha256:{}", "ab".repeat(32)),
                        "framework": "xgboost", "metrics": [{"name": "auc", "value": 0.8}, {"name": "f1", "value": 0.7}]}})).await;
+            if m == 0 {
+                newest_version = v["registerModelVersion"]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+            }
         }
         if m == 0 {
             first_model = id;
@@ -126,6 +136,26 @@ async fn main() {
         }
     }
     db.import_lineage(&principal, &nodes, &edges).await.unwrap();
+    // 90 days of hourly windows of the first model's newest version: two slices, 12 features.
+    let features: Vec<String> = (0..12).map(|k| format!("feature_{k:02}")).collect();
+    let features: Vec<&str> = features.iter().map(String::as_str).collect();
+    let version = (
+        first_model.parse::<steward_domain::ModelId>().unwrap(),
+        newest_version
+            .parse::<steward_domain::ModelVersionId>()
+            .unwrap(),
+    );
+    let start = chrono::Utc::now() - chrono::Duration::days(90);
+    db.import_windows(
+        &principal,
+        version,
+        start,
+        WINDOW_HOURS,
+        &["", "eu"],
+        &features,
+    )
+    .await
+    .unwrap();
     println!(
         "seeded {MODELS} models x {VERSIONS} versions and a {}-node lineage in {:.1} s ({})",
         nodes.len(),
@@ -137,8 +167,9 @@ async fn main() {
         }
     );
 
-    // Signed in as a person would be.
-    let viewer = token(&[Role::Viewer]);
+    // Signed in as a person would be: one who may read every page (compliance reports are for
+    // model owners and governance officers).
+    let viewer = token(&[Role::ModelOwner, Role::GovernanceOfficer]);
     let req = Request::post("/ui/sign-in")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(format!("token={viewer}")))
@@ -164,6 +195,26 @@ async fn main() {
             "lineage (1,000 nodes, depth 2)",
             format!("/ui/lineage?node={focus}&depth=2"),
             "model-39 v",
+        ),
+        (
+            "drift (90 days of hourly windows)",
+            format!("/ui/versions/{newest_version}/drift?feature=feature_03&slice=eu"),
+            "ROC AUC",
+        ),
+        (
+            "compliance report (a model)",
+            format!("/ui/models/{first_model}/compliance"),
+            "Event logs",
+        ),
+        (
+            "compliance report (100 models)",
+            "/ui/compliance".to_string(),
+            "model-099",
+        ),
+        (
+            "version comparison",
+            format!("/ui/models/{first_model}/compare"),
+            "v49 and v50",
         ),
         ("sign-in page", "/ui/sign-in".to_string(), "token"),
     ];

@@ -4,7 +4,8 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::response::Response;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use steward_audit::tree::verify_inclusion;
 use steward_service::AuditFilter;
@@ -144,4 +145,25 @@ pub(crate) async fn audit(
         signature_ok,
         proof,
     })
+}
+
+/// The export button: the whole log as the bundle `steward audit verify` checks offline (a
+/// header line, the events as NDJSON, the signed checkpoint), streamed page by page.
+pub(crate) async fn export(State(state): State<WebState>, me: SignedIn) -> Response {
+    let export = match state.service.audit_export(&me.principal, None, None).await {
+        Ok(e) => e,
+        Err(e) => return service_error_page(&e),
+    };
+    let file = format!(
+        "attachment; filename=\"steward-audit-{}.ndjson\"",
+        me.session.tenant_slug
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "application/x-ndjson".to_string()),
+            (header::CONTENT_DISPOSITION, file),
+        ],
+        axum::body::Body::from_stream(export.into_stream()),
+    )
+        .into_response()
 }

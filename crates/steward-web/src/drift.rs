@@ -44,6 +44,8 @@ struct DriftPage {
     slice: String,
     effect_chart: String,
     composite_chart: String,
+    performance_chart: String,
+    performance_note: String,
     rows: Vec<Row>,
 }
 
@@ -162,6 +164,7 @@ pub(crate) async fn drift(
                 at: pt.window.end,
                 value: f.get("effect_size")?.as_f64()?,
                 flagged: f.get("verdict").and_then(Value::as_str) == Some("drift"),
+                band: None,
             })
         })
         .collect();
@@ -171,6 +174,7 @@ pub(crate) async fn drift(
             at: pt.window.end,
             value: pt.composite,
             flagged: false,
+            band: None,
         })
         .collect();
     let measure = points
@@ -198,6 +202,7 @@ pub(crate) async fn drift(
         None,
         &markers,
     );
+    let (performance_chart, performance_note) = performance(&windows, &slice, slice_name, &markers);
     let rows = points
         .iter()
         .rev()
@@ -231,6 +236,77 @@ pub(crate) async fn drift(
         slice,
         effect_chart,
         composite_chart,
+        performance_chart,
+        performance_note,
         rows,
     })
+}
+
+/// The slice's performance per window from labels (ROC AUC when measured, else accuracy) with
+/// its 95% confidence interval as a band, degraded windows in red; and a note naming the
+/// holdout value it is compared with.
+fn performance(
+    windows: &[steward_domain::Window],
+    slice: &str,
+    slice_name: &str,
+    markers: &[Marker],
+) -> (String, String) {
+    let estimates: Vec<(chrono::DateTime<chrono::Utc>, &Value)> = windows
+        .iter()
+        .filter_map(|w| {
+            let perf = w.evaluation.as_ref()?.get("performance")?.as_array()?;
+            let of_slice = perf
+                .iter()
+                .find(|p| p.get("slice").and_then(Value::as_str) == Some(slice))?;
+            Some((w.end, of_slice.get("metrics")?))
+        })
+        .collect();
+    let has = |m: &str| {
+        estimates.iter().any(|(_, ms)| {
+            ms.as_array().is_some_and(|a| {
+                a.iter()
+                    .any(|x| x.get("metric").and_then(Value::as_str) == Some(m))
+            })
+        })
+    };
+    let metric = if has("auc") { "auc" } else { "accuracy" };
+    let mut holdout = None;
+    let points: Vec<Point> = estimates
+        .iter()
+        .filter_map(|(at, ms)| {
+            let e = ms
+                .as_array()?
+                .iter()
+                .find(|x| x.get("metric").and_then(Value::as_str) == Some(metric))?;
+            holdout = holdout.or(e.get("baseline").and_then(Value::as_f64));
+            Some(Point {
+                at: *at,
+                value: e.get("value")?.as_f64()?,
+                flagged: e.get("degraded").and_then(Value::as_bool) == Some(true),
+                band: Some((e.get("lower")?.as_f64()?, e.get("upper")?.as_f64()?)),
+            })
+        })
+        .collect();
+    let name = if metric == "auc" {
+        "ROC AUC"
+    } else {
+        "accuracy"
+    };
+    let chart = timeline(
+        &format!("{name} of {slice_name} per window, from labels"),
+        &format!("{name} (band: 95% interval; red: degraded)"),
+        &points,
+        None,
+        markers,
+    );
+    let note = match holdout {
+        Some(h) => format!(
+            "Compared with the holdout's {name} of {h:.3}: a window is degraded when its {name} is credibly below it (docs/monitoring.md)."
+        ),
+        None if points.is_empty() => {
+            "No labelled windows in this slice yet: performance appears once labels arrive.".into()
+        }
+        None => "The baseline carries no holdout value to compare with.".into(),
+    };
+    (chart, note)
 }

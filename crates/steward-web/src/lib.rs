@@ -10,13 +10,16 @@
 //! missing one. The GraphQL and REST APIs do not accept the cookie.
 
 mod audit;
+mod compare;
 mod compliance;
 mod drift;
 mod endpoints;
 mod incidents;
 mod lineage_svg;
+mod model_parts;
 mod oidc;
 mod pages;
+mod policies;
 mod session;
 
 use axum::Router;
@@ -73,8 +76,12 @@ pub fn router(service: Service, sign_in: SignIn) -> Router {
         .route("/ui/versions/{id}/drift", get(drift::drift))
         .route("/ui/incidents/{id}", get(incidents::incident))
         .route("/ui/audit", get(audit::audit))
+        .route("/ui/audit/export", get(audit::export))
         .route("/ui/compliance", get(compliance::tenant_report))
+        .route("/ui/policies", get(policies::policies))
+        .route("/ui/policies/{id}", get(policies::policy))
         .route("/ui/models/{id}/compliance", get(compliance::model_report))
+        .route("/ui/models/{id}/compare", get(compare::compare))
         .route(
             "/ui/models/{id}/documentation",
             get(compliance::documentation).post(compliance::save_documentation),

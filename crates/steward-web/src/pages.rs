@@ -7,10 +7,12 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use steward_domain::{
-    IncidentFilter, IncidentStatus, LineageDirection, ModelFilter, ModelId, PageRequest, RiskTier,
+    IncidentFilter, IncidentStatus, LineageDirection, ModelFilter, ModelId, PageRequest,
+    RequestStatus, RiskTier,
 };
 
 use crate::lineage_svg;
+use crate::model_parts;
 use crate::session::SignedIn;
 use crate::{WebState, render, service_error_page};
 
@@ -67,6 +69,10 @@ struct ModelRow {
     health: &'static str,
     /// The latest evaluated window: its end and worst slice's composite drift score.
     last_window: String,
+    /// The policy that governs it (id, name and revision in force), if any.
+    policy: Option<(String, String)>,
+    /// Its promotion requests awaiting approval.
+    awaiting: usize,
 }
 
 struct TierGroup {
@@ -82,6 +88,8 @@ struct OverviewPage {
     total: usize,
     more: bool,
     open_incidents: usize,
+    governed: usize,
+    awaiting: usize,
 }
 
 /// The tenant's models by risk tier (highest first) with their open incidents.
@@ -112,6 +120,37 @@ pub(crate) async fn overview(State(state): State<WebState>, me: SignedIn) -> Res
     };
     let health: BTreeMap<&str, &steward_domain::ModelHealth> =
         health.iter().map(|h| (h.model.as_str(), h)).collect();
+    let coverage = match svc.policy_coverage(&me.principal, &models.items).await {
+        Ok(c) => c,
+        Err(e) => return service_error_page(&e),
+    };
+    let policy: BTreeMap<ModelId, (String, String)> = models
+        .items
+        .iter()
+        .zip(&coverage)
+        .filter_map(|(m, c)| {
+            let (p, _) = c.as_ref()?;
+            let revision = p
+                .active_revision
+                .map_or("no revision published".into(), |r| format!("revision {r}"));
+            Some((m.id, (p.id.to_string(), format!("{} ({revision})", p.name))))
+        })
+        .collect();
+    // Promotions awaiting approval, per model (through their endpoints).
+    let (endpoints, awaiting) = match (
+        svc.endpoints(&me.principal, None).await,
+        svc.promotion_requests(&me.principal, None, &[RequestStatus::AwaitingApproval], 500)
+            .await,
+    ) {
+        (Ok(e), Ok(a)) => (e, a),
+        (Err(e), _) | (_, Err(e)) => return service_error_page(&e),
+    };
+    let mut awaiting_of: BTreeMap<ModelId, usize> = BTreeMap::new();
+    for r in &awaiting {
+        if let Some(e) = endpoints.iter().find(|e| e.id == r.endpoint_id) {
+            *awaiting_of.entry(e.model_id).or_default() += 1;
+        }
+    }
     let mut per_model: BTreeMap<ModelId, usize> = BTreeMap::new();
     for i in &incidents {
         *per_model.entry(i.model_id).or_default() += 1;
@@ -144,6 +183,8 @@ pub(crate) async fn overview(State(state): State<WebState>, me: SignedIn) -> Res
                         )
                     })
                     .unwrap_or_else(|| "none evaluated".into()),
+                policy: policy.get(&m.id).cloned(),
+                awaiting: awaiting_of.get(&m.id).copied().unwrap_or(0),
             })
             .collect();
         if !rows.is_empty() {
@@ -158,6 +199,8 @@ pub(crate) async fn overview(State(state): State<WebState>, me: SignedIn) -> Res
         total: models.items.len(),
         more: models.has_next_page,
         open_incidents: incidents.len(),
+        governed: policy.len(),
+        awaiting: awaiting.len(),
         tiers,
     })
 }
@@ -193,6 +236,8 @@ struct ModelPage {
     more_versions: bool,
     incidents: Vec<IncidentRow>,
     endpoints: Vec<(String, String, String)>,
+    baseline: Option<model_parts::BaselineView>,
+    decisions: Vec<model_parts::DecisionView>,
 }
 
 pub(crate) fn time(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -234,7 +279,16 @@ pub(crate) async fn model(
         Ok(e) => e,
         Err(e) => return service_error_page(&e),
     };
+    let (baseline, decisions) = match (
+        model_parts::baseline(svc, &me.principal, &versions.items).await,
+        model_parts::decisions(svc, &me.principal, id, &versions.items).await,
+    ) {
+        (Ok(b), Ok(d)) => (b, d),
+        (Err(e), _) | (_, Err(e)) => return service_error_page(&e),
+    };
     render(&ModelPage {
+        baseline,
+        decisions,
         endpoints: endpoints
             .iter()
             .map(|e| (e.id.to_string(), e.name.clone(), e.environment.clone()))

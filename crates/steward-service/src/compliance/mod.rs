@@ -9,6 +9,8 @@ mod logs;
 mod monitoring;
 mod sections;
 
+use sections::Depth;
+
 use serde_json::json;
 use steward_domain::compliance::{ComplianceReport, FRAMEWORKS, ReportScope, Section, SectionKey};
 use steward_domain::*;
@@ -99,17 +101,19 @@ impl Service {
             }
         };
         let health = self.model_health(principal).await?;
+        let coverage = self.policy_coverage(principal, &models).await?;
+        // A tenant report keeps each model's gaps; its sections are in its own report.
+        let depth = if model.is_some() {
+            Depth::Full
+        } else {
+            Depth::Gaps
+        };
         let mut reports = Vec::with_capacity(models.len());
-        for m in &models {
+        for (m, governing) in models.iter().zip(&coverage) {
             let h = health.iter().find(|h| h.model == m.name);
-            let mut r = self.model_report(principal, m, &tenant, h).await?;
-            if model.is_none() {
-                // A tenant report keeps each model's gaps; its sections are in its own report.
-                for s in &mut r.sections {
-                    s.facts.clear();
-                    s.tables.clear();
-                }
-            }
+            let r = self
+                .model_report(principal, (m, &tenant), h, governing.as_ref(), depth)
+                .await?;
             reports.push(r);
         }
         let mut sections = Vec::new();

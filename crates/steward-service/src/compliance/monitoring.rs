@@ -4,7 +4,7 @@
 use steward_domain::compliance::{Section, SectionKey, Table};
 use steward_domain::*;
 
-use super::sections::Versions;
+use super::sections::{Depth, Versions};
 use super::when;
 use crate::{Service, ServiceResult};
 
@@ -22,66 +22,29 @@ impl Service {
         m: &Model,
         versions: &Versions,
         health: Option<&ModelHealth>,
+        depth: Depth,
     ) -> ServiceResult<Section> {
         let mut s = Section::new(SectionKey::Monitoring);
-        let config = self.monitor_config(p, m.id).await?;
-        let slices = if config.slice_columns.is_empty() {
-            "none (the whole population)".to_string()
-        } else {
-            config.slice_columns.join(", ")
-        };
-        s.fact("Slices", slices);
-        s.fact(
-            "Late labels and rows accepted for",
-            format!("{} s", config.lateness_seconds),
-        );
-        if let Some(h) = health {
-            s.fact("Health", h.state());
-        }
-        match versions.items.first() {
-            None => s.gap("no version is registered: nothing is monitored"),
-            Some(latest) => {
-                let windows = self.windows(p, latest.id, Some(WINDOWS)).await?;
-                let evaluated: Vec<&Window> =
-                    windows.iter().filter(|w| w.evaluation.is_some()).collect();
-                let drifted = evaluated.iter().filter(|w| drifted(w)).count();
-                let unjudged = evaluated
-                    .iter()
-                    .filter(|w| {
-                        w.evaluation
-                            .as_ref()
-                            .is_some_and(|e| e.get("error").is_some())
-                    })
-                    .count();
-                let late = evaluated.iter().filter(|w| w.late_rows > 0).count();
-                let labelled = evaluated.iter().filter(|w| has_performance(w)).count();
-                let label = format!("Windows of version {}", latest.version);
-                s.fact(
-                    &label,
-                    format!(
-                        "{} evaluated; {drifted} with drifted features; {unjudged} not judged (no baseline); {late} with late rows; {labelled} with labelled performance",
-                        evaluated.len()
-                    ),
-                );
-                if let Some(last) = evaluated.iter().map(|w| w.end).max() {
-                    s.fact("Last window evaluated", when(last));
-                }
-                if evaluated.is_empty() {
-                    s.gap(format!(
-                        "no window of version {} has been evaluated: production data is not monitored",
-                        latest.version
-                    ));
-                } else if labelled == 0 {
-                    s.gap(format!(
-                        "no labels received for version {}: its performance in production is unmeasured",
-                        latest.version
-                    ));
-                }
+        let full = depth == Depth::Full;
+        // The gaps: from the model's latest evaluated window (one row per model).
+        match (versions.items.first(), health.and_then(|h| h.latest.as_ref())) {
+            (None, _) => s.gap("no version is registered: nothing is monitored"),
+            (Some(_), None) => {
+                s.gap("no window has been evaluated: production data is not monitored")
             }
+            (Some(_), Some(l)) if l.performance.is_empty() => s.gap(format!(
+                "the latest evaluated window (ending {}) has no performance from labels: labels are not arriving",
+                when(l.window_end)
+            )),
+            _ => {}
+        }
+        if full {
+            self.monitoring_facts(p, m, versions, health, &mut s)
+                .await?;
         }
         let filter = IncidentFilter {
             model_id: Some(m.id),
-            status: None,
+            status: (!full).then_some(IncidentStatus::Open),
         };
         let incidents = self.incidents(p, filter, Some(INCIDENTS)).await?;
         let now = self.now();
@@ -122,6 +85,9 @@ impl Service {
             ]);
         }
         s.tables.push(t);
+        if !full {
+            return Ok(s);
+        }
         let actions = self
             .pending_actions(p, Some(m.id), None, Some(INCIDENTS))
             .await?;
@@ -143,6 +109,58 @@ impl Service {
         }
         s.tables.push(r);
         Ok(s)
+    }
+
+    /// How the model is monitored and what its latest version's windows found (full reports).
+    async fn monitoring_facts(
+        &self,
+        p: &Principal,
+        m: &Model,
+        versions: &Versions,
+        health: Option<&ModelHealth>,
+        s: &mut Section,
+    ) -> ServiceResult<()> {
+        let config = self.monitor_config(p, m.id).await?;
+        let slices = if config.slice_columns.is_empty() {
+            "none (the whole population)".to_string()
+        } else {
+            config.slice_columns.join(", ")
+        };
+        s.fact("Slices", slices);
+        s.fact(
+            "Late labels and rows accepted for",
+            format!("{} s", config.lateness_seconds),
+        );
+        if let Some(h) = health {
+            s.fact("Health", h.state());
+        }
+        let Some(latest) = versions.items.first() else {
+            return Ok(());
+        };
+        let windows = self.windows(p, latest.id, Some(WINDOWS)).await?;
+        let evaluated: Vec<&Window> = windows.iter().filter(|w| w.evaluation.is_some()).collect();
+        let drifted = evaluated.iter().filter(|w| drifted(w)).count();
+        let unjudged = evaluated
+            .iter()
+            .filter(|w| {
+                w.evaluation
+                    .as_ref()
+                    .is_some_and(|e| e.get("error").is_some())
+            })
+            .count();
+        let late = evaluated.iter().filter(|w| w.late_rows > 0).count();
+        let labelled = evaluated.iter().filter(|w| has_performance(w)).count();
+        s.fact(
+            &format!("Windows of version {}", latest.version),
+            format!(
+                "{} evaluated; {drifted} with drifted features; {unjudged} not judged (no baseline); {late} with late rows; {labelled} with labelled performance",
+                evaluated.len()
+            ),
+        );
+        if let Some(last) = evaluated.iter().map(|w| w.end).max() {
+            s.fact("Last window evaluated", when(last));
+        }
+        Ok(())
     }
 }
 

@@ -41,14 +41,41 @@ pub(super) struct Versions {
     pub more: bool,
 }
 
+/// How much of a model's report to build: everything (a model's own report), or only what its
+/// gaps need (each model of a tenant report: a few reads per model instead of one per version
+/// and window).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Depth {
+    Full,
+    Gaps,
+}
+
+/// The versions whose gaps count: the latest and those in Production (older versions are
+/// history, listed in full reports but not held to today's requirements).
+fn must_have(v: &ModelVersion, versions: &Versions) -> bool {
+    versions.items.first().is_some_and(|l| l.id == v.id) || v.stage == Stage::Production
+}
+
+/// How a version is named in a gap.
+fn named(v: &ModelVersion, versions: &Versions) -> String {
+    if versions.items.first().is_some_and(|l| l.id == v.id) {
+        format!("version {} (the latest)", v.version)
+    } else {
+        format!("version {} (in Production)", v.version)
+    }
+}
+
 impl Service {
-    /// Every section of one model's report.
+    /// One model's report: every section (`Depth::Full`), or each section's gaps only.
+    /// `governing`: the policy that governs the model, resolved by the caller (once for a
+    /// tenant's models).
     pub(super) async fn model_report(
         &self,
         p: &Principal,
-        m: &Model,
-        tenant: &Tenant,
+        (m, tenant): (&Model, &Tenant),
         health: Option<&ModelHealth>,
+        governing: Option<&(Policy, PolicyResolution)>,
+        depth: Depth,
     ) -> ServiceResult<ModelReport> {
         let page = PageRequest {
             first: VERSIONS,
@@ -59,27 +86,55 @@ impl Service {
             items: versions.items,
             more: versions.has_next_page,
         };
-        let endpoints = self.endpoints(p, Some(m.id)).await?;
         let docs = self.model_documentation(p, m.id).await?;
+        let full = depth == Depth::Full;
+        let endpoints = if full {
+            self.endpoints(p, Some(m.id)).await?
+        } else {
+            Vec::new()
+        };
+        let changes = if full {
+            self.changes_section(p, &versions, &docs, &endpoints)
+                .await?
+        } else {
+            Section::new(SectionKey::ChangeHistory)
+        };
+        let events = if full {
+            self.model_events(p, m).await?
+        } else {
+            Section::new(SectionKey::EventLogs)
+        };
         let sections = vec![
             inventory::inventory(m, tenant, &versions, &endpoints),
             inventory::intended_use(&docs),
-            self.training_section(p, &versions).await?,
-            self.evaluation_section(p, &versions).await?,
-            self.policies_section(p, m).await?,
-            self.changes_section(p, &versions, &docs, &endpoints)
+            self.training_section(p, &versions, depth).await?,
+            self.evaluation_section(p, &versions, depth).await?,
+            self.policies_section(p, m, governing, depth).await?,
+            changes,
+            self.monitoring_section(p, m, &versions, health, depth)
                 .await?,
-            self.monitoring_section(p, m, &versions, health).await?,
-            self.model_events(p, m).await?,
+            events,
         ];
-        Ok(ModelReport {
+        let mut report = ModelReport {
             id: m.id.to_string(),
             name: m.name.clone(),
             sections,
-        })
+        };
+        if !full {
+            for s in &mut report.sections {
+                s.facts.clear();
+                s.tables.clear();
+            }
+        }
+        Ok(report)
     }
 
-    async fn training_section(&self, p: &Principal, versions: &Versions) -> ServiceResult<Section> {
+    async fn training_section(
+        &self,
+        p: &Principal,
+        versions: &Versions,
+        depth: Depth,
+    ) -> ServiceResult<Section> {
         let mut s = Section::new(SectionKey::TrainingData);
         let mut t = Table::new(
             "Versions and their training",
@@ -97,9 +152,16 @@ impl Service {
         let mut no_run = Vec::new();
         let mut no_data = Vec::new();
         let mut datasets: BTreeMap<DatasetId, String> = BTreeMap::new();
-        for v in &versions.items {
+        let listed = versions
+            .items
+            .iter()
+            .filter(|v| depth == Depth::Full || must_have(v, versions));
+        for v in listed {
+            let counts = must_have(v, versions);
             let Some(run_id) = v.training_run_id else {
-                no_run.push(v.version.to_string());
+                if counts {
+                    no_run.push(named(v, versions));
+                }
                 t.row(vec![v.version.to_string(), when(v.created_at)]);
                 continue;
             };
@@ -122,8 +184,8 @@ impl Service {
                     &dv.content_hash.to_string()
                 ));
             }
-            if inputs.is_empty() {
-                no_data.push(v.version.to_string());
+            if inputs.is_empty() && counts {
+                no_data.push(named(v, versions));
             }
             let ran = match (run.started_at, run.ended_at) {
                 (Some(a), Some(b)) => format!("{} to {}", when(a), when(b)),
@@ -152,17 +214,11 @@ impl Service {
                 "no version is registered: nothing was trained",
             ));
         }
-        if !no_run.is_empty() {
-            s.gap(format!(
-                "no training run recorded for version {}",
-                list(&no_run)
-            ));
+        for v in no_run {
+            s.gap(format!("{v} has no training run recorded"));
         }
-        if !no_data.is_empty() {
-            s.gap(format!(
-                "the training run of version {} names no input dataset",
-                list(&no_data)
-            ));
+        for v in no_data {
+            s.gap(format!("the training run of {v} names no input dataset"));
         }
         s.fact("Datasets used", datasets.len().to_string());
         if versions.more {
@@ -179,14 +235,15 @@ impl Service {
         &self,
         p: &Principal,
         versions: &Versions,
+        depth: Depth,
     ) -> ServiceResult<Section> {
         let mut s = Section::new(SectionKey::Evaluation);
-        let Some(latest) = versions.items.first() else {
+        if versions.items.is_empty() {
             return Ok(empty(
                 SectionKey::Evaluation,
                 "no version is registered: nothing was evaluated",
             ));
-        };
+        }
         let mut t = Table::new(
             "Versions, their evaluation metrics and baselines",
             &[
@@ -199,15 +256,15 @@ impl Service {
                 "baselines",
             ],
         );
-        for v in &versions.items {
+        let listed = versions
+            .items
+            .iter()
+            .filter(|v| depth == Depth::Full || must_have(v, versions));
+        for v in listed {
             let baselines = self.baselines(p, v.id).await?;
             let active = baselines.iter().find(|b| b.active);
-            let must_have = v.id == latest.id || v.stage == Stage::Production;
-            let label = if v.id == latest.id {
-                format!("version {} (the latest)", v.version)
-            } else {
-                format!("version {} (in Production)", v.version)
-            };
+            let must_have = must_have(v, versions);
+            let label = named(v, versions);
             if must_have && v.metrics.is_empty() {
                 s.gap(format!("{label} has no evaluation metrics"));
             }
@@ -239,12 +296,17 @@ impl Service {
         Ok(s)
     }
 
-    async fn policies_section(&self, p: &Principal, m: &Model) -> ServiceResult<Section> {
+    async fn policies_section(
+        &self,
+        p: &Principal,
+        m: &Model,
+        governing: Option<&(Policy, PolicyResolution)>,
+        depth: Depth,
+    ) -> ServiceResult<Section> {
         let mut s = Section::new(SectionKey::Policies);
-        match self.policy_resolution(p, m.id).await? {
+        match governing {
             None => s.gap("no policy governs the model (no binding names it, its tags or tier, and the tenant has no default)"),
-            Some(res) => {
-                let policy = self.policy(p, res.binding.policy_id).await?;
+            Some((policy, res)) => {
                 s.fact("Policy in force", policy.name.clone());
                 s.fact("Why it applies", res.explanation.clone());
                 match policy.active_revision {
@@ -262,7 +324,7 @@ impl Service {
             hook: None,
         };
         let page = PageRequest {
-            first: DECISIONS,
+            first: if depth == Depth::Full { DECISIONS } else { 1 },
             after: None,
         };
         let records = self.decision_records(p, filter, page).await?;

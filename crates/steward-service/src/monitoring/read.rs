@@ -77,6 +77,106 @@ impl Service {
     }
 
     /// The version's windows, newest first.
+    /// The version's active baseline with its profile per feature (what the model page draws),
+    /// or `None` when it has none.
+    pub async fn baseline_features(
+        &self,
+        principal: &Principal,
+        version: ModelVersionId,
+    ) -> ServiceResult<Option<(Baseline, Vec<BaselineFeature>)>> {
+        let scope = scope_for(principal, Operation::ReadMonitoring)?;
+        self.version_exists(&scope, version).await?;
+        let Some(active) = self.store.active_baseline(&scope, version).await? else {
+            return Ok(None);
+        };
+        let refs = self.references(&scope, active.id).await?;
+        let features = refs
+            .whole
+            .features
+            .iter()
+            .map(|f| {
+                let mut categories: Vec<(String, u64)> = f
+                    .categorical
+                    .as_ref()
+                    .map(|c| c.counts.iter().map(|(k, v)| (k.clone(), *v)).collect())
+                    .unwrap_or_default();
+                categories.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                BaselineFeature {
+                    name: f.name.clone(),
+                    role: format!("{:?}", f.role).to_lowercase(),
+                    kind: format!("{:?}", f.kind).to_lowercase(),
+                    count: f.count,
+                    missing: f.missing,
+                    numeric: f.numeric.as_ref().map(|n| NumericSummary {
+                        edges: n.edges.clone(),
+                        counts: n.counts.clone(),
+                        mean: n.moments.mean,
+                        std: n.moments.std(),
+                        min: n.moments.min,
+                        max: n.moments.max,
+                    }),
+                    categories,
+                }
+            })
+            .collect();
+        Ok(Some((active, features)))
+    }
+
+    /// The active baselines of versions `a` and `b` feature by feature (in `a`'s column order,
+    /// then `b`'s new features); `None` when either has no active baseline.
+    pub async fn compare_baselines(
+        &self,
+        principal: &Principal,
+        a: ModelVersionId,
+        b: ModelVersionId,
+    ) -> ServiceResult<Option<Vec<BaselinePair>>> {
+        let scope = scope_for(principal, Operation::ReadMonitoring)?;
+        let (Some((_, fa)), Some((bb, fb))) = (
+            self.baseline_features(principal, a).await?,
+            self.baseline_features(principal, b).await?,
+        ) else {
+            return Ok(None);
+        };
+        let refs_b = self.references(&scope, bb.id).await?;
+        let mut out: Vec<BaselinePair> = fa
+            .iter()
+            .map(|x| {
+                let other = fb.iter().find(|y| y.name == x.name).cloned();
+                let rebinned = match (&x.numeric, other.as_ref().and_then(|o| o.numeric.as_ref())) {
+                    (Some(na), Some(_)) => refs_b
+                        .whole
+                        .features
+                        .iter()
+                        .find(|f| f.name == x.name)
+                        .and_then(|f| f.numeric.as_ref())
+                        .map(|nb| {
+                            let mut counts = vec![0u64; na.edges.len() + 1];
+                            for v in nb.sample.values() {
+                                counts[na.edges.partition_point(|e| *e <= v)] += 1;
+                            }
+                            counts
+                        }),
+                    _ => None,
+                };
+                BaselinePair {
+                    name: x.name.clone(),
+                    a: Some(x.clone()),
+                    b: other,
+                    b_on_a_bins: rebinned,
+                }
+            })
+            .collect();
+        for y in fb.iter().filter(|y| !fa.iter().any(|x| x.name == y.name)) {
+            out.push(BaselinePair {
+                name: y.name.clone(),
+                a: None,
+                b: Some(y.clone()),
+                b_on_a_bins: None,
+            });
+        }
+        Ok(Some(out))
+    }
+
     pub async fn windows(
         &self,
         principal: &Principal,

@@ -10,6 +10,7 @@
 //! written in a short transaction after the evaluation.
 
 mod read;
+mod replay;
 mod runtime;
 
 use serde::de::DeserializeOwned;
@@ -25,6 +26,7 @@ use tracing::Instrument;
 use crate::audit::Record;
 use crate::{Service, ServiceError, ServiceResult, Writes};
 
+pub use replay::{MAX_REPLAY_WINDOWS, PolicyReplay, ReplayedWindow};
 pub(crate) use runtime::PolicyRuntime;
 pub use runtime::PolicySettings;
 
@@ -529,23 +531,30 @@ impl Service {
     ) -> ServiceResult<Option<PolicyResolution>> {
         let live = self.store.live_policy_bindings(scope, None).await?;
         let engine_bindings: Vec<_> = live.iter().map(engine_binding).collect();
-        let facts = sp::binding::ModelFacts {
-            id: model.id.to_string(),
-            name: model.name.clone(),
-            tags: model.tags.clone(),
-            risk_tier: tier(model.risk_tier),
-        };
-        let Some(resolution) = sp::binding::resolve(&facts, &engine_bindings) else {
-            return Ok(None);
-        };
-        let explanation = resolution.explain();
-        let chosen = resolution.binding.id.clone();
-        Ok(live
-            .into_iter()
-            .find(|b| b.id.to_string() == chosen)
-            .map(|binding| PolicyResolution {
-                binding,
-                explanation,
-            }))
+        Ok(resolve_among(&live, &engine_bindings, model))
     }
+}
+
+/// Which of the `live` bindings (and the same bindings as the engine sees them) governs
+/// `model`, with why: the engine's rules, in memory.
+pub(crate) fn resolve_among(
+    live: &[PolicyBinding],
+    engine_bindings: &[sp::binding::Binding],
+    model: &Model,
+) -> Option<PolicyResolution> {
+    let facts = sp::binding::ModelFacts {
+        id: model.id.to_string(),
+        name: model.name.clone(),
+        tags: model.tags.clone(),
+        risk_tier: tier(model.risk_tier),
+    };
+    let resolution = sp::binding::resolve(&facts, engine_bindings)?;
+    let explanation = resolution.explain();
+    let chosen = resolution.binding.id.clone();
+    live.iter()
+        .find(|b| b.id.to_string() == chosen)
+        .map(|binding| PolicyResolution {
+            binding: binding.clone(),
+            explanation,
+        })
 }

@@ -3,9 +3,9 @@
 
 use serde_json::Value;
 use steward_domain::{
-    DecisionRecord, DecisionRecordFilter, DecisionRecordId, ModelId, Operation, Page, PageRequest,
-    Policy, PolicyBinding, PolicyBindingId, PolicyId, PolicyResolution, PolicyRevision, Principal,
-    validate,
+    DecisionRecord, DecisionRecordFilter, DecisionRecordId, Model, ModelId, Operation, Page,
+    PageRequest, Policy, PolicyBinding, PolicyBindingId, PolicyId, PolicyResolution,
+    PolicyRevision, Principal, validate,
 };
 
 use crate::registry::check_page;
@@ -104,6 +104,34 @@ impl Service {
             .await?
             .ok_or(ServiceError::NotFound("model"))?;
         self.resolve_binding(&scope, &model).await
+    }
+
+    /// For each of `models`, the policy that governs it and its published revision (`None`:
+    /// no policy governs it): the tenant's bindings read once and resolved in memory, for pages
+    /// listing many models.
+    pub async fn policy_coverage(
+        &self,
+        principal: &Principal,
+        models: &[Model],
+    ) -> ServiceResult<Vec<Option<(Policy, PolicyResolution)>>> {
+        let scope = scope_for(principal, Operation::ReadPolicies)?;
+        let live = self.store.live_policy_bindings(&scope, None).await?;
+        let engine_bindings: Vec<_> = live.iter().map(super::engine_binding).collect();
+        let mut policies: std::collections::BTreeMap<PolicyId, Option<Policy>> =
+            std::collections::BTreeMap::new();
+        let mut out = Vec::with_capacity(models.len());
+        for m in models {
+            let Some(res) = super::resolve_among(&live, &engine_bindings, m) else {
+                out.push(None);
+                continue;
+            };
+            let id = res.binding.policy_id;
+            if let std::collections::btree_map::Entry::Vacant(e) = policies.entry(id) {
+                e.insert(self.store.policy(&scope, id).await?);
+            }
+            out.push(policies.get(&id).cloned().flatten().map(|p| (p, res)));
+        }
+        Ok(out)
     }
 
     /// Decision records, newest first. A filter naming another tenant's policy or model reads

@@ -18,10 +18,14 @@ use tower::ServiceExt;
 
 mod compliance;
 mod oidc;
+mod policies;
+mod versions;
 
 struct App {
     router: Router,
     auth: AuthConfig,
+    /// The audit log's signing key's public half (what an auditor trusts).
+    audit_key: steward_audit::PublicKey,
     _db: TestBackend,
 }
 
@@ -58,6 +62,7 @@ impl App {
         };
         let db = TestBackend::new().await;
         let audit = steward_service::audit::AuditKeys::generate().unwrap();
+        let audit_key = audit.public_key();
         let mut service = db.service(auth.clone(), audit);
         if let Some(c) = clock {
             service = service.with_clock(c);
@@ -67,6 +72,7 @@ impl App {
         App {
             router,
             auth,
+            audit_key,
             _db: db,
         }
     }
