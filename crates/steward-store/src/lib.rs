@@ -15,6 +15,7 @@ mod baselines;
 mod batches;
 mod bulk;
 mod codec;
+mod compliance;
 mod connect;
 mod datasets;
 mod deployments;
@@ -48,6 +49,7 @@ mod web_sessions;
 mod windows;
 
 pub use audit::AuditFilter;
+pub use compliance::GapFacts;
 pub use connect::{Backend, Store, role_of};
 pub use deployments::NewRevision;
 pub use error::StoreError;

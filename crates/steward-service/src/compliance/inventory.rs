@@ -55,10 +55,15 @@ pub(super) fn inventory(
         format!("{} by {}", when(m.created_at), m.created_by),
     );
     s.fact("Tags", m.tags.join(", "));
+    description(&mut s, m);
+    s
+}
+
+/// The inventory's gap: a model without a description.
+pub(super) fn description(s: &mut Section, m: &Model) {
     if m.description.trim().is_empty() {
         s.gap("the model has no description");
     }
-    s
 }
 
 pub(super) fn intended_use(docs: &[ModelDocumentation]) -> Section {

@@ -4,12 +4,11 @@
 //! audit log with its signed checkpoint and inclusion proofs checked here. Each section maps to
 //! the frameworks' headings (`steward_domain::compliance`); what is missing is listed as a gap.
 
+mod gaps;
 mod inventory;
 mod logs;
 mod monitoring;
 mod sections;
-
-use sections::Depth;
 
 use serde_json::json;
 use steward_domain::compliance::{ComplianceReport, FRAMEWORKS, ReportScope, Section, SectionKey};
@@ -102,19 +101,36 @@ impl Service {
         };
         let health = self.model_health(principal).await?;
         let coverage = self.policy_coverage(principal, &models).await?;
-        // A tenant report keeps each model's gaps; its sections are in its own report.
-        let depth = if model.is_some() {
-            Depth::Full
-        } else {
-            Depth::Gaps
-        };
         let mut reports = Vec::with_capacity(models.len());
-        for (m, governing) in models.iter().zip(&coverage) {
-            let h = health.iter().find(|h| h.model == m.name);
-            let r = self
-                .model_report(principal, (m, &tenant), h, governing.as_ref(), depth)
-                .await?;
-            reports.push(r);
+        if model.is_some() {
+            for (m, governing) in models.iter().zip(&coverage) {
+                let h = health.iter().find(|h| h.model == m.name);
+                let r = self
+                    .model_report(principal, (m, &tenant), h, governing.as_ref())
+                    .await?;
+                reports.push(r);
+            }
+        } else {
+            // A tenant report keeps each model's gaps, judged from facts read for every model
+            // at once; each model's sections are in its own report.
+            let facts = self.store.gap_facts(&scope).await?;
+            let open = IncidentFilter {
+                model_id: None,
+                status: Some(IncidentStatus::Open),
+            };
+            let open = self.incidents(principal, open, Some(10_000)).await?;
+            let open: Vec<&Incident> = open.iter().collect();
+            let now = self.now();
+            for (m, governing) in models.iter().zip(&coverage) {
+                let h = health.iter().find(|h| h.model == m.name);
+                reports.push(gaps::of_model(
+                    m,
+                    &facts,
+                    governing.as_ref(),
+                    h,
+                    (&open, now),
+                ));
+            }
         }
         let mut sections = Vec::new();
         if model.is_none() {

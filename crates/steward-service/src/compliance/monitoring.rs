@@ -4,7 +4,8 @@
 use steward_domain::compliance::{Section, SectionKey, Table};
 use steward_domain::*;
 
-use super::sections::{Depth, Versions};
+use super::gaps;
+use super::sections::Versions;
 use super::when;
 use crate::{Service, ServiceResult};
 
@@ -12,8 +13,6 @@ use crate::{Service, ServiceResult};
 const INCIDENTS: u64 = 50;
 /// Windows of the latest version the monitoring section counts.
 const WINDOWS: u64 = 5_000;
-/// An open incident unacknowledged this long is a gap.
-const UNACKNOWLEDGED_HOURS: i64 = 24;
 
 impl Service {
     pub(super) async fn monitoring_section(
@@ -22,29 +21,15 @@ impl Service {
         m: &Model,
         versions: &Versions,
         health: Option<&ModelHealth>,
-        depth: Depth,
     ) -> ServiceResult<Section> {
         let mut s = Section::new(SectionKey::Monitoring);
-        let full = depth == Depth::Full;
         // The gaps: from the model's latest evaluated window (one row per model).
-        match (versions.items.first(), health.and_then(|h| h.latest.as_ref())) {
-            (None, _) => s.gap("no version is registered: nothing is monitored"),
-            (Some(_), None) => {
-                s.gap("no window has been evaluated: production data is not monitored")
-            }
-            (Some(_), Some(l)) if l.performance.is_empty() => s.gap(format!(
-                "the latest evaluated window (ending {}) has no performance from labels: labels are not arriving",
-                when(l.window_end)
-            )),
-            _ => {}
-        }
-        if full {
-            self.monitoring_facts(p, m, versions, health, &mut s)
-                .await?;
-        }
+        gaps::monitoring(&mut s, !versions.items.is_empty(), health);
+        self.monitoring_facts(p, m, versions, health, &mut s)
+            .await?;
         let filter = IncidentFilter {
             model_id: Some(m.id),
-            status: (!full).then_some(IncidentStatus::Open),
+            status: None,
         };
         let incidents = self.incidents(p, filter, Some(INCIDENTS)).await?;
         let now = self.now();
@@ -59,17 +44,8 @@ impl Service {
                 "resolution",
             ],
         );
+        gaps::unacknowledged(&mut s, &incidents.iter().collect::<Vec<_>>(), now);
         for i in &incidents {
-            if i.status == IncidentStatus::Open
-                && i.acknowledged_at.is_none()
-                && (now - i.opened_at).num_hours() >= UNACKNOWLEDGED_HOURS
-            {
-                s.gap(format!(
-                    "incident \"{}\" open since {} and not acknowledged",
-                    i.summary,
-                    when(i.opened_at)
-                ));
-            }
             let by_at =
                 |by: &Option<String>, at: Option<chrono::DateTime<chrono::Utc>>| match (by, at) {
                     (Some(b), Some(a)) => format!("{} by {b}", when(a)),
@@ -85,9 +61,6 @@ impl Service {
             ]);
         }
         s.tables.push(t);
-        if !full {
-            return Ok(s);
-        }
         let actions = self
             .pending_actions(p, Some(m.id), None, Some(INCIDENTS))
             .await?;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use steward_domain::compliance::{ModelReport, Section, SectionKey, Table};
 use steward_domain::*;
 
-use super::{empty, inventory, when};
+use super::{empty, gaps, inventory, when};
 use crate::{Service, ServiceResult};
 
 /// Versions a report lists (the newest).
@@ -41,99 +41,80 @@ pub(super) struct Versions {
     pub more: bool,
 }
 
-/// How much of a model's report to build: everything (a model's own report), or only what its
-/// gaps need (each model of a tenant report: a few reads per model instead of one per version
-/// and window).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Depth {
-    Full,
-    Gaps,
-}
-
-/// The versions whose gaps count: the latest and those in Production (older versions are
-/// history, listed in full reports but not held to today's requirements).
-fn must_have(v: &ModelVersion, versions: &Versions) -> bool {
-    versions.items.first().is_some_and(|l| l.id == v.id) || v.stage == Stage::Production
-}
-
-/// How a version is named in a gap.
-fn named(v: &ModelVersion, versions: &Versions) -> String {
-    if versions.items.first().is_some_and(|l| l.id == v.id) {
-        format!("version {} (the latest)", v.version)
-    } else {
-        format!("version {} (in Production)", v.version)
-    }
+/// The versions whose gaps count: the newest and the latest in Production (older versions are
+/// history, listed in full but not held to today's requirements).
+fn held_versions(versions: &Versions) -> Vec<(bool, &ModelVersion)> {
+    let newest = versions.items.first();
+    let production = versions
+        .items
+        .iter()
+        .find(|x| x.stage == Stage::Production)
+        .filter(|p| newest.is_none_or(|n| n.id != p.id));
+    newest
+        .map(|v| (true, v))
+        .into_iter()
+        .chain(production.map(|v| (false, v)))
+        .collect()
 }
 
 impl Service {
-    /// One model's report: every section (`Depth::Full`), or each section's gaps only.
-    /// `governing`: the policy that governs the model, resolved by the caller (once for a
-    /// tenant's models).
+    /// Every section of one model's report. `governing`: the policy that governs the model.
     pub(super) async fn model_report(
         &self,
         p: &Principal,
         (m, tenant): (&Model, &Tenant),
         health: Option<&ModelHealth>,
         governing: Option<&(Policy, PolicyResolution)>,
-        depth: Depth,
     ) -> ServiceResult<ModelReport> {
         let page = PageRequest {
             first: VERSIONS,
             after: None,
         };
-        let versions = self.model_versions(p, m.id, page).await?;
+        let page = self.model_versions(p, m.id, page).await?;
         let versions = Versions {
-            items: versions.items,
-            more: versions.has_next_page,
+            items: page.items,
+            more: page.has_next_page,
         };
         let docs = self.model_documentation(p, m.id).await?;
-        let full = depth == Depth::Full;
-        let endpoints = if full {
-            self.endpoints(p, Some(m.id)).await?
-        } else {
-            Vec::new()
-        };
-        let changes = if full {
-            self.changes_section(p, &versions, &docs, &endpoints)
-                .await?
-        } else {
-            Section::new(SectionKey::ChangeHistory)
-        };
-        let events = if full {
-            self.model_events(p, m).await?
-        } else {
-            Section::new(SectionKey::EventLogs)
-        };
+        let endpoints = self.endpoints(p, Some(m.id)).await?;
+        let mut held = Vec::new();
+        for (newest, v) in held_versions(&versions) {
+            let run = match v.training_run_id {
+                Some(r) => Some(self.training_run(p, r).await?),
+                None => None,
+            };
+            let baselines = self.baselines(p, v.id).await?;
+            held.push(gaps::Held {
+                label: gaps::label(newest, v.version),
+                has_run: run.is_some(),
+                run_has_inputs: run.is_some_and(|r| !r.input_dataset_versions.is_empty()),
+                has_metrics: !v.metrics.is_empty(),
+                has_baseline: baselines.iter().any(|b| b.active),
+            });
+        }
         let sections = vec![
             inventory::inventory(m, tenant, &versions, &endpoints),
             inventory::intended_use(&docs),
-            self.training_section(p, &versions, depth).await?,
-            self.evaluation_section(p, &versions, depth).await?,
-            self.policies_section(p, m, governing, depth).await?,
-            changes,
-            self.monitoring_section(p, m, &versions, health, depth)
+            self.training_section(p, &versions, &held).await?,
+            self.evaluation_section(p, &versions, &held).await?,
+            self.policies_section(p, m, governing).await?,
+            self.changes_section(p, &versions, &docs, &endpoints)
                 .await?,
-            events,
+            self.monitoring_section(p, m, &versions, health).await?,
+            self.model_events(p, m).await?,
         ];
-        let mut report = ModelReport {
+        Ok(ModelReport {
             id: m.id.to_string(),
             name: m.name.clone(),
             sections,
-        };
-        if !full {
-            for s in &mut report.sections {
-                s.facts.clear();
-                s.tables.clear();
-            }
-        }
-        Ok(report)
+        })
     }
 
     async fn training_section(
         &self,
         p: &Principal,
         versions: &Versions,
-        depth: Depth,
+        held: &[gaps::Held],
     ) -> ServiceResult<Section> {
         let mut s = Section::new(SectionKey::TrainingData);
         let mut t = Table::new(
@@ -149,19 +130,9 @@ impl Service {
                 "input datasets",
             ],
         );
-        let mut no_run = Vec::new();
-        let mut no_data = Vec::new();
         let mut datasets: BTreeMap<DatasetId, String> = BTreeMap::new();
-        let listed = versions
-            .items
-            .iter()
-            .filter(|v| depth == Depth::Full || must_have(v, versions));
-        for v in listed {
-            let counts = must_have(v, versions);
+        for v in &versions.items {
             let Some(run_id) = v.training_run_id else {
-                if counts {
-                    no_run.push(named(v, versions));
-                }
                 t.row(vec![v.version.to_string(), when(v.created_at)]);
                 continue;
             };
@@ -183,9 +154,6 @@ impl Service {
                     dv.row_count,
                     &dv.content_hash.to_string()
                 ));
-            }
-            if inputs.is_empty() && counts {
-                no_data.push(named(v, versions));
             }
             let ran = match (run.started_at, run.ended_at) {
                 (Some(a), Some(b)) => format!("{} to {}", when(a), when(b)),
@@ -209,17 +177,9 @@ impl Service {
             ]);
         }
         if versions.items.is_empty() {
-            return Ok(empty(
-                SectionKey::TrainingData,
-                "no version is registered: nothing was trained",
-            ));
+            return Ok(empty(SectionKey::TrainingData, gaps::NOTHING_TRAINED));
         }
-        for v in no_run {
-            s.gap(format!("{v} has no training run recorded"));
-        }
-        for v in no_data {
-            s.gap(format!("the training run of {v} names no input dataset"));
-        }
+        gaps::training(&mut s, held);
         s.fact("Datasets used", datasets.len().to_string());
         if versions.more {
             s.fact(
@@ -235,15 +195,13 @@ impl Service {
         &self,
         p: &Principal,
         versions: &Versions,
-        depth: Depth,
+        held: &[gaps::Held],
     ) -> ServiceResult<Section> {
         let mut s = Section::new(SectionKey::Evaluation);
         if versions.items.is_empty() {
-            return Ok(empty(
-                SectionKey::Evaluation,
-                "no version is registered: nothing was evaluated",
-            ));
+            return Ok(empty(SectionKey::Evaluation, gaps::NOTHING_EVALUATED));
         }
+        gaps::evaluation(&mut s, held);
         let mut t = Table::new(
             "Versions, their evaluation metrics and baselines",
             &[
@@ -256,23 +214,9 @@ impl Service {
                 "baselines",
             ],
         );
-        let listed = versions
-            .items
-            .iter()
-            .filter(|v| depth == Depth::Full || must_have(v, versions));
-        for v in listed {
+        for v in &versions.items {
             let baselines = self.baselines(p, v.id).await?;
             let active = baselines.iter().find(|b| b.active);
-            let must_have = must_have(v, versions);
-            let label = named(v, versions);
-            if must_have && v.metrics.is_empty() {
-                s.gap(format!("{label} has no evaluation metrics"));
-            }
-            if must_have && active.is_none() {
-                s.gap(format!(
-                    "{label} has no active baseline: its drift cannot be judged"
-                ));
-            }
             let metrics: Vec<String> = v.metrics.iter().map(|(k, x)| format!("{k}={x}")).collect();
             t.row(vec![
                 v.version.to_string(),
@@ -301,21 +245,13 @@ impl Service {
         p: &Principal,
         m: &Model,
         governing: Option<&(Policy, PolicyResolution)>,
-        depth: Depth,
     ) -> ServiceResult<Section> {
         let mut s = Section::new(SectionKey::Policies);
-        match governing {
-            None => s.gap("no policy governs the model (no binding names it, its tags or tier, and the tenant has no default)"),
-            Some((policy, res)) => {
-                s.fact("Policy in force", policy.name.clone());
-                s.fact("Why it applies", res.explanation.clone());
-                match policy.active_revision {
-                    Some(r) => s.fact("Published revision", r.to_string()),
-                    None => s.gap(format!(
-                        "policy {} has no published revision: nothing is decided",
-                        policy.name
-                    )),
-                }
+        if let Some((policy, res)) = governing {
+            s.fact("Policy in force", policy.name.clone());
+            s.fact("Why it applies", res.explanation.clone());
+            if let Some(r) = policy.active_revision {
+                s.fact("Published revision", r.to_string());
             }
         }
         let filter = DecisionRecordFilter {
@@ -324,7 +260,7 @@ impl Service {
             hook: None,
         };
         let page = PageRequest {
-            first: if depth == Depth::Full { DECISIONS } else { 1 },
+            first: DECISIONS,
             after: None,
         };
         let records = self.decision_records(p, filter, page).await?;
@@ -341,9 +277,7 @@ impl Service {
                 d.evaluated_by.clone(),
             ]);
         }
-        if records.items.is_empty() {
-            s.gap("no decision has been recorded for the model");
-        }
+        gaps::policies(&mut s, governing, !records.items.is_empty());
         if records.has_next_page {
             t.omitted = 1;
         }

@@ -234,6 +234,43 @@ async fn html_csv_and_json_say_the_same_and_the_tenant_report_lists_every_model(
         "{gaps:?}"
     );
     assert!(churn["sections"][0]["facts"].as_array().unwrap().is_empty());
+    // The tenant report judges each model's gaps from facts read for all models at once; they
+    // are the model report's gaps (its event-log section aside, which only a model's report
+    // reads).
+    let gaps_of = |model: &Value| -> Vec<(String, String)> {
+        model["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["key"] != "eventLogs")
+            .flat_map(|s| {
+                s["gaps"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|g| (s["key"].to_string(), g.as_str().unwrap().to_string()))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let fraud_in_tenant = tenant["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "fraud-detector")
+        .unwrap();
+    assert_eq!(gaps_of(fraud_in_tenant), gaps_of(&report["models"][0]));
+    let churn_json = app
+        .get(
+            &format!(
+                "/ui/models/{}/compliance?format=json",
+                churn["id"].as_str().unwrap()
+            ),
+            Some(&officer),
+        )
+        .await;
+    let churn_report: Value = serde_json::from_str(&churn_json.body).unwrap();
+    assert_eq!(gaps_of(churn), gaps_of(&churn_report["models"][0]));
     // An unknown format is a clear error.
     let r = app.get(&format!("{url}?format=pdf"), Some(&officer)).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
