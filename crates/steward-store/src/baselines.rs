@@ -320,6 +320,45 @@ impl Store {
             .collect()
     }
 
+    /// The baselines of several versions at once (each version's newest first), each marked
+    /// active or not: two queries however many versions (a compliance report lists 50).
+    pub async fn baselines_of(
+        &self,
+        scope: &TenantScope,
+        versions: &[ModelVersionId],
+    ) -> StoreResult<Vec<Baseline>> {
+        if versions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<uuid::Uuid> = versions.iter().map(|v| v.as_uuid()).collect();
+        let tenant = scope.tenant_id().as_uuid();
+        use baseline_activations::Column as A;
+        let activations = baseline_activations::Entity::find()
+            .filter(A::TenantId.eq(tenant))
+            .filter(A::ModelVersionId.is_in(ids.clone()))
+            .order_by_desc(A::Seq)
+            .all(&self.db)
+            .await?;
+        let mut active: std::collections::HashMap<uuid::Uuid, uuid::Uuid> =
+            std::collections::HashMap::new();
+        for a in activations {
+            active.entry(a.model_version_id).or_insert(a.baseline_id);
+        }
+        let rows = without_profile()
+            .filter(baselines::Column::TenantId.eq(tenant))
+            .filter(baselines::Column::ModelVersionId.is_in(ids))
+            .order_by_desc(baselines::Column::Id)
+            .into_model::<BaselineHead>()
+            .all(&self.db)
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                let version = r.model_version_id;
+                baseline(r.into(), active.get(&version).copied())
+            })
+            .collect()
+    }
+
     /// One baseline without its profile.
     pub async fn baseline(
         &self,

@@ -77,26 +77,31 @@ impl Service {
         };
         let docs = self.model_documentation(p, m.id).await?;
         let endpoints = self.endpoints(p, Some(m.id)).await?;
+        // Every listed version's baselines in one read.
+        let scope = p.scope().ok_or(crate::ServiceError::NotFound("tenant"))?;
+        let ids: Vec<ModelVersionId> = versions.items.iter().map(|v| v.id).collect();
+        let baselines = self.store.baselines_of(&scope, &ids).await?;
         let mut held = Vec::new();
         for (newest, v) in held_versions(&versions) {
             let run = match v.training_run_id {
                 Some(r) => Some(self.training_run(p, r).await?),
                 None => None,
             };
-            let baselines = self.baselines(p, v.id).await?;
             held.push(gaps::Held {
                 label: gaps::label(newest, v.version),
                 has_run: run.is_some(),
                 run_has_inputs: run.is_some_and(|r| !r.input_dataset_versions.is_empty()),
                 has_metrics: !v.metrics.is_empty(),
-                has_baseline: baselines.iter().any(|b| b.active),
+                has_baseline: baselines
+                    .iter()
+                    .any(|b| b.model_version_id == v.id && b.active),
             });
         }
         let sections = vec![
             inventory::inventory(m, tenant, &versions, &endpoints),
             inventory::intended_use(&docs),
             self.training_section(p, &versions, &held).await?,
-            self.evaluation_section(p, &versions, &held).await?,
+            evaluation_section(&versions, &held, &baselines),
             self.policies_section(p, m, governing).await?,
             self.changes_section(p, &versions, &docs, &endpoints)
                 .await?,
@@ -186,55 +191,6 @@ impl Service {
                 "Versions listed",
                 format!("the newest {VERSIONS}; older ones are in the registry"),
             );
-        }
-        s.tables.push(t);
-        Ok(s)
-    }
-
-    async fn evaluation_section(
-        &self,
-        p: &Principal,
-        versions: &Versions,
-        held: &[gaps::Held],
-    ) -> ServiceResult<Section> {
-        let mut s = Section::new(SectionKey::Evaluation);
-        if versions.items.is_empty() {
-            return Ok(empty(SectionKey::Evaluation, gaps::NOTHING_EVALUATED));
-        }
-        gaps::evaluation(&mut s, held);
-        let mut t = Table::new(
-            "Versions, their evaluation metrics and baselines",
-            &[
-                "version",
-                "stage",
-                "framework",
-                "input features",
-                "metrics",
-                "active baseline",
-                "baselines",
-            ],
-        );
-        for v in &versions.items {
-            let baselines = self.baselines(p, v.id).await?;
-            let active = baselines.iter().find(|b| b.active);
-            let metrics: Vec<String> = v.metrics.iter().map(|(k, x)| format!("{k}={x}")).collect();
-            t.row(vec![
-                v.version.to_string(),
-                v.stage.as_str().to_string(),
-                v.framework.clone(),
-                v.input_schema.len().to_string(),
-                metrics.join(", "),
-                active.map_or(String::new(), |b| {
-                    format!(
-                        "{} rows, {} features, {} ({})",
-                        b.rows,
-                        b.features,
-                        when(b.created_at),
-                        b.source.as_str()
-                    )
-                }),
-                baselines.len().to_string(),
-            ]);
         }
         s.tables.push(t);
         Ok(s)
@@ -356,4 +312,49 @@ impl Service {
 
 fn short(hash: &str) -> &str {
     hash.get(..12).unwrap_or(hash)
+}
+
+/// Every listed version's metrics and baselines (`all`: their baselines, read at once).
+fn evaluation_section(versions: &Versions, held: &[gaps::Held], all: &[Baseline]) -> Section {
+    let mut s = Section::new(SectionKey::Evaluation);
+    if versions.items.is_empty() {
+        return empty(SectionKey::Evaluation, gaps::NOTHING_EVALUATED);
+    }
+    gaps::evaluation(&mut s, held);
+    let mut t = Table::new(
+        "Versions, their evaluation metrics and baselines",
+        &[
+            "version",
+            "stage",
+            "framework",
+            "input features",
+            "metrics",
+            "active baseline",
+            "baselines",
+        ],
+    );
+    for v in &versions.items {
+        let baselines: Vec<&Baseline> = all.iter().filter(|b| b.model_version_id == v.id).collect();
+        let active = baselines.iter().find(|b| b.active);
+        let metrics: Vec<String> = v.metrics.iter().map(|(k, x)| format!("{k}={x}")).collect();
+        t.row(vec![
+            v.version.to_string(),
+            v.stage.as_str().to_string(),
+            v.framework.clone(),
+            v.input_schema.len().to_string(),
+            metrics.join(", "),
+            active.map_or(String::new(), |b| {
+                format!(
+                    "{} rows, {} features, {} ({})",
+                    b.rows,
+                    b.features,
+                    when(b.created_at),
+                    b.source.as_str()
+                )
+            }),
+            baselines.len().to_string(),
+        ]);
+    }
+    s.tables.push(t);
+    s
 }

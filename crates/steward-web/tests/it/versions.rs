@@ -114,6 +114,27 @@ async fn the_model_page_draws_the_baseline_and_two_versions_compare_side_by_side
         cmp.body.contains("not in this baseline"),
         "extra is only in v3's"
     );
+    // The compliance report sees v3's active baseline (read with every version's at once):
+    // no baseline gap for the latest version, and the table marks v2's and v3's.
+    let officer = app
+        .sign_in(&app.token("acme", &[Role::GovernanceOfficer]))
+        .await;
+    let json = app
+        .get(
+            &format!("/ui/models/{model}/compliance?format=json"),
+            Some(&officer),
+        )
+        .await;
+    let report: Value = serde_json::from_str(&json.body).unwrap();
+    let evaluation = &report["models"][0]["sections"][3];
+    assert_eq!(evaluation["key"], "evaluation");
+    assert_eq!(evaluation["gaps"], json!([]), "{evaluation}");
+    let rows = evaluation["tables"][0]["rows"].as_array().unwrap();
+    let with_baseline = rows
+        .iter()
+        .filter(|r| r[5].as_str().unwrap().contains("400 rows"))
+        .count();
+    assert_eq!(with_baseline, 2, "{rows:?}");
     // A version that does not exist: 404.
     let none = app
         .get(
