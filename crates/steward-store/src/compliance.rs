@@ -83,19 +83,8 @@ impl Store {
             .all(&self.db)
             .await?;
         for d in docs {
-            facts.documentation.insert(
-                ModelId::from_uuid(d.model_id),
-                ModelDocumentation {
-                    model_id: ModelId::from_uuid(d.model_id),
-                    revision: d.revision,
-                    intended_use: d.intended_use,
-                    limitations: d.limitations,
-                    human_oversight: d.human_oversight,
-                    note: d.note,
-                    created_by: d.created_by,
-                    created_at: d.created_at,
-                },
-            );
+            let d = crate::documentation::documentation(d);
+            facts.documentation.insert(d.model_id, d);
         }
         let decided = self
             .db

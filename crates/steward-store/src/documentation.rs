@@ -8,7 +8,7 @@ use steward_domain::*;
 use crate::entities::model_documentation as md;
 use crate::{Store, StoreError, StoreResult, WriteTx};
 
-fn documentation(row: md::Model) -> ModelDocumentation {
+pub(crate) fn documentation(row: md::Model) -> ModelDocumentation {
     ModelDocumentation {
         model_id: ModelId::from_uuid(row.model_id),
         revision: row.revision,

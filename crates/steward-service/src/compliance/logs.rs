@@ -22,9 +22,12 @@ const MODEL_EVENTS_MAX: usize = 10_000;
 impl Service {
     /// The tenant's log: size, signed checkpoint, signature, inclusion of the newest events,
     /// the oldest event (how far back the record reaches).
-    pub(super) async fn event_logs(&self, tenant: &Tenant) -> ServiceResult<Section> {
+    pub(super) async fn event_logs(
+        &self,
+        tenant: &Tenant,
+        signed: &SignedCheckpoint,
+    ) -> ServiceResult<Section> {
         let mut s = Section::new(SectionKey::EventLogs);
-        let signed = self.sign_head(tenant.id, &tenant.slug).await?;
         let size = signed.checkpoint.tree_size;
         s.fact("Events recorded", size.to_string());
         s.fact("Log", signed.checkpoint.origin.clone());
@@ -33,7 +36,7 @@ impl Service {
             "Signed",
             format!("{} with key {}", signed.checkpoint.timestamp, signed.key_id),
         );
-        match self.audit_public_key().verify(&signed) {
+        match self.audit_public_key().verify(signed) {
             Ok(()) => s.fact(
                 "Checkpoint signature",
                 "verified against Steward's public key",
@@ -57,7 +60,7 @@ impl Service {
             &mut s,
             tenant.id,
             &newest,
-            &signed,
+            signed,
             "newest events of the log",
         )
         .await?;
@@ -78,7 +81,12 @@ impl Service {
     }
 
     /// The events about one model (target `model`), counted, the newest proven included.
-    pub(super) async fn model_events(&self, p: &Principal, m: &Model) -> ServiceResult<Section> {
+    pub(super) async fn model_events(
+        &self,
+        p: &Principal,
+        m: &Model,
+        signed: &SignedCheckpoint,
+    ) -> ServiceResult<Section> {
         let mut s = Section::new(SectionKey::EventLogs);
         let tenant = p.tenant_id().ok_or(ServiceError::NotFound("tenant"))?;
         let filter = AuditFilter {
@@ -115,7 +123,6 @@ impl Service {
                 format!("{} {} by {}", last.time, last.action, last.actor.sub),
             );
         }
-        let signed = self.sign_head(tenant, p.tenant_slug()).await?;
         if newest.is_empty() {
             s.gap("no audit event names the model");
             return Ok(s);
@@ -124,7 +131,7 @@ impl Service {
             &mut s,
             tenant,
             &newest,
-            &signed,
+            signed,
             "newest events about the model",
         )
         .await?;

@@ -101,12 +101,14 @@ impl Service {
         };
         let health = self.model_health(principal).await?;
         let coverage = self.policy_coverage(principal, &models).await?;
+        // One checkpoint for the whole report: the log's section and every proof refer to it.
+        let signed = self.sign_head(tenant.id, &tenant.slug).await?;
         let mut reports = Vec::with_capacity(models.len());
         if model.is_some() {
             for (m, governing) in models.iter().zip(&coverage) {
                 let h = health.iter().find(|h| h.model == m.name);
                 let r = self
-                    .model_report(principal, (m, &tenant), h, governing.as_ref())
+                    .model_report(principal, (m, &tenant), h, governing.as_ref(), &signed)
                     .await?;
                 reports.push(r);
             }
@@ -136,7 +138,7 @@ impl Service {
         if model.is_none() {
             sections.push(inventory::inventory_table(&models, &reports, &health));
         }
-        sections.push(self.event_logs(&tenant).await?);
+        sections.push(self.event_logs(&tenant, &signed).await?);
         let scope = match model.and(models.first()) {
             Some(m) => ReportScope::Model {
                 id: m.id.to_string(),

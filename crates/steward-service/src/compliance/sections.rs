@@ -58,13 +58,15 @@ fn held_versions(versions: &Versions) -> Vec<(bool, &ModelVersion)> {
 }
 
 impl Service {
-    /// Every section of one model's report. `governing`: the policy that governs the model.
+    /// Every section of one model's report. `governing`: the policy that governs the model;
+    /// `signed`: the report's checkpoint, which the model's events are proven against.
     pub(super) async fn model_report(
         &self,
         p: &Principal,
         (m, tenant): (&Model, &Tenant),
         health: Option<&ModelHealth>,
         governing: Option<&(Policy, PolicyResolution)>,
+        signed: &steward_audit::SignedCheckpoint,
     ) -> ServiceResult<ModelReport> {
         let page = PageRequest {
             first: VERSIONS,
@@ -106,7 +108,7 @@ impl Service {
             self.changes_section(p, &versions, &docs, &endpoints)
                 .await?,
             self.monitoring_section(p, m, &versions, health).await?,
-            self.model_events(p, m).await?,
+            self.model_events(p, m, signed).await?,
         ];
         Ok(ModelReport {
             id: m.id.to_string(),
